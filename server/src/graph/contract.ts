@@ -1,0 +1,43 @@
+// The input/output contract between the graph builder and the engine. Both sides import these names.
+//
+// Inputs
+//   input_ids                  int64   [1, q]
+//   position_ids               int64   [1, q]            RoPE position of each new token
+//   attention_mask             float32 [1, 1, q, past+q] additive: 0 = attend, MASK_NEG = blocked
+//                                                         (columns 0..past-1 are cache slots, then the q new tokens)
+//   past.{i}.key / .value      float32 [1, past, kvHeads, headDim]   token-major, keys already rotated (post-RoPE)
+//   attention_rows             float32 [q]               only with attentionMass: weight of each query row
+// Outputs
+//   logits                     float32 [1, q, vocab]  (logits: 'all')  or [1, 1, vocab] (logits: 'last')
+//   new.{i}.key / .value       float32 [1, q, kvHeads, headDim]      K (post-RoPE) and V of the new tokens only;
+//                                                                   the engine appends them to its own cache
+//   attention_mass.{i}         float32 [past+q]          only with attentionMass: sum over heads and over query
+//                                                         rows r of attention_rows[r] * softmax prob(r -> column)
+
+export type WeightFormat = 'fp32' | 'fp16' | 'int8' | 'int4';
+
+export interface GraphOptions {
+  weights: WeightFormat;
+  /** 'last' emits only the last row's logits (decode); 'all' emits every row (verification, NLL). */
+  logits: 'all' | 'last';
+  /** Emit per-layer attention mass outputs (CaP scoring, citations). Off for plain decoding. */
+  attentionMass: boolean;
+}
+
+export const MASK_NEG = -1e9;
+
+export const inputNames = {
+  inputIds: 'input_ids',
+  positionIds: 'position_ids',
+  attentionMask: 'attention_mask',
+  attentionRows: 'attention_rows',
+  pastKey: (i: number) => `past.${i}.key`,
+  pastValue: (i: number) => `past.${i}.value`,
+} as const;
+
+export const outputNames = {
+  logits: 'logits',
+  newKey: (i: number) => `new.${i}.key`,
+  newValue: (i: number) => `new.${i}.value`,
+  attentionMass: (i: number) => `attention_mass.${i}`,
+} as const;

@@ -1,0 +1,25 @@
+// Bundles the extension (thin client), the language server and the CLI with esbuild.
+// onnxruntime-node stays external: its native binaries ship in node_modules / the .vsix.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  logLevel: 'warning',
+  external: ['vscode', 'onnxruntime-node', 'node-llama-cpp'],
+};
+
+const entries = [
+  { in: 'extension/src/extension.ts', out: 'dist/extension.js' },
+  { in: 'server/src/server.ts', out: 'dist/server.js' },
+  { in: 'server/src/cli/main.ts', out: 'dist/cli.js' },
+];
+
+for (const e of entries) {
+  if (!existsSync(e.in)) continue;
+  await build({ ...common, entryPoints: [e.in], outfile: e.out });
+}
