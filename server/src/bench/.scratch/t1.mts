@@ -1,0 +1,17 @@
+import { writeGgufModel, readGgufHeader } from '/work/main/server/src/bench/gguf.ts';
+import { randomWeights, tinyConfig } from '/work/main/server/src/model/randomWeights.ts';
+import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
+const arch = (process.argv[2] ?? 'llama') as 'llama';
+const config = tinyConfig(arch, { vocabSize: 512 });
+const w = randomWeights(config, 1, { std: 0.2 });
+const r = writeGgufModel('/tmp/gg/tiny.gguf', config, w, { type: (process.argv[3] ?? 'F32') as 'F32' });
+console.log(r, readGgufHeader('/tmp/gg/tiny.gguf').tensors.slice(0, 3));
+const t0 = Date.now();
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.warn, progressLogs: false, skipDownload: true });
+console.log('getLlama ms', Date.now() - t0, llama.buildType, llama.cpuMathCores, llama.llamaCppRelease);
+const model = await llama.loadModel({ modelPath: '/tmp/gg/tiny.gguf', gpuLayers: 0 });
+const ctx = await model.createContext({ contextSize: 128, batchSize: 64, threads: 2 });
+const seq = ctx.getSequence();
+const out = await seq.controlledEvaluate([5, 6, [7, { generateNext: { token: true, logits: true } }]]);
+const o = out[2]!;
+console.log(o.next.token, o.next.logits?.size);

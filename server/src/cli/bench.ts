@@ -1,0 +1,13 @@
+// `repopot bench <suite>`: benchmarks writing JSON lines (see docs/benchmarks.md).
+import { CliError } from './args';
+
+const suites = new Map<string, (argv: string[]) => Promise<number>>([
+  ['engine', async (argv) => (await import('./benchEngine')).runBenchEngine(argv)],
+]);
+
+export async function runBench(argv: string[]): Promise<number> {
+  const [suite, ...rest] = argv;
+  const run = suite ? suites.get(suite) : undefined;
+  if (!run) throw new CliError(`bench: choose a suite: ${[...suites.keys()].join(', ')}`);
+  return run(rest);
+}

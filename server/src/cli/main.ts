@@ -1,0 +1,55 @@
+// `repopot` command line: the same engine as the extension, headless.
+// Each subcommand lives in its own module; this file only dispatches and reports errors.
+
+import { runGenerate } from './generate';
+import { runSelftest } from './selftest';
+import { runBench } from './bench';
+import { runModel } from './model';
+import { CliError } from './args';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands = new Map<string, { run: Command; summary: string }>([
+  ['generate', { run: runGenerate, summary: 'generate text from a prompt (or from BOS)' }],
+  ['selftest', { run: runSelftest, summary: 'correctness checks of the engine (JSON lines with --json)' }],
+  ['bench', { run: runBench, summary: 'benchmarks: bench engine|distill|steer|decode' }],
+  ['model', { run: runModel, summary: 'model setup: model pull NAME | model list' }],
+]);
+
+function usage(): string {
+  const lines = ['usage: repopot <command> [options]', '', 'commands:'];
+  for (const [name, { summary }] of commands) lines.push(`  ${name.padEnd(10)} ${summary}`);
+  lines.push('', 'Run "repopot <command> --help" for its options.');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = commands.get(name);
+  if (!command) {
+    process.stderr.write(`repopot: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(`repopot: ${error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`repopot: ${message}\n`);
+      if (process.env.REPOPOT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,80 @@
+// InfiniPot (Kim et al., 2024) continual context distillation scores:
+//  - CaP (Catalyst Prompt): run a short prompt that asks to recall the code after the pot; the
+//    attention mass its query rows put on each slot, summed over heads and layers, estimates
+//    which slots future questions will need. The catalyst is run without appending, so its own
+//    slots never enter the cache.
+//  - NuC (Novelty under Compression): the token's negative log-likelihood when it streamed in;
+//    surprising tokens carry information the model cannot regenerate from the rest.
+// Selection keeps the top `capShare` of the target by CaP, then fills the rest by NuC.
+
+import type { CachePolicy, CompressionContext } from './policy';
+import { topK } from './policy';
+
+export const DEFAULT_CATALYST = '\nQuestion: recall the code above — file paths, names, definitions and values — to answer questions about it later.\n';
+
+export interface InfiniPotOptions {
+  /** Tokenized catalyst prompt (the pot tokenizes DEFAULT_CATALYST or the configured text). */
+  catalystTokens: number[];
+  /** Share of the kept budget chosen by CaP (the rest by NuC). */
+  capShare?: number;
+  /** 'token' keeps single tokens; 'line' keeps whole source lines ranked by their mean score. */
+  unit?: 'token' | 'line';
+}
+
+/** CaP: per-slot attention mass of the catalyst's rows, summed over layers. */
+export async function catalystScores({ engine, cache }: CompressionContext, catalystTokens: number[]): Promise<Float64Array> {
+  const rows = new Float32Array(catalystTokens.length).fill(1 / catalystTokens.length);
+  const result = await engine.forward(cache, catalystTokens, { attentionRows: rows, append: false, logits: 'last' });
+  const scores = new Float64Array(cache.length);
+  for (const layerMass of result.attentionMass ?? []) for (let s = 0; s < cache.length; s++) scores[s] += layerMass[s];
+  return scores;
+}
+
+export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
+  const capShare = options.capShare ?? 0.5;
+  if (!(capShare >= 0 && capShare <= 1)) throw new RangeError(`infinipot: capShare must be in [0, 1] (got ${capShare})`);
+  if (options.catalystTokens.length === 0) throw new RangeError('infinipot: the catalyst prompt tokenized to nothing');
+  return {
+    name: 'infinipot',
+    needs: { logProbs: true },
+    async selectKeep(context: CompressionContext) {
+      const cap = await catalystScores(context, options.catalystTokens);
+      const nuc = context.stats.nll.map((v) => (Number.isFinite(v) ? v : 0));
+      if (options.unit === 'line') return selectLines(context, cap, nuc, capShare);
+      const byCap = topK(cap, Math.round(context.target * capShare));
+      const chosen = new Set(byCap);
+      const rest = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !chosen.has(s));
+      return [...byCap, ...topK(nuc, context.target - byCap.length, rest)];
+    },
+  };
+}
+
+/** Whole-line variant: lines ranked by mean normalized (CaP + NuC); fill the target line by line. */
+function selectLines(context: CompressionContext, cap: Float64Array, nuc: number[], capShare: number): number[] {
+  const { cache, target } = context;
+  const norm = (xs: ArrayLike<number>) => {
+    let max = 0;
+    for (let i = 0; i < xs.length; i++) max = Math.max(max, xs[i]);
+    return (i: number) => (max > 0 ? xs[i] / max : 0);
+  };
+  const capN = norm(cap);
+  const nucN = norm(nuc);
+  const groups = new Map<string, number[]>();
+  const tags = cache.tags();
+  tags.forEach((tag, slot) => {
+    const key = tag ? `${tag.file}\u0000${tag.line}` : `slot\u0000${slot}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(slot);
+  });
+  const ranked = [...groups.values()]
+    .map((slots) => ({ slots, score: slots.reduce((a, s) => a + capShare * capN(s) + (1 - capShare) * nucN(s), 0) / slots.length }))
+    .sort((a, b) => b.score - a.score);
+  const kept: number[] = [];
+  for (const { slots } of ranked) {
+    if (kept.length + slots.length > target) continue;
+    kept.push(...slots);
+    if (kept.length === target) break;
+  }
+  return kept;
+}

@@ -1,0 +1,54 @@
+// The contract every cache policy implements. Policies are written only in terms of the cache's
+// verbs (keep + re-position) and per-slot scores; the pot drives them.
+
+import type { Engine } from '../../engine/engine';
+import type { KvCache } from '../../engine/kvCache';
+import type { SlotSource } from '../provenance';
+
+export type PolicyName = 'infinipot' | 'streaming' | 'h2o' | 'tova' | 'random' | 'snapkv' | 'full';
+export const POLICY_NAMES: readonly PolicyName[] = ['infinipot', 'streaming', 'h2o', 'tova', 'random', 'snapkv', 'full'];
+
+/** Per-slot statistics the pot keeps aligned with the cache (same order, same length). */
+export interface SlotStats {
+  /** Negative log-likelihood of the token when it streamed in (NuC's surprise). */
+  nll: number[];
+  /** Attention received from all later queries (H2O's accumulated score). */
+  accumulated: number[];
+  /** Attention from the most recent query row (TOVA's score). */
+  recent: number[];
+}
+
+export interface CompressionContext {
+  engine: Engine;
+  cache: KvCache<SlotSource>;
+  stats: SlotStats;
+  /** Slots to keep after compression. */
+  target: number;
+}
+
+export interface CachePolicy {
+  readonly name: PolicyName;
+  /** What the pot must compute while streaming chunks for this policy. */
+  readonly needs: {
+    logProbs: boolean;
+    /** Weights of each chunk row whose attention the pot records (accumulated and most recent). */
+    attentionRows?: (q: number) => Float32Array;
+  };
+  /** When true the pot never compresses while streaming (full cache, SnapKV's one-shot). */
+  readonly compressesOnlyAtEnd?: boolean;
+  /** Chooses the slots to keep (any order). Must return exactly min(target, cache.length) slots. */
+  selectKeep(context: CompressionContext): Promise<number[]>;
+}
+
+/** Indices of the `k` largest scores among `candidates` (stable for ties: earlier slot wins). */
+export function topK(scores: ArrayLike<number>, k: number, candidates?: readonly number[]): number[] {
+  const pool = candidates ? [...candidates] : Array.from({ length: scores.length }, (_, i) => i);
+  pool.sort((a, b) => scores[b] - scores[a] || a - b);
+  return pool.slice(0, Math.max(0, k));
+}
+
+/** The newest `count` slots. */
+export function recentSlots(length: number, count: number): number[] {
+  const from = Math.max(0, length - count);
+  return Array.from({ length: length - from }, (_, i) => from + i);
+}

@@ -1,0 +1,159 @@
+// The pot: a KV cache of at most `budget` slots that a stream of any length flows through
+// (InfiniPot's continual context distillation). Each chunk is appended; when the pot overflows its
+// budget, the policy picks the slots to keep, the cache keeps them, and CR-RoPE re-positions them
+// to 0..kept-1 — so positions never exceed budget + chunk, however long the repository.
+
+import type { Engine } from '../engine/engine';
+import type { KvCache } from '../engine/kvCache';
+import { logProbOf } from '../engine/sampling';
+import type { CachePolicy, SlotStats } from './policies/policy';
+import type { SlotSource } from './provenance';
+
+export interface PotOptions {
+  budget: number;
+  policy: CachePolicy;
+}
+
+export interface PotStats {
+  tokensSeen: number;
+  tokensKept: number;
+  budget: number;
+  compressions: number;
+  /** Milliseconds spent scoring and evicting (vs streaming chunks in). */
+  compressMs: number;
+  prefillMs: number;
+  /** Largest RoPE position ever given to a slot. */
+  maxPosition: number;
+  cacheBytes: number;
+}
+
+export class Pot {
+  readonly cache: KvCache<SlotSource>;
+  readonly stats: SlotStats = { nll: [], accumulated: [], recent: [] };
+  private tokensSeen = 0;
+  private compressions = 0;
+  private compressMs = 0;
+  private prefillMs = 0;
+  private maxPosition = -1;
+
+  constructor(
+    readonly engine: Engine,
+    readonly options: PotOptions,
+    cache?: KvCache<SlotSource>,
+  ) {
+    if (!Number.isInteger(options.budget) || options.budget < 1) throw new RangeError(`pot: budget must be a positive integer (got ${options.budget})`);
+    this.cache = cache ?? engine.newCache<SlotSource>(options.budget + 1024);
+    if (cache) this.resetStats();
+  }
+
+  /** Streams one chunk into the pot, compressing first if it would overflow. */
+  async append(tokens: readonly number[], sources: readonly SlotSource[], signal?: AbortSignal): Promise<void> {
+    if (tokens.length === 0) return;
+    if (sources.length !== tokens.length) throw new RangeError(`pot: ${sources.length} sources for ${tokens.length} tokens`);
+    const { policy } = this.options;
+    const vocab = this.engine.config.vocabSize;
+    const started = performance.now();
+    const previousLogits = this.cache.lastLogits;
+    const rowsFor = policy.needs.attentionRows;
+    const result = await this.engine.forward(this.cache, tokens, {
+      tags: sources,
+      logits: policy.needs.logProbs ? 'all' : 'last',
+      attentionRows: rowsFor ? rowsFor(tokens.length) : undefined,
+    });
+    this.prefillMs += performance.now() - started;
+    for (let i = 0; i < tokens.length; i++) {
+      let nll = NaN;
+      if (policy.needs.logProbs) {
+        if (i > 0) nll = -logProbOf(result.logits, (i - 1) * vocab, vocab, tokens[i]);
+        else if (previousLogits) nll = -logProbOf(previousLogits, 0, vocab, tokens[0]);
+      }
+      this.stats.nll.push(nll);
+      this.stats.accumulated.push(0);
+      this.stats.recent.push(0);
+    }
+    if (result.attentionMass) {
+      const length = this.cache.length;
+      this.stats.recent = new Array<number>(length).fill(0);
+      for (const layer of result.attentionMass) {
+        for (let s = 0; s < length; s++) {
+          this.stats.accumulated[s] += layer[s];
+          this.stats.recent[s] += layer[s];
+        }
+      }
+    }
+    this.tokensSeen += tokens.length;
+    this.trackPositions();
+    if (!policy.compressesOnlyAtEnd && this.cache.length > this.options.budget) {
+      await this.compress(this.options.budget);
+    }
+    if (signal?.aborted) throw new Error('cancelled');
+  }
+
+  /** End of stream: one-shot policies (SnapKV) compress now; others are already within budget. */
+  async finish(): Promise<void> {
+    if (this.options.policy.name !== 'full' && this.cache.length > this.options.budget) await this.compress(this.options.budget);
+  }
+
+  /** Drops every slot of `file` (freshness: the file changed or was deleted), then re-packs positions. */
+  dropFile(file: string): number {
+    const tags = this.cache.tags();
+    const keep: number[] = [];
+    tags.forEach((t, s) => {
+      if (!t || t.file !== file) keep.push(s);
+    });
+    const dropped = this.cache.length - keep.length;
+    if (dropped > 0) this.keepSlots(keep);
+    return dropped;
+  }
+
+  summary(): PotStats {
+    return {
+      tokensSeen: this.tokensSeen,
+      tokensKept: this.cache.length,
+      budget: this.options.budget,
+      compressions: this.compressions,
+      compressMs: this.compressMs,
+      prefillMs: this.prefillMs,
+      maxPosition: this.maxPosition,
+      cacheBytes: this.cache.bytes,
+    };
+  }
+
+  /** Restores counters saved with a snapshot. */
+  restoreCounters(saved: Pick<PotStats, 'tokensSeen' | 'compressions'>): void {
+    this.tokensSeen = saved.tokensSeen;
+    this.compressions = saved.compressions;
+  }
+
+  private async compress(target: number): Promise<void> {
+    const started = performance.now();
+    const keep = await this.options.policy.selectKeep({ engine: this.engine, cache: this.cache, stats: this.stats, target });
+    if (keep.length > target) throw new Error(`policy ${this.options.policy.name} kept ${keep.length} slots for a target of ${target}`);
+    this.keepSlots(keep);
+    this.compressions++;
+    this.compressMs += performance.now() - started;
+  }
+
+  /** keep + CR-RoPE, with the per-slot statistics kept aligned. */
+  private keepSlots(slots: readonly number[]): void {
+    const sorted = [...new Set(slots)].sort((a, b) => a - b);
+    const pick = (xs: number[]) => sorted.map((s) => xs[s]);
+    this.stats.nll = pick(this.stats.nll);
+    this.stats.accumulated = pick(this.stats.accumulated);
+    this.stats.recent = pick(this.stats.recent);
+    this.cache.keep(sorted);
+    this.cache.compactPositions(0);
+  }
+
+  private resetStats(): void {
+    const n = this.cache.length;
+    this.stats.nll = new Array<number>(n).fill(NaN);
+    this.stats.accumulated = new Array<number>(n).fill(0);
+    this.stats.recent = new Array<number>(n).fill(0);
+  }
+
+  private trackPositions(): void {
+    const last = this.cache.length - 1;
+    if (last >= 0) this.maxPosition = Math.max(this.maxPosition, this.cache.position(last));
+  }
+}

@@ -1,0 +1,124 @@
+// Saving and restoring a distilled pot per workspace. Writes are atomic (temp file, fsync, rename),
+// so an interrupted write leaves the previous snapshot valid. A snapshot made by another format
+// version or another model is rejected with a reason and never half-applied.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { KvCache, type CacheShape } from '../engine/kvCache';
+import type { SlotStats } from './policies/policy';
+import type { SlotSource } from './provenance';
+
+export const POT_FORMAT_VERSION = 1;
+const MAGIC = Buffer.from('RPPOT\n', 'ascii');
+
+export interface PotMeta {
+  formatVersion: number;
+  modelHash: string;
+  policy: string;
+  budget: number;
+  /** sha256 of each streamed file's bytes, by repository-relative path. */
+  fileHashes: Record<string, string>;
+  tokensSeen: number;
+  compressions: number;
+  skipped: Record<string, number>;
+  savedAt: string;
+}
+
+export interface StoredPot {
+  meta: PotMeta;
+  cache: KvCache<SlotSource>;
+  stats: SlotStats;
+}
+
+export class PotStoreError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'PotStoreError';
+  }
+}
+
+/** One file per (workspace, model, policy, budget) under `<cacheDir>/pots/`. */
+export function potPath(cacheDir: string, repoRoot: string, modelHash: string, policy: string, budget: number): string {
+  const key = crypto.createHash('sha256').update(`${path.resolve(repoRoot)}\n${modelHash}\n${policy}\n${budget}`).digest('hex').slice(0, 24);
+  return path.join(cacheDir, 'pots', `${path.basename(path.resolve(repoRoot)) || 'root'}-${key}.pot`);
+}
+
+export function encodePot(pot: StoredPot): Buffer {
+  const header = Buffer.from(JSON.stringify({ meta: pot.meta, stats: { nll: pot.stats.nll.map(finiteOrNull), accumulated: pot.stats.accumulated, recent: pot.stats.recent } }), 'utf8');
+  const cacheBytes = pot.cache.snapshot((tag) => (tag ? [tag.file, tag.line] : null));
+  const lengths = Buffer.alloc(8);
+  lengths.writeUInt32LE(header.length, 0);
+  lengths.writeUInt32LE(cacheBytes.length, 4);
+  const checksum = crypto.createHash('sha256').update(header).update(cacheBytes).digest();
+  return Buffer.concat([MAGIC, lengths, header, Buffer.from(cacheBytes.buffer, cacheBytes.byteOffset, cacheBytes.byteLength), checksum]);
+}
+
+export function decodePot(bytes: Buffer, file: string, expected: { modelHash: string; shape: CacheShape }): StoredPot {
+  if (bytes.length < MAGIC.length + 8 + 32 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new PotStoreError(file, 'not a RepoPot pot snapshot');
+  const headerLength = bytes.readUInt32LE(MAGIC.length);
+  const cacheLength = bytes.readUInt32LE(MAGIC.length + 4);
+  const headerStart = MAGIC.length + 8;
+  const cacheStart = headerStart + headerLength;
+  const checksumStart = cacheStart + cacheLength;
+  if (checksumStart + 32 !== bytes.length) throw new PotStoreError(file, 'snapshot is truncated or has trailing bytes');
+  const header = bytes.subarray(headerStart, cacheStart);
+  const cacheBytes = bytes.subarray(cacheStart, checksumStart);
+  const checksum = crypto.createHash('sha256').update(header).update(cacheBytes).digest();
+  if (!checksum.equals(bytes.subarray(checksumStart))) throw new PotStoreError(file, 'checksum mismatch (damaged snapshot)');
+  const parsed = JSON.parse(header.toString('utf8')) as { meta: PotMeta; stats: { nll: (number | null)[]; accumulated: number[]; recent: number[] } };
+  const { meta } = parsed;
+  if (meta.formatVersion !== POT_FORMAT_VERSION) throw new PotStoreError(file, `format version ${meta.formatVersion}, this build reads ${POT_FORMAT_VERSION}`);
+  if (meta.modelHash !== expected.modelHash) throw new PotStoreError(file, 'made with a different model');
+  const cache = KvCache.restore<SlotSource>(new Uint8Array(cacheBytes), decodeTag, expected.shape);
+  const stats: SlotStats = { nll: parsed.stats.nll.map((v) => (v === null ? NaN : v)), accumulated: parsed.stats.accumulated, recent: parsed.stats.recent };
+  if (stats.nll.length !== cache.length) throw new PotStoreError(file, 'slot statistics do not match the cache');
+  return { meta, cache, stats };
+}
+
+/** Atomic write: a crash at any point leaves either the old or the new snapshot, never a mix. */
+export function writeFileAtomic(file: string, data: Buffer): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const fd = fs.openSync(temp, 'w');
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+export function savePot(file: string, pot: StoredPot): void {
+  writeFileAtomic(file, encodePot(pot));
+}
+
+/** Returns the stored pot, or a reason it cannot be used (absent, damaged, other model/version). */
+export function loadPot(file: string, expected: { modelHash: string; shape: CacheShape }): StoredPot | { reason: string } {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return { reason: 'no saved pot' };
+  }
+  try {
+    return decodePot(bytes, file, expected);
+  } catch (error) {
+    return { reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function decodeTag(raw: unknown): SlotSource | undefined {
+  if (Array.isArray(raw) && typeof raw[0] === 'string' && typeof raw[1] === 'number') return { file: raw[0], line: raw[1] };
+  return undefined;
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}

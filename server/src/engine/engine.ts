@@ -1,0 +1,389 @@
+// The engine: a loaded model, its ONNX sessions, and forward/prefill/generate over a KvCache we own.
+//
+//   tokens ──► forward(cache, tokens) ──► graph(input_ids, position_ids, mask, past = cache views)
+//                                            │
+//                     cache.append(new K/V) ◄┘──► logits (+ attention mass when asked)
+//
+// Sessions are built lazily per graph variant (logits last/all, attention mass on/off), so plain
+// decoding never pays for the outputs that distillation and verification need.
+
+import { inputNames, MASK_NEG, outputNames, type GraphOptions, type WeightFormat } from '../graph/contract';
+import { loadOrBuildGraph } from '../graph/graphCache';
+import { loadModel, type LoadedModel } from '../model/import';
+import type { ModelConfig, Weights } from '../model/config';
+import type { Tokenizer } from '../model/tokenizer';
+import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
+import { KvCache } from './kvCache';
+import { logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
+import { defaultCacheDir } from './paths';
+
+export class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export interface EngineOptions {
+  device?: Device;
+  weights?: WeightFormat;
+  /** Where built graphs are cached (keyed by weights + options). */
+  cacheDir?: string;
+  log?: (message: string) => void;
+}
+
+/** What the engine needs of a model; `LoadedModel` from model/import satisfies it. */
+export interface EngineModel {
+  config: ModelConfig;
+  weights: Weights;
+  weightsHash: string;
+  tokenizer?: Tokenizer;
+  dir?: string;
+  renderChat?: LoadedModel['renderChat'];
+}
+
+export interface ForwardOptions<Tag> {
+  /** RoPE positions of the new tokens; default continues after the cache's largest position. */
+  positions?: readonly number[];
+  /**
+   * Additive mask, q rows × (cache.length + q) columns (0 = attend, MASK_NEG = blocked).
+   * Default: every cache slot visible, causal within the new tokens.
+   */
+  mask?: Float32Array;
+  logits?: 'last' | 'all';
+  /** Per-query-row weights; when given, the result carries per-layer attention mass over all columns. */
+  attentionRows?: Float32Array;
+  tags?: readonly (Tag | undefined)[];
+  /** false: run without appending the new K/V (scoring probes such as a catalyst prompt). */
+  append?: boolean;
+}
+
+export interface ForwardResult {
+  /** rows × vocab logits (rows = q for 'all', 1 for 'last'). */
+  logits: Float32Array;
+  rows: number;
+  /** Per layer, cache.length(before) + q floats. */
+  attentionMass?: Float32Array[];
+  /** K/V of the new tokens (per layer), for callers that append them themselves. */
+  newKeys: Float32Array[];
+  newValues: Float32Array[];
+}
+
+export interface PrefillOptions<Tag> {
+  positions?: readonly number[];
+  tags?: readonly (Tag | undefined)[];
+  chunkSize?: number;
+  /** Compute log p(token | everything before it) for every token (needs all-row logits). */
+  logProbs?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface PrefillResult {
+  /** Logits of the last token (vocab floats). */
+  lastLogits: Float32Array;
+  /** log p of each token given its prefix; NaN for the first when nothing preceded it. */
+  tokenLogProbs?: Float32Array;
+}
+
+export type StopReason = 'eos' | 'stop' | 'length' | 'cancelled';
+
+export interface GenerateOptions {
+  maxTokens: number;
+  sampling?: Sampling;
+  /** Text that ends generation; it is not included in the output. */
+  stop?: readonly string[];
+  signal?: AbortSignal;
+  /** Streams text as it becomes final (never text that could still turn into a stop sequence). */
+  onText?: (text: string) => void;
+  onToken?: (id: number) => void;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  stopReason: StopReason;
+  forwardPasses: number;
+}
+
+export class Engine {
+  private readonly sessions = new Map<string, Promise<RuntimeSession>>();
+  private resolvedDevice: RuntimeSession['device'] | undefined;
+
+  private constructor(
+    readonly model: EngineModel,
+    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir'>> & Pick<EngineOptions, 'log'>,
+  ) {}
+
+  /** Loads a model folder (Hugging Face or llama2.c) and prepares its decode session. */
+  static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
+    const model = await loadModel(modelDir);
+    return Engine.fromModel(model, options);
+  }
+
+  /** Wraps already-loaded weights (random-weight benchmarks, tests). */
+  static async fromModel(model: EngineModel, options: EngineOptions = {}): Promise<Engine> {
+    const engine = new Engine(model, {
+      device: options.device ?? 'cpu',
+      weights: options.weights ?? 'fp32',
+      cacheDir: options.cacheDir ?? defaultCacheDir(),
+      log: options.log,
+    });
+    await engine.session({ logits: 'last', attentionMass: false });
+    return engine;
+  }
+
+  get config(): ModelConfig {
+    return this.model.config;
+  }
+
+  get tokenizer(): Tokenizer {
+    if (!this.model.tokenizer) throw new EngineError('this model was loaded without a tokenizer');
+    return this.model.tokenizer;
+  }
+
+  /** The execution provider actually in use (after any `auto` fallback). */
+  get device(): RuntimeSession['device'] {
+    return this.resolvedDevice ?? 'cpu';
+  }
+
+  get weightFormat(): WeightFormat {
+    return this.options.weights;
+  }
+
+  newCache<Tag = unknown>(initialCapacity = 256): KvCache<Tag> {
+    const c = this.model.config;
+    return new KvCache<Tag>({ numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta }, initialCapacity);
+  }
+
+  /** One graph run over `tokens` on top of `cache`; appends their K/V unless `append: false`. */
+  async forward<Tag>(cache: KvCache<Tag>, tokens: readonly number[], options: ForwardOptions<Tag> = {}): Promise<ForwardResult> {
+    const c = this.model.config;
+    const q = tokens.length;
+    if (q === 0) throw new EngineError('forward: no tokens');
+    for (const t of tokens) {
+      if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new EngineError(`forward: token id ${t} is outside the vocabulary 0..${c.vocabSize - 1}`);
+    }
+    const past = cache.length;
+    const start = cache.nextPosition();
+    const positions = options.positions ?? tokens.map((_, i) => start + i);
+    if (positions.length !== q) throw new EngineError(`forward: ${positions.length} positions for ${q} tokens`);
+    const total = past + q;
+    let mask = options.mask;
+    if (mask) {
+      if (mask.length !== q * total) throw new EngineError(`forward: mask has ${mask.length} entries, expected ${q}×${total}`);
+    } else {
+      mask = causalMask(past, q);
+    }
+    const logits = options.logits ?? 'last';
+    const withMass = options.attentionRows !== undefined;
+    if (withMass && options.attentionRows!.length !== q) throw new EngineError(`forward: attentionRows has ${options.attentionRows!.length} entries for ${q} tokens`);
+    const session = await this.session({ logits, attentionMass: withMass });
+
+    const feeds: Record<string, HostTensor> = {
+      [inputNames.inputIds]: { dims: [1, q], data: BigInt64Array.from(tokens, (t) => BigInt(t)) },
+      [inputNames.positionIds]: { dims: [1, q], data: BigInt64Array.from(positions, (p) => BigInt(p)) },
+      [inputNames.attentionMask]: { dims: [1, 1, q, total], data: mask },
+    };
+    for (let l = 0; l < c.numLayers; l++) {
+      feeds[inputNames.pastKey(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.keyView(l) };
+      feeds[inputNames.pastValue(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.valueView(l) };
+    }
+    if (withMass) feeds[inputNames.attentionRows] = { dims: [q], data: options.attentionRows! };
+
+    const out = await session.run(feeds);
+    const newKeys: Float32Array[] = [];
+    const newValues: Float32Array[] = [];
+    for (let l = 0; l < c.numLayers; l++) {
+      newKeys.push(floatOutput(out, outputNames.newKey(l)));
+      newValues.push(floatOutput(out, outputNames.newValue(l)));
+    }
+    const logitsData = floatOutput(out, outputNames.logits);
+    const result: ForwardResult = { logits: logitsData, rows: logitsData.length / c.vocabSize, newKeys, newValues };
+    if (withMass) result.attentionMass = Array.from({ length: c.numLayers }, (_, l) => floatOutput(out, outputNames.attentionMass(l)));
+    if (options.append !== false) {
+      cache.append(newKeys, newValues, positions, options.tags);
+      cache.lastLogits = logitsData.slice(logitsData.length - c.vocabSize);
+    }
+    return result;
+  }
+
+  /** Appends `tokens` in chunks; optionally returns each token's log-probability (NuC scores). */
+  async prefill<Tag>(cache: KvCache<Tag>, tokens: readonly number[], options: PrefillOptions<Tag> = {}): Promise<PrefillResult> {
+    if (tokens.length === 0) throw new EngineError('prefill: no tokens');
+    const chunkSize = options.chunkSize ?? 512;
+    const vocab = this.model.config.vocabSize;
+    const start = cache.nextPosition();
+    const positions = options.positions ?? tokens.map((_, i) => start + i);
+    const logProbs = options.logProbs ? new Float32Array(tokens.length).fill(NaN) : undefined;
+    let previous = cache.lastLogits;
+    for (let from = 0; from < tokens.length; from += chunkSize) {
+      throwIfAborted(options.signal);
+      const to = Math.min(tokens.length, from + chunkSize);
+      const chunk = tokens.slice(from, to);
+      const r = await this.forward(cache, chunk, {
+        positions: positions.slice(from, to),
+        tags: options.tags?.slice(from, to),
+        logits: logProbs ? 'all' : 'last',
+      });
+      if (logProbs) {
+        if (previous) logProbs[from] = logProbOf(previous, 0, vocab, chunk[0]);
+        for (let i = 1; i < chunk.length; i++) logProbs[from + i] = logProbOf(r.logits, (i - 1) * vocab, vocab, chunk[i]);
+      }
+      previous = cache.lastLogits;
+    }
+    return { lastLogits: cache.lastLogits!, tokenLogProbs: logProbs };
+  }
+
+  /**
+   * Prefills `prompt` (may be empty if the cache already ends with logits) and decodes one token per
+   * forward pass. On return the cache holds the prompt and every generated token except the last one
+   * sampled (it was never fed back).
+   */
+  async generate<Tag>(cache: KvCache<Tag>, prompt: readonly number[], options: GenerateOptions): Promise<GenerateResult> {
+    const sampler = new Sampler(options.sampling ?? GREEDY);
+    const vocab = this.model.config.vocabSize;
+    const eos = new Set(this.model.config.eosTokenIds);
+    const stops = (options.stop ?? []).filter((s) => s.length > 0);
+    let forwardPasses = 0;
+    if (prompt.length > 0) {
+      await this.prefill(cache, prompt, { signal: options.signal });
+      forwardPasses += Math.ceil(prompt.length / 512);
+    }
+    if (!cache.lastLogits) throw new EngineError('generate: empty prompt and the cache holds no logits to continue from');
+    const stream = new TextStream(this.tokenizer, stops, options.onText);
+    const tokens: number[] = [];
+    let logits = cache.lastLogits;
+    let stopReason: StopReason = 'length';
+    while (tokens.length < options.maxTokens) {
+      if (options.signal?.aborted) {
+        stopReason = 'cancelled';
+        break;
+      }
+      const next = sampler.next(logits, 0, vocab);
+      if (eos.has(next)) {
+        stopReason = 'eos';
+        break;
+      }
+      tokens.push(next);
+      options.onToken?.(next);
+      if (stream.push(next)) {
+        stopReason = 'stop';
+        break;
+      }
+      if (tokens.length >= options.maxTokens) break;
+      const r = await this.forward(cache, [next], { logits: 'last' });
+      forwardPasses++;
+      logits = r.logits;
+    }
+    return { text: stream.finish(stopReason === 'stop'), tokens, stopReason, forwardPasses };
+  }
+
+  async dispose(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map(async (s) => (await s).dispose()));
+  }
+
+  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass'>): Promise<RuntimeSession> {
+    const key = `${variant.logits}/${variant.attentionMass}`;
+    let pending = this.sessions.get(key);
+    if (!pending) {
+      pending = this.openVariant({ ...variant, weights: this.options.weights });
+      this.sessions.set(key, pending);
+      pending.catch(() => this.sessions.delete(key));
+    }
+    return pending;
+  }
+
+  private async openVariant(graphOptions: GraphOptions): Promise<RuntimeSession> {
+    const { modelPath, built, buildMs } = await loadOrBuildGraph({
+      cacheDir: this.options.cacheDir,
+      config: this.model.config,
+      weights: this.model.weights,
+      weightsHash: this.model.weightsHash,
+      options: graphOptions,
+    });
+    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}) in ${buildMs.toFixed(0)} ms`);
+    const session = await openSession(modelPath, { device: this.options.device, log: this.options.log });
+    this.resolvedDevice = session.device;
+    return session;
+  }
+}
+
+/** Every cache column visible; causal among the q new tokens. */
+export function causalMask(past: number, q: number): Float32Array {
+  const total = past + q;
+  const mask = new Float32Array(q * total);
+  for (let r = 0; r < q; r++) for (let col = past + r + 1; col < total; col++) mask[r * total + col] = MASK_NEG;
+  return mask;
+}
+
+function floatOutput(out: Record<string, HostTensor>, name: string): Float32Array {
+  const t = out[name];
+  if (!t || !(t.data instanceof Float32Array)) throw new EngineError(`graph output ${name} is missing or not float32`);
+  return t.data;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new EngineError('cancelled');
+}
+
+/**
+ * Incremental detokenization with stop sequences: decodes the whole output each step (byte-level
+ * tokens may complete a character only later) and releases only text that can no longer become
+ * part of a stop sequence.
+ */
+class TextStream {
+  private readonly ids: number[] = [];
+  private emitted = 0;
+  private text = '';
+
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    private readonly stops: readonly string[],
+    private readonly onText?: (text: string) => void,
+  ) {}
+
+  /** Returns true when a stop sequence has appeared. */
+  push(id: number): boolean {
+    this.ids.push(id);
+    this.text = this.tokenizer.decode(this.ids);
+    for (const stop of this.stops) {
+      const at = this.text.indexOf(stop);
+      if (at >= 0) {
+        this.text = this.text.slice(0, at);
+        return true;
+      }
+    }
+    this.release(this.safeLength());
+    return false;
+  }
+
+  finish(stopped: boolean): string {
+    // An unfinished multi-byte character decodes to U+FFFD; drop it at the very end only if it trails.
+    if (!stopped) this.text = this.text.replace(/\uFFFD$/, '');
+    this.release(this.text.length);
+    return this.text;
+  }
+
+  private safeLength(): number {
+    let safe = this.text.length;
+    if (this.text.endsWith('\uFFFD')) safe -= 1;
+    for (const stop of this.stops) {
+      for (let k = Math.min(stop.length - 1, this.text.length); k > 0; k--) {
+        if (this.text.endsWith(stop.slice(0, k))) {
+          safe = Math.min(safe, this.text.length - k);
+          break;
+        }
+      }
+    }
+    return safe;
+  }
+
+  private release(upTo: number): void {
+    if (upTo > this.emitted) {
+      this.onText?.(this.text.slice(this.emitted, upTo));
+      this.emitted = upTo;
+    }
+  }
+}

@@ -1,0 +1,365 @@
+// The KV cache our code owns and edits. The graph only sees a token-major prefix view of it
+// (`past.{i}.key` = [1, length, kvHeads, headDim]) and returns K/V for new tokens, which we append.
+//
+// Verbs follow llama.cpp's vocabulary: small, composable, each stating cost and failure.
+// Slots are indexed 0..length-1 in cache order; each carries a RoPE position and an opaque tag
+// (the distillation layer stores provenance there). Keys are stored already rotated (post-RoPE),
+// so changing a slot's position means re-rotating its key by the position delta (CR-RoPE).
+
+export class CacheError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CacheError';
+  }
+}
+
+export interface CacheShape {
+  numLayers: number;
+  numKvHeads: number;
+  headDim: number;
+  ropeTheta: number;
+}
+
+const SNAPSHOT_MAGIC = 'RPKV';
+const SNAPSHOT_VERSION = 1;
+
+export class KvCache<Tag = unknown> {
+  readonly shape: CacheShape;
+  /** Floats per slot per layer (kvHeads * headDim). */
+  readonly rowSize: number;
+  private keys: Float32Array[];
+  private values: Float32Array[];
+  private slotPositions: Int32Array;
+  private slotTags: (Tag | undefined)[] = [];
+  private size = 0;
+  private readonly invFreq: Float64Array;
+  /**
+   * Logits of the last appended token, when the last operation was an append; any edit clears it
+   * (the context it was computed from no longer exists).
+   */
+  lastLogits: Float32Array | undefined;
+
+  constructor(shape: CacheShape, initialCapacity = 256) {
+    this.shape = { ...shape };
+    this.rowSize = shape.numKvHeads * shape.headDim;
+    const capacity = Math.max(1, initialCapacity);
+    this.keys = Array.from({ length: shape.numLayers }, () => new Float32Array(capacity * this.rowSize));
+    this.values = Array.from({ length: shape.numLayers }, () => new Float32Array(capacity * this.rowSize));
+    this.slotPositions = new Int32Array(capacity);
+    const half = shape.headDim / 2;
+    this.invFreq = new Float64Array(half);
+    for (let i = 0; i < half; i++) this.invFreq[i] = Math.pow(shape.ropeTheta, (-2 * i) / shape.headDim);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  get capacity(): number {
+    return this.slotPositions.length;
+  }
+
+  /** Bytes held by K and V for the live slots (what the gauge shows). */
+  get bytes(): number {
+    return this.size * this.rowSize * 4 * 2 * this.shape.numLayers;
+  }
+
+  /** Zero-copy view of layer `layer`'s keys for the live slots, token-major. */
+  keyView(layer: number): Float32Array {
+    return this.keys[layer].subarray(0, this.size * this.rowSize);
+  }
+
+  valueView(layer: number): Float32Array {
+    return this.values[layer].subarray(0, this.size * this.rowSize);
+  }
+
+  position(slot: number): number {
+    this.checkSlot(slot, 'position');
+    return this.slotPositions[slot];
+  }
+
+  positions(): Int32Array {
+    return this.slotPositions.slice(0, this.size);
+  }
+
+  tag(slot: number): Tag | undefined {
+    this.checkSlot(slot, 'tag');
+    return this.slotTags[slot];
+  }
+
+  tags(): (Tag | undefined)[] {
+    return this.slotTags.slice(0, this.size);
+  }
+
+  setTag(slot: number, tag: Tag | undefined): void {
+    this.checkSlot(slot, 'setTag');
+    this.slotTags[slot] = tag;
+  }
+
+  /** The position the next appended token gets by default: one past the largest live position. */
+  nextPosition(): number {
+    let max = -1;
+    for (let s = 0; s < this.size; s++) if (this.slotPositions[s] > max) max = this.slotPositions[s];
+    return max + 1;
+  }
+
+  /**
+   * Appends rows computed by the graph. `newKeys[layer]` holds count * rowSize floats.
+   * Cost: O(count) copies; amortized O(1) growth. Fails only on shape mismatch.
+   */
+  append(newKeys: Float32Array[], newValues: Float32Array[], positions: ArrayLike<number>, tags?: readonly (Tag | undefined)[]): void {
+    const count = positions.length;
+    if (newKeys.length !== this.shape.numLayers || newValues.length !== this.shape.numLayers) {
+      throw new CacheError(`append: expected K/V for ${this.shape.numLayers} layers, got ${newKeys.length}/${newValues.length}`);
+    }
+    if (tags && tags.length !== count) throw new CacheError(`append: ${tags.length} tags for ${count} tokens`);
+    this.reserve(this.size + count);
+    for (let l = 0; l < this.shape.numLayers; l++) {
+      if (newKeys[l].length !== count * this.rowSize || newValues[l].length !== count * this.rowSize) {
+        throw new CacheError(`append: layer ${l} K/V hold ${newKeys[l].length}/${newValues[l].length} floats, expected ${count * this.rowSize}`);
+      }
+      this.keys[l].set(newKeys[l], this.size * this.rowSize);
+      this.values[l].set(newValues[l], this.size * this.rowSize);
+    }
+    for (let i = 0; i < count; i++) {
+      this.slotPositions[this.size + i] = positions[i];
+      this.slotTags[this.size + i] = tags ? tags[i] : undefined;
+    }
+    this.size += count;
+  }
+
+  /** Keeps only `slots` (any order, duplicates ignored), preserving cache order. O(kept) row moves. */
+  keep(slots: Iterable<number>): void {
+    const sorted = [...new Set(slots)].sort((a, b) => a - b);
+    for (const s of sorted) this.checkSlot(s, 'keep');
+    this.compactTo(sorted);
+  }
+
+  /** Removes `slots`; the others keep their order. */
+  remove(slots: Iterable<number>): void {
+    const drop = new Set<number>();
+    for (const s of slots) {
+      this.checkSlot(s, 'remove');
+      drop.add(s);
+    }
+    const kept: number[] = [];
+    for (let s = 0; s < this.size; s++) if (!drop.has(s)) kept.push(s);
+    this.compactTo(kept);
+  }
+
+  /** Removes slots in the half-open range [from, to). Removing an empty range never fails. */
+  removeRange(from: number, to: number): void {
+    if (from < 0 || to > this.size || from > to) {
+      throw new CacheError(`removeRange: [${from}, ${to}) is outside the cache of ${this.size} slots`);
+    }
+    const kept: number[] = [];
+    for (let s = 0; s < this.size; s++) if (s < from || s >= to) kept.push(s);
+    this.compactTo(kept);
+  }
+
+  /** Drops every slot from `length` on (rolls back speculative tokens). Does not allocate. */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.size) {
+      throw new CacheError(`truncate: length ${length} is outside 0..${this.size}`);
+    }
+    for (let s = length; s < this.size; s++) this.slotTags[s] = undefined;
+    this.slotTags.length = length;
+    this.size = length;
+    this.lastLogits = undefined;
+  }
+
+  /**
+   * Moves slots to new RoPE positions by re-rotating their keys by (new - old) (CR-RoPE).
+   * `newPositions[s]` is the position of slot s. O(length * layers * rowSize).
+   */
+  reposition(newPositions: ArrayLike<number>): void {
+    if (newPositions.length !== this.size) {
+      throw new CacheError(`reposition: ${newPositions.length} positions for ${this.size} slots`);
+    }
+    const { headDim, numKvHeads, numLayers } = this.shape;
+    const half = headDim / 2;
+    const cos = new Float64Array(half);
+    const sin = new Float64Array(half);
+    for (let s = 0; s < this.size; s++) {
+      const target = newPositions[s];
+      if (!Number.isInteger(target) || target < 0) throw new CacheError(`reposition: position ${target} for slot ${s} is not a non-negative integer`);
+      const delta = target - this.slotPositions[s];
+      if (delta === 0) continue;
+      for (let i = 0; i < half; i++) {
+        const angle = delta * this.invFreq[i];
+        cos[i] = Math.cos(angle);
+        sin[i] = Math.sin(angle);
+      }
+      for (let l = 0; l < numLayers; l++) {
+        const k = this.keys[l];
+        for (let h = 0; h < numKvHeads; h++) {
+          const base = s * this.rowSize + h * headDim;
+          for (let i = 0; i < half; i++) {
+            const x1 = k[base + i];
+            const x2 = k[base + i + half];
+            k[base + i] = x1 * cos[i] - x2 * sin[i];
+            k[base + i + half] = x2 * cos[i] + x1 * sin[i];
+          }
+        }
+      }
+      this.slotPositions[s] = target;
+    }
+    this.lastLogits = undefined;
+  }
+
+  /** CR-RoPE: re-positions all slots to start, start+1, ... in cache order. */
+  compactPositions(start = 0): void {
+    const target = new Int32Array(this.size);
+    for (let s = 0; s < this.size; s++) target[s] = start + s;
+    this.reposition(target);
+  }
+
+  /**
+   * Adds scale·delta to the cached K and/or V of one slot in one layer (KV-cache steering).
+   * Deltas hold rowSize floats ([kvHeads, headDim]); null leaves that side unchanged.
+   */
+  addDelta(slot: number, layer: number, deltaKey: Float32Array | null, deltaValue: Float32Array | null, keyScale = 1, valueScale = 1): void {
+    this.checkSlot(slot, 'addDelta');
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.shape.numLayers) {
+      throw new CacheError(`addDelta: layer ${layer} does not exist (0..${this.shape.numLayers - 1})`);
+    }
+    const apply = (target: Float32Array, delta: Float32Array | null, scale: number, side: string) => {
+      if (!delta || scale === 0) return;
+      if (delta.length !== this.rowSize) throw new CacheError(`addDelta: ${side} delta has ${delta.length} floats, expected ${this.rowSize}`);
+      const base = slot * this.rowSize;
+      for (let i = 0; i < this.rowSize; i++) target[base + i] += scale * delta[i];
+    };
+    apply(this.keys[layer], deltaKey, keyScale, 'key');
+    apply(this.values[layer], deltaValue, valueScale, 'value');
+    this.lastLogits = undefined;
+  }
+
+  /** Reads one slot's K or V row in one layer (a copy). */
+  readRow(kind: 'key' | 'value', layer: number, slot: number): Float32Array {
+    this.checkSlot(slot, 'readRow');
+    const src = kind === 'key' ? this.keys[layer] : this.values[layer];
+    return src.slice(slot * this.rowSize, (slot + 1) * this.rowSize);
+  }
+
+  clone(): KvCache<Tag> {
+    const copy = new KvCache<Tag>(this.shape, Math.max(1, this.size));
+    copy.append(
+      this.keys.map((_, l) => this.keyView(l)),
+      this.values.map((_, l) => this.valueView(l)),
+      this.positions(),
+      this.tags(),
+    );
+    copy.lastLogits = this.lastLogits?.slice();
+    return copy;
+  }
+
+  /**
+   * Serializes shape, positions, tags (via `encodeTag`, JSON by default) and K/V into one buffer:
+   * magic, version, header length, JSON header, then float32 K and V per layer.
+   */
+  snapshot(encodeTag: (tag: Tag | undefined) => unknown = (t) => t): Uint8Array {
+    const header = JSON.stringify({
+      shape: this.shape,
+      length: this.size,
+      positions: Array.from(this.positions()),
+      tags: this.tags().map(encodeTag),
+    });
+    const headerBytes = Buffer.from(header, 'utf8');
+    const floats = this.size * this.rowSize * this.shape.numLayers * 2;
+    const out = new Uint8Array(12 + headerBytes.length + floats * 4 + ((4 - ((12 + headerBytes.length) % 4)) % 4));
+    const view = new DataView(out.buffer);
+    out.set(Buffer.from(SNAPSHOT_MAGIC, 'ascii'), 0);
+    view.setUint32(4, SNAPSHOT_VERSION, true);
+    view.setUint32(8, headerBytes.length, true);
+    out.set(headerBytes, 12);
+    let offset = 12 + headerBytes.length;
+    offset += (4 - (offset % 4)) % 4;
+    for (let l = 0; l < this.shape.numLayers; l++) {
+      for (const src of [this.keyView(l), this.valueView(l)]) {
+        out.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), offset);
+        offset += src.byteLength;
+      }
+    }
+    return out;
+  }
+
+  /** Rebuilds a cache from `snapshot()` bytes; fails with a clear error on foreign or damaged input. */
+  static restore<Tag>(bytes: Uint8Array, decodeTag: (raw: unknown) => Tag | undefined = (raw) => raw as Tag | undefined, expected?: CacheShape): KvCache<Tag> {
+    const fail = (problem: string): never => {
+      throw new CacheError(`restore: ${problem}`);
+    };
+    if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 4)).toString('ascii') !== SNAPSHOT_MAGIC) fail('not a RepoPot cache snapshot');
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const version = view.getUint32(4, true);
+    if (version !== SNAPSHOT_VERSION) fail(`snapshot version ${version}, this build reads ${SNAPSHOT_VERSION}`);
+    const headerLength = view.getUint32(8, true);
+    if (12 + headerLength > bytes.length) fail('header is truncated');
+    let header: { shape: CacheShape; length: number; positions: number[]; tags: unknown[] };
+    try {
+      header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + headerLength)).toString('utf8'));
+    } catch {
+      return fail('header is not valid JSON');
+    }
+    const { shape, length } = header;
+    if (expected && (shape.numLayers !== expected.numLayers || shape.numKvHeads !== expected.numKvHeads || shape.headDim !== expected.headDim || shape.ropeTheta !== expected.ropeTheta)) {
+      fail(`snapshot shape ${JSON.stringify(shape)} does not match the model (${JSON.stringify(expected)})`);
+    }
+    const cache = new KvCache<Tag>(shape, Math.max(1, length));
+    let offset = 12 + headerLength;
+    offset += (4 - (offset % 4)) % 4;
+    const rowFloats = length * cache.rowSize;
+    if (offset + rowFloats * 4 * 2 * shape.numLayers !== bytes.length) fail('K/V data is truncated or has trailing bytes');
+    const aligned = bytes.slice(offset); // copy: guarantees 4-byte alignment for the Float32Array views
+    const floats = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
+    const keys: Float32Array[] = [];
+    const values: Float32Array[] = [];
+    for (let l = 0; l < shape.numLayers; l++) {
+      keys.push(floats.subarray((2 * l) * rowFloats, (2 * l + 1) * rowFloats));
+      values.push(floats.subarray((2 * l + 1) * rowFloats, (2 * l + 2) * rowFloats));
+    }
+    cache.append(keys, values, header.positions, header.tags.map(decodeTag));
+    return cache;
+  }
+
+  private compactTo(keptSorted: readonly number[]): void {
+    for (let l = 0; l < this.shape.numLayers; l++) {
+      for (const buf of [this.keys[l], this.values[l]]) {
+        let dst = 0;
+        for (const src of keptSorted) {
+          if (src !== dst) buf.copyWithin(dst * this.rowSize, src * this.rowSize, (src + 1) * this.rowSize);
+          dst++;
+        }
+      }
+    }
+    const newTags: (Tag | undefined)[] = [];
+    keptSorted.forEach((src, dst) => {
+      this.slotPositions[dst] = this.slotPositions[src];
+      newTags.push(this.slotTags[src]);
+    });
+    this.slotTags = newTags;
+    this.size = keptSorted.length;
+    this.lastLogits = undefined;
+  }
+
+  private reserve(needed: number): void {
+    if (needed <= this.capacity) return;
+    let capacity = this.capacity;
+    while (capacity < needed) capacity *= 2;
+    const grow = (old: Float32Array) => {
+      const next = new Float32Array(capacity * this.rowSize);
+      next.set(old.subarray(0, this.size * this.rowSize));
+      return next;
+    };
+    this.keys = this.keys.map(grow);
+    this.values = this.values.map(grow);
+    const positions = new Int32Array(capacity);
+    positions.set(this.slotPositions.subarray(0, this.size));
+    this.slotPositions = positions;
+  }
+
+  private checkSlot(slot: number, verb: string): void {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.size) {
+      throw new CacheError(`${verb}: slot ${slot} does not exist (cache holds ${this.size} slots)`);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// Scaled dot-product attention over [past cache ‖ new tokens] from standard ops (runs on every execution provider).
+//
+// Grouped-query attention folds the G = heads/kvHeads query heads that share a KV head into the row dimension,
+// so K/V are never expanded/copied per query head and each KV head does one [G*q, hd] x [hd, T] MatMul:
+//
+//   q [1,q,H,hd] ─Mul(1/√hd)─Reshape[1,q,kvH,G,hd]─Transpose(0,2,3,1,4)─Reshape→ Qg [1,kvH,G*q,hd]
+//   past.k ‖ new k ─Concat(axis 1)→ [1,T,kvH,hd] ─Transpose(0,2,3,1)→ Kt [1,kvH,hd,T]
+//   past.v ‖ new v ─Concat(axis 1)→ [1,T,kvH,hd] ─Transpose(0,2,1,3)→ V  [1,kvH,T,hd]
+//   Qg ─MatMul(Kt)─Add(maskG)─Softmax(-1)→ probs [1,kvH,G*q,T] ─MatMul(V)→ [1,kvH,G*q,hd]
+//      ─Reshape[1,kvH,G,q,hd]─Transpose(0,3,1,2,4)─Reshape→ [1,q,H*hd]
+//
+// maskG is the [1,1,q,T] mask repeated G times along rows (built once, shared by all layers).
+// With attentionMass:  rowsG [1,1,1,G*q] ─MatMul(probs)→ [1,kvH,1,T] ─ReduceSum(0,1,2)→ attention_mass.{i} [T]
+
+import type { OnnxGraph } from './onnxProto.js';
+
+export interface AttentionShape {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+}
+
+/** Per-graph tensors every layer's attention shares. */
+export interface SharedAttentionInputs {
+  /** [1, 1, G*q, T] additive mask. */
+  maskGrouped: string;
+  /** [1, 1, 1, G*q] query-row weights, only with attentionMass. */
+  rowsGrouped: string | null;
+}
+
+function groupSize(shape: AttentionShape): number {
+  if (shape.numHeads % shape.numKvHeads !== 0) {
+    throw new Error(`attention: numHeads (${shape.numHeads}) must be a multiple of numKvHeads (${shape.numKvHeads})`);
+  }
+  return shape.numHeads / shape.numKvHeads;
+}
+
+/**
+ *   mask [1,1,q,T] ─Concat(×G, axis 2)→ [1,1,G*q,T]
+ *   rows [q] ─Concat(×G)─Reshape→ [1,1,1,G*q]
+ */
+export function makeSharedAttentionInputs(g: OnnxGraph, shape: AttentionShape, mask: string, rows: string | null): SharedAttentionInputs {
+  const groups = groupSize(shape);
+  const repeat = (x: string, axis: number, name: string): string =>
+    groups === 1 ? x : g.node('Concat', name, Array.from({ length: groups }, () => x), { attrs: { axis: { int: axis } } });
+  const maskGrouped = repeat(mask, 2, '/model/attn_mask/Concat');
+  let rowsGrouped: string | null = null;
+  if (rows) {
+    const repeated = repeat(rows, 0, '/model/attn_rows/Concat');
+    rowsGrouped = g.node('Reshape', '/model/attn_rows/Reshape', [repeated, g.constInt64([1, 1, 1, -1])]);
+  }
+  return { maskGrouped, rowsGrouped };
+}
+
+export interface AttentionCoreInputs {
+  /** [1, q, H, hd], post-RoPE. */
+  q: string;
+  /** [1, q, kvH, hd], post-RoPE. */
+  kNew: string;
+  /** [1, q, kvH, hd]. */
+  vNew: string;
+  pastKey: string;
+  pastValue: string;
+}
+
+/** Returns the attention context [1, q, H*hd]; emits attention_mass when `massOutput` is given. */
+export function makeAttentionCore(
+  g: OnnxGraph,
+  name: string,
+  shape: AttentionShape,
+  inputs: AttentionCoreInputs,
+  shared: SharedAttentionInputs,
+  massOutput: string | null,
+): string {
+  const groups = groupSize(shape);
+  const { numKvHeads: kvH, headDim: hd } = shape;
+  const perm = (values: number[]) => ({ attrs: { perm: { ints: values } } });
+
+  const scaled = g.node('Mul', `${name}/q_scale/Mul`, [inputs.q, g.constFloat([1 / Math.sqrt(hd)], [])]);
+  let queries: string;
+  if (groups === 1) {
+    queries = g.node('Transpose', `${name}/q/Transpose`, [scaled], perm([0, 2, 1, 3]));
+  } else {
+    const split = g.node('Reshape', `${name}/q/Reshape_groups`, [scaled, g.constInt64([1, -1, kvH, groups, hd])]);
+    const grouped = g.node('Transpose', `${name}/q/Transpose`, [split], perm([0, 2, 3, 1, 4]));
+    queries = g.node('Reshape', `${name}/q/Reshape_rows`, [grouped, g.constInt64([1, kvH, -1, hd])]);
+  }
+
+  const keys = g.node('Concat', `${name}/k/Concat`, [inputs.pastKey, inputs.kNew], { attrs: { axis: { int: 1 } } });
+  const keysT = g.node('Transpose', `${name}/k/Transpose`, [keys], perm([0, 2, 3, 1]));
+  const values = g.node('Concat', `${name}/v/Concat`, [inputs.pastValue, inputs.vNew], { attrs: { axis: { int: 1 } } });
+  const valuesT = g.node('Transpose', `${name}/v/Transpose`, [values], perm([0, 2, 1, 3]));
+
+  const scores = g.node('MatMul', `${name}/qk/MatMul`, [queries, keysT]);
+  const masked = g.node('Add', `${name}/qk/Add_mask`, [scores, shared.maskGrouped]);
+  const probs = g.node('Softmax', `${name}/Softmax`, [masked], { attrs: { axis: { int: -1 } } });
+  const context = g.node('MatMul', `${name}/pv/MatMul`, [probs, valuesT]);
+
+  if (massOutput) {
+    if (!shared.rowsGrouped) throw new Error('attention: attention_mass requested without attention_rows');
+    const perKvHead = g.node('MatMul', `${name}/mass/MatMul`, [shared.rowsGrouped, probs]);
+    g.node('ReduceSum', `${name}/mass/ReduceSum`, [perKvHead, g.constInt64([0, 1, 2])], { attrs: { keepdims: { int: 0 } } }, massOutput);
+  }
+
+  let tokenMajor: string;
+  if (groups === 1) {
+    tokenMajor = g.node('Transpose', `${name}/ctx/Transpose`, [context], perm([0, 2, 1, 3]));
+  } else {
+    const split = g.node('Reshape', `${name}/ctx/Reshape_groups`, [context, g.constInt64([1, kvH, groups, -1, hd])]);
+    tokenMajor = g.node('Transpose', `${name}/ctx/Transpose`, [split], perm([0, 3, 1, 2, 4]));
+  }
+  return g.node('Reshape', `${name}/ctx/Reshape`, [tokenMajor, g.constInt64([1, -1, shape.numHeads * hd])]);
+}

@@ -1,0 +1,255 @@
+// Builds the decoder ONNX graph for a ModelConfig + Weights, following the contract in contract.ts.
+// One pipeline of make* steps (as onnxruntime-genai's builder); an architecture overrides one small step:
+//
+//   input_ids ─embedding─┬─[layer 0 … n-1]─final norm─lm_head→ logits
+//   each layer:  x ─input_layernorm─attention─(+x)─┬─post_attention_layernorm─SwiGLU MLP─(+)→
+//                                                  └────────────────────────────────────────┘
+//   attention:   q/k/v proj (+bias: Qwen2) ─(q/k per-head RMSNorm: Qwen3)─RoPE─SDPA over past‖new─o_proj
+//
+// Steps live in their own files: linear.ts (weight formats), norm.ts, rope.ts, attention.ts.
+
+import { layerPrefix, type Architecture, type ModelConfig, type WeightTensor, type Weights } from '../model/config.js';
+import { inputNames, outputNames, type GraphOptions } from './contract.js';
+import { makeAttentionCore, makeSharedAttentionInputs, type SharedAttentionInputs } from './attention.js';
+import { makeEmbeddingLookup, makeEmbeddingTable, makeLinear, makeTiedLmHead, type EmbeddingTable } from './linear.js';
+import { makeRmsNorm } from './norm.js';
+import { OnnxGraph, type SerializedModel } from './onnxProto.js';
+import { applyRope, makeRopeTables, type RopeTables } from './rope.js';
+
+/** Bump when the emitted graph changes for the same inputs: it is part of the graph cache key. */
+export const GRAPH_BUILDER_VERSION = 1;
+
+/** Initializers at least this large go to model.onnx.data when external data is on. */
+const EXTERNAL_THRESHOLD_BYTES = 1024;
+/** Protobuf refuses messages over 2 GiB; stay well below once the graph itself is added. */
+const INLINE_LIMIT_BYTES = 1.8 * 1024 ** 3;
+
+export interface BuildFileOptions {
+  /**
+   * 'auto' (default): side file only when the weights would not fit in one protobuf; 'always': always a side file
+   * (named `externalFileName`, default model.onnx.data); 'never': single file (fails for > 2 GiB).
+   */
+  externalData?: 'auto' | 'always' | 'never';
+  externalFileName?: string;
+}
+
+interface GraphInputs {
+  inputIds: string;
+  positionIds: string;
+  mask: string;
+  rows: string | null;
+}
+
+/** The llama pipeline; Qwen2 and Qwen3 override single steps below. */
+export class LlamaGraphBuilder {
+  protected readonly g: OnnxGraph;
+  protected rope!: RopeTables;
+  protected attentionShared!: SharedAttentionInputs;
+  protected embedding!: EmbeddingTable;
+
+  constructor(
+    protected readonly config: ModelConfig,
+    protected readonly weights: Weights,
+    protected readonly options: GraphOptions,
+  ) {
+    this.g = new OnnxGraph(`repopot-${config.architecture}`);
+  }
+
+  build(): OnnxGraph {
+    const io = this.makeInputs();
+    this.rope = makeRopeTables(this.g, io.positionIds, this.config.headDim, this.config.ropeTheta);
+    this.attentionShared = makeSharedAttentionInputs(this.g, this.config, io.mask, io.rows);
+    this.embedding = makeEmbeddingTable(this.g, this.weight('model.embed_tokens.weight'), this.options.weights);
+    let hidden = makeEmbeddingLookup(this.g, this.embedding, io.inputIds);
+    for (let i = 0; i < this.config.numLayers; i++) hidden = this.makeLayer(i, hidden);
+    this.makeLogits(hidden);
+    return this.g;
+  }
+
+  protected weight(name: string): WeightTensor {
+    const w = this.weights.get(name);
+    if (!w) throw new Error(`buildModelGraph (${this.config.sourceArchitecture}): missing weight ${name}`);
+    return w;
+  }
+
+  protected makeInputs(): GraphInputs {
+    const { numLayers, numKvHeads, headDim } = this.config;
+    const g = this.g;
+    const io: GraphInputs = {
+      inputIds: g.input(inputNames.inputIds, 'int64', [1, 'q']),
+      positionIds: g.input(inputNames.positionIds, 'int64', [1, 'q']),
+      mask: g.input(inputNames.attentionMask, 'float32', [1, 1, 'q', 'total']),
+      rows: this.options.attentionMass ? g.input(inputNames.attentionRows, 'float32', ['q']) : null,
+    };
+    for (let i = 0; i < numLayers; i++) {
+      g.input(inputNames.pastKey(i), 'float32', [1, 'past', numKvHeads, headDim]);
+      g.input(inputNames.pastValue(i), 'float32', [1, 'past', numKvHeads, headDim]);
+    }
+    g.output(outputNames.logits, 'float32', [1, this.options.logits === 'last' ? 1 : 'q', this.config.vocabSize]);
+    for (let i = 0; i < numLayers; i++) {
+      g.output(outputNames.newKey(i), 'float32', [1, 'q', numKvHeads, headDim]);
+      g.output(outputNames.newValue(i), 'float32', [1, 'q', numKvHeads, headDim]);
+      if (this.options.attentionMass) g.output(outputNames.attentionMass(i), 'float32', ['total']);
+    }
+    return io;
+  }
+
+  /**
+   *   x ─input_layernorm─attention─Add(x)─┬─post_attention_layernorm─mlp─Add→
+   *                                       └───────────────────────────────┘
+   */
+  protected makeLayer(i: number, x: string): string {
+    const p = layerPrefix(i);
+    const name = `/model/layers.${i}`;
+    const normed = makeRmsNorm(this.g, `${name}/input_layernorm`, x, `${p}.input_layernorm.weight`, this.weight(`${p}.input_layernorm.weight`), this.config.rmsNormEps);
+    const attn = this.makeAttention(i, normed);
+    const afterAttn = this.g.node('Add', `${name}/residual_attn/Add`, [x, attn]);
+    const normed2 = makeRmsNorm(this.g, `${name}/post_attention_layernorm`, afterAttn, `${p}.post_attention_layernorm.weight`, this.weight(`${p}.post_attention_layernorm.weight`), this.config.rmsNormEps);
+    const mlp = this.makeMlp(i, normed2);
+    return this.g.node('Add', `${name}/residual_mlp/Add`, [afterAttn, mlp]);
+  }
+
+  /** The q/k/v projections; Qwen2 adds biases. Returns [1, q, heads*hd] tensors. */
+  protected makeQkvProjections(i: number, x: string): { q: string; k: string; v: string } {
+    const p = `${layerPrefix(i)}.self_attn`;
+    const name = `/model/layers.${i}/attn`;
+    const proj = (which: 'q' | 'k' | 'v') =>
+      makeLinear(this.g, `${name}/${which}_proj`, x, `${p}.${which}_proj.weight`, this.weight(`${p}.${which}_proj.weight`), this.options.weights, this.projectionBias(i, which));
+    return { q: proj('q'), k: proj('k'), v: proj('v') };
+  }
+
+  /** Llama has no q/k/v bias. */
+  protected projectionBias(_i: number, _which: 'q' | 'k' | 'v'): WeightTensor | undefined {
+    return undefined;
+  }
+
+  /** Per-head normalization of q and k before RoPE; identity for Llama. Inputs/outputs are [1, q, heads, hd]. */
+  protected makeQkNorm(_i: number, q: string, k: string): { q: string; k: string } {
+    return { q, k };
+  }
+
+  /**
+   *   x ─q/k/v proj─Reshape[1,q,heads,hd]─(qk norm)─RoPE(q,k)─SDPA(past‖new)─o_proj→
+   *                                                  └→ new.{i}.key   v ─→ new.{i}.value
+   */
+  protected makeAttention(i: number, x: string): string {
+    const { numHeads, numKvHeads, headDim } = this.config;
+    const g = this.g;
+    const name = `/model/layers.${i}/attn`;
+    const proj = this.makeQkvProjections(i, x);
+    const qHeads = g.node('Reshape', `${name}/q/Reshape`, [proj.q, g.constInt64([1, -1, numHeads, headDim])]);
+    const kHeads = g.node('Reshape', `${name}/k/Reshape`, [proj.k, g.constInt64([1, -1, numKvHeads, headDim])]);
+    const vNew = g.node('Reshape', `${name}/v/Reshape`, [proj.v, g.constInt64([1, -1, numKvHeads, headDim])], {}, outputNames.newValue(i));
+    const normed = this.makeQkNorm(i, qHeads, kHeads);
+    const q = applyRope(g, `${name}/q_rotary`, normed.q, this.rope);
+    const kNew = applyRope(g, `${name}/k_rotary`, normed.k, this.rope, outputNames.newKey(i));
+    const context = makeAttentionCore(
+      g,
+      name,
+      this.config,
+      { q, kNew, vNew, pastKey: inputNames.pastKey(i), pastValue: inputNames.pastValue(i) },
+      this.attentionShared,
+      this.options.attentionMass ? outputNames.attentionMass(i) : null,
+    );
+    const o = `${layerPrefix(i)}.self_attn.o_proj.weight`;
+    return makeLinear(g, `${name}/o_proj`, context, o, this.weight(o), this.options.weights);
+  }
+
+  /**
+   *   x ─┬─gate_proj─┬─Sigmoid─Mul─┐
+   *      │           └────────────┘ Mul─down_proj→
+   *      └─up_proj─────────────────┘
+   */
+  protected makeMlp(i: number, x: string): string {
+    const g = this.g;
+    const p = `${layerPrefix(i)}.mlp`;
+    const name = `/model/layers.${i}/mlp`;
+    const linear = (which: 'gate' | 'up' | 'down', input: string) =>
+      makeLinear(g, `${name}/${which}_proj`, input, `${p}.${which}_proj.weight`, this.weight(`${p}.${which}_proj.weight`), this.options.weights);
+    const gate = linear('gate', x);
+    const sigmoid = g.node('Sigmoid', `${name}/act_fn/Sigmoid`, [gate]);
+    const silu = g.node('Mul', `${name}/act_fn/Mul`, [gate, sigmoid]);
+    const up = linear('up', x);
+    const gated = g.node('Mul', `${name}/Mul`, [silu, up]);
+    return linear('down', gated);
+  }
+
+  /**
+   *   hidden [1,q,h] ─(logits 'last': Slice last row)─norm─Reshape[-1,h]─lm_head─Reshape[1,-1,vocab]→ logits
+   * Slicing before the norm means decode pays for one row of the (vocab × hidden) head, whatever q is.
+   */
+  protected makeLogits(hidden: string): void {
+    const g = this.g;
+    const { hiddenSize, vocabSize } = this.config;
+    let rows = hidden;
+    if (this.options.logits === 'last') {
+      rows = g.node('Slice', '/model/last_row/Slice', [hidden, g.constInt64([-1]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([1])]);
+    }
+    const normed = makeRmsNorm(g, '/model/norm', rows, 'model.norm.weight', this.weight('model.norm.weight'), this.config.rmsNormEps);
+    const flat = g.node('Reshape', '/lm_head/Reshape_in', [normed, g.constInt64([-1, hiddenSize])]);
+    const logits2d = this.config.tieWordEmbeddings
+      ? makeTiedLmHead(g, flat, this.embedding, this.weight('model.embed_tokens.weight'), this.options.weights)
+      : makeLinear(g, '/lm_head', flat, 'lm_head.weight', this.weight('lm_head.weight'), this.options.weights);
+    g.node('Reshape', '/lm_head/Reshape_out', [logits2d, g.constInt64([1, -1, vocabSize])], {}, outputNames.logits);
+  }
+}
+
+/** Qwen2: q/k/v projections carry a bias. */
+export class Qwen2GraphBuilder extends LlamaGraphBuilder {
+  protected override projectionBias(i: number, which: 'q' | 'k' | 'v'): WeightTensor | undefined {
+    return this.weight(`${layerPrefix(i)}.self_attn.${which}_proj.bias`);
+  }
+}
+
+/** Qwen3: per-head RMSNorm on q and k (over headDim) before RoPE; head_dim is explicit in its config. */
+export class Qwen3GraphBuilder extends LlamaGraphBuilder {
+  protected override makeQkNorm(i: number, q: string, k: string): { q: string; k: string } {
+    const p = `${layerPrefix(i)}.self_attn`;
+    const name = `/model/layers.${i}/attn`;
+    const eps = this.config.rmsNormEps;
+    return {
+      q: makeRmsNorm(this.g, `${name}/q_norm`, q, `${p}.q_norm.weight`, this.weight(`${p}.q_norm.weight`), eps),
+      k: makeRmsNorm(this.g, `${name}/k_norm`, k, `${p}.k_norm.weight`, this.weight(`${p}.k_norm.weight`), eps),
+    };
+  }
+}
+
+type BuilderClass = new (config: ModelConfig, weights: Weights, options: GraphOptions) => LlamaGraphBuilder;
+
+export const graphBuilders: ReadonlyMap<Architecture, BuilderClass> = new Map<Architecture, BuilderClass>([
+  ['llama', LlamaGraphBuilder],
+  ['qwen2', Qwen2GraphBuilder],
+  ['qwen3', Qwen3GraphBuilder],
+]);
+
+/** The flags each architecture's builder implements; a config asking for another combination is refused. */
+const architectureFlags: Record<Architecture, { qkvBias: boolean; qkNorm: boolean }> = {
+  llama: { qkvBias: false, qkNorm: false },
+  qwen2: { qkvBias: true, qkNorm: false },
+  qwen3: { qkvBias: false, qkNorm: true },
+};
+
+/**
+ * Builds and serializes the graph. Small models come back as one buffer (loadable from memory); large ones
+ * (or externalData: 'always') carry their weights as chunks for a side file — write both with writeModelFiles.
+ */
+export function buildModelGraph(config: ModelConfig, weights: Weights, options: GraphOptions, files: BuildFileOptions = {}): SerializedModel {
+  const Builder = graphBuilders.get(config.architecture);
+  if (!Builder) throw new Error(`buildModelGraph: no graph builder for architecture ${config.architecture} (have: ${[...graphBuilders.keys()].join(', ')})`);
+  const flags = architectureFlags[config.architecture];
+  if (flags.qkvBias !== config.qkvBias || flags.qkNorm !== config.qkNorm) {
+    throw new Error(
+      `buildModelGraph: ${config.sourceArchitecture} config has qkvBias=${config.qkvBias}, qkNorm=${config.qkNorm}; ` +
+        `the ${config.architecture} builder implements qkvBias=${flags.qkvBias}, qkNorm=${flags.qkNorm}`,
+    );
+  }
+  const graph = new Builder(config, weights, options).build();
+  const mode = files.externalData ?? 'auto';
+  let weightBytes = 0;
+  for (const w of weights.values()) weightBytes += w.data.byteLength;
+  const external = mode === 'always' || (mode === 'auto' && weightBytes > INLINE_LIMIT_BYTES);
+  return graph.serialize({
+    externalThresholdBytes: external ? EXTERNAL_THRESHOLD_BYTES : Infinity,
+    externalFileName: files.externalFileName ?? 'model.onnx.data',
+  });
+}

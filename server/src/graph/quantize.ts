@@ -1,0 +1,87 @@
+// Weight packing for the formats the builder emits: fp16 bit patterns, and block-quantized ints in the layout of
+// onnxruntime's com.microsoft MatMulNBits:
+//   B      uint8 [N, blocksPerRow, blockSize * bits / 8]  row n = output channel; 4-bit: element 2j in the low nibble
+//   scales float [N * blocksPerRow]
+//   value  = (q - 2^(bits-1)) * scale            (symmetric: no zero_points input, the op's default zero point)
+// K is padded with zeros up to a whole number of blocks, as the op expects.
+
+import { float32ToFp16Bits } from '../model/halfFloat.js';
+
+export function toFp16(data: Float32Array): Uint16Array {
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = float32ToFp16Bits(data[i]);
+  return out;
+}
+
+/** [rows, cols] → [cols, rows]: HF linear weights are [out, in], ONNX MatMul wants [in, out]. */
+export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const rowOffset = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = data[rowOffset + c];
+  }
+  return out;
+}
+
+export type QuantBits = 4 | 8;
+export const QUANT_BLOCK_SIZE = 32;
+
+export interface BlockQuantized {
+  /** uint8 [N, blocksPerRow, blobSize] */
+  packed: Uint8Array;
+  /** [N * blocksPerRow] */
+  scales: Float32Array;
+  n: number;
+  k: number;
+  blocksPerRow: number;
+  blobSize: number;
+}
+
+/** Quantizes a [N, K] weight (HF [out, in]) per block of `blockSize` inputs, symmetric around 2^(bits-1). */
+export function quantizeBlocks(data: Float32Array, n: number, k: number, bits: QuantBits, blockSize = QUANT_BLOCK_SIZE): BlockQuantized {
+  if (data.length !== n * k) throw new Error(`quantizeBlocks: data has ${data.length} values, expected ${n}x${k}`);
+  const blocksPerRow = Math.ceil(k / blockSize);
+  const blobSize = (blockSize * bits) / 8;
+  const packed = new Uint8Array(n * blocksPerRow * blobSize);
+  const scales = new Float32Array(n * blocksPerRow);
+  const zero = 1 << (bits - 1);
+  const maxLevel = zero - 1; // symmetric range [-maxLevel, maxLevel] keeps 0 exact
+  const maxCode = (1 << bits) - 1;
+  for (let row = 0; row < n; row++) {
+    for (let block = 0; block < blocksPerRow; block++) {
+      const start = row * k + block * blockSize;
+      const count = Math.min(blockSize, k - block * blockSize);
+      let absMax = 0;
+      for (let j = 0; j < count; j++) absMax = Math.max(absMax, Math.abs(data[start + j]));
+      const scale = absMax / maxLevel;
+      const inverse = scale > 0 ? 1 / scale : 0;
+      const blockIndex = row * blocksPerRow + block;
+      scales[blockIndex] = scale;
+      const blobOffset = blockIndex * blobSize;
+      for (let j = 0; j < blockSize; j++) {
+        const value = j < count ? data[start + j] : 0;
+        const code = Math.min(maxCode, Math.max(0, Math.round(value * inverse) + zero));
+        if (bits === 8) packed[blobOffset + j] = code;
+        else packed[blobOffset + (j >> 1)] |= j & 1 ? code << 4 : code;
+      }
+    }
+  }
+  return { packed, scales, n, k, blocksPerRow, blobSize };
+}
+
+/** Inverse of quantizeBlocks, back to [N, K] fp32: what MatMulNBits multiplies by (used by parity tests). */
+export function dequantizeBlocks(q: BlockQuantized, bits: QuantBits, blockSize = QUANT_BLOCK_SIZE): Float32Array {
+  const out = new Float32Array(q.n * q.k);
+  const zero = 1 << (bits - 1);
+  for (let row = 0; row < q.n; row++) {
+    for (let col = 0; col < q.k; col++) {
+      const block = Math.floor(col / blockSize);
+      const j = col % blockSize;
+      const blockIndex = row * q.blocksPerRow + block;
+      const byte = q.packed[blockIndex * q.blobSize + (bits === 8 ? j : j >> 1)];
+      const code = bits === 8 ? byte : j & 1 ? byte >> 4 : byte & 0x0f;
+      out[row * q.k + col] = (code - zero) * q.scales[blockIndex];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,182 @@
+// RepoPot's custom LSP surface, declared once and imported by both the server and the extension.
+// Imports only types from vscode-languageserver-protocol. Messages are declared as plain typed specs
+// (method name + phantom param/result types) rather than RequestType instances: the server and the client
+// libraries each carry their own copy of vscode-jsonrpc, whose classes are not interchangeable.
+import type { PartialResultParams, Range } from 'vscode-languageserver-protocol';
+
+/** A request `method` taking P and returning R. */
+export interface RequestSpec<P, R> {
+  readonly method: string;
+  /** Phantom: never set, carries the types. */
+  readonly types?: (p: P) => R;
+}
+
+/** A notification `method` carrying P. */
+export interface NotificationSpec<P> {
+  readonly method: string;
+  readonly types?: (p: P) => void;
+}
+
+function request<P, R>(method: string): RequestSpec<P, R> {
+  return { method };
+}
+
+function notification<P>(method: string): NotificationSpec<P> {
+  return { method };
+}
+
+// ---------- settings (the server's view of `repopot.*`) ----------
+
+export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export type Policy = 'infinipot' | 'streaming' | 'h2o' | 'tova';
+export type Decoder = 'greedy' | 'sample';
+
+export interface ServerSettings {
+  /** Absolute model folder; empty = the extension's own model. */
+  modelPath: string;
+  /** Label shown in status (e.g. "repopot-tiny-code"). */
+  modelLabel: string;
+  device: Device;
+  /** Tokens the distilled cache may keep. */
+  cacheBudget: number;
+  /** Tokens per ingest chunk (the unit between which ingestion yields). */
+  chunkSize: number;
+  policy: Policy;
+  include: string[];
+  exclude: string[];
+  hover: { enabled: boolean; deadlineMs: number };
+  /** Free text prepended to every question (e.g. "answer briefly"). */
+  steering: string;
+  decoder: Decoder;
+  /** Max tokens per answer. */
+  maxAnswerTokens: number;
+  /** Where the server may persist its cache; empty = no persistence. */
+  cacheDir: string;
+  /** Skip files larger than this many bytes. */
+  maxFileBytes: number;
+}
+
+export const defaultSettings: ServerSettings = {
+  modelPath: '',
+  modelLabel: '',
+  device: 'auto',
+  cacheBudget: 4096,
+  chunkSize: 256,
+  policy: 'infinipot',
+  include: ['**/*'],
+  exclude: ['**/node_modules/**', '**/.git/**', '**/dist/**', '**/out/**'],
+  hover: { enabled: true, deadlineMs: 2000 },
+  steering: '',
+  decoder: 'greedy',
+  maxAnswerTokens: 256,
+  cacheDir: '',
+  maxFileBytes: 1024 * 1024,
+};
+
+/** initializationOptions sent by the client. Every field optional: the server fills in defaultSettings. */
+export interface InitializationOptions {
+  settings?: Partial<ServerSettings>;
+}
+
+/** Payload of workspace/didChangeConfiguration from RepoPot's client. */
+export interface ConfigurationChange {
+  repopot?: Partial<ServerSettings>;
+}
+
+// ---------- ask ----------
+
+export interface Source {
+  uri: string;
+  /** Workspace-relative path, for display. */
+  path: string;
+  /** Zero-based line range the answer drew on (whole file until attention-ranked). */
+  range: Range;
+  /** Share of the context this source had (0..1), for ordering. */
+  weight: number;
+}
+
+export interface AskSelection {
+  uri: string;
+  range: Range;
+  text: string;
+}
+
+export interface AskParams extends PartialResultParams {
+  question: string;
+  /** Ask about a selection (inline answers). */
+  selection?: AskSelection;
+}
+
+export type StopReason = 'eos' | 'stop' | 'length' | 'cancelled' | 'deadline';
+
+export interface AskResult {
+  text: string;
+  sources: Source[];
+  stopReason: StopReason;
+  tokens: number;
+  tokensPerSecond: number;
+}
+
+/** Streamed through $/progress with AskParams.partialResultToken: tokens first, then sources once. */
+export type AskProgress = { kind: 'token'; text: string } | { kind: 'sources'; sources: Source[] };
+
+export const askRequest = request<AskParams, AskResult>('repopot/ask');
+
+// ---------- status ----------
+
+export type ServerState = 'starting' | 'idle' | 'ingesting' | 'answering' | 'paused' | 'error';
+
+export interface StatusParams {
+  /** Increases by one with every notification, so clients can detect reordering. */
+  seq: number;
+  state: ServerState;
+  message?: string;
+  filesDone: number;
+  filesTotal: number;
+  filesSkipped: number;
+  tokensSeen: number;
+  tokensKept: number;
+  budget: number;
+  /** tokensSeen / tokensKept (1 when nothing was dropped). */
+  compression: number;
+  cacheBytes: number;
+  tokensPerSecond: number;
+  model: string;
+  device: string;
+  /** True when the pot was restored from the persisted cache at start. */
+  restored: boolean;
+}
+
+export const statusNotification = notification<StatusParams>('repopot/status');
+/** Asks for the current status (also sent as a notification whenever it changes). */
+export const statusRequest = request<void, StatusParams>('repopot/getStatus');
+
+// ---------- control ----------
+
+export const pauseRequest = request<void, StatusParams>('repopot/pause');
+export const resumeRequest = request<void, StatusParams>('repopot/resume');
+export const rebuildRequest = request<void, StatusParams>('repopot/rebuild');
+
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+
+export interface IngestReport {
+  root: string;
+  ingested: string[];
+  skipped: SkippedFile[];
+}
+
+export const ingestReportRequest = request<void, IngestReport>('repopot/ingestReport');
+
+// ---------- hover ----------
+
+/** The command a hover links to when its explanation was cut by the deadline. */
+export const continueInChatCommand = 'repopot.continueInChat';
+
+export interface ContinueInChatArgs {
+  question: string;
+  uri: string;
+  line: number;
+}

@@ -1,0 +1,59 @@
+// One engine, many callers: interactive requests (ask, hover) always go before background ingestion,
+// which takes the engine one chunk at a time and so yields between chunks.
+
+export type Priority = 'interactive' | 'background';
+
+export class EngineLock {
+  private busy = false;
+  private readonly waiting: Record<Priority, (() => void)[]> = { interactive: [], background: [] };
+
+  /** Number of interactive callers holding or waiting for the engine. */
+  get interactiveDemand(): number {
+    return this.waiting.interactive.length;
+  }
+
+  /** Waits for the engine; rejects with the signal's reason if it is aborted first. */
+  async acquire(priority: Priority, signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (!this.busy) {
+      this.busy = true;
+      return this.releaser();
+    }
+    await new Promise<void>((resolve, reject) => {
+      const queue = this.waiting[priority];
+      const wake = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = queue.indexOf(wake);
+        if (i >= 0) queue.splice(i, 1);
+        reject(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+      };
+      queue.push(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    return this.releaser();
+  }
+
+  /** Runs `fn` holding the engine. */
+  async run<T>(priority: Priority, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.acquire(priority, signal);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.interactive.shift() ?? this.waiting.background.shift();
+      if (next) next();
+      else this.busy = false;
+    };
+  }
+}

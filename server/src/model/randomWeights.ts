@@ -1,0 +1,81 @@
+// Deterministic random weights at realistic scales, for tests and random-weight benchmarks at real model shapes.
+// Linear/embedding weights ~ N(0, 0.02²), biases ~ N(0, 0.02²), norm weights ~ 1 ± 0.1 (so the norm multiply is
+// not a no-op that would hide a missing weight).
+
+import type { Architecture, ModelConfig, Weights } from './config';
+import { expectedWeightShapes } from './weightShapes';
+
+/** mulberry32: tiny, fast, good enough for test data; seeded so every run sees the same weights. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples via Box–Muller. */
+export function seededNormal(seed: number): () => number {
+  const uniform = seededRandom(seed);
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const value = spare;
+      spare = null;
+      return value;
+    }
+    const u = Math.max(uniform(), 1e-12);
+    const v = uniform();
+    const radius = Math.sqrt(-2 * Math.log(u));
+    spare = radius * Math.sin(2 * Math.PI * v);
+    return radius * Math.cos(2 * Math.PI * v);
+  };
+}
+
+export interface RandomWeightOptions {
+  /** Standard deviation of linear/embedding weights (default 0.02). */
+  std?: number;
+}
+
+/** Every tensor expectedWeightShapes lists (lm_head omitted when tied), filled from one seeded stream. */
+export function randomWeights(config: ModelConfig, seed: number, options: RandomWeightOptions = {}): Weights {
+  const std = options.std ?? 0.02;
+  const normal = seededNormal(seed);
+  const weights: Weights = new Map();
+  for (const [name, shape] of expectedWeightShapes(config)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const isNorm = /(layernorm|_norm|\.norm)\.weight$/.test(name);
+    for (let i = 0; i < data.length; i++) data[i] = isNorm ? 1 + 0.1 * normal() : std * normal();
+    weights.set(name, { shape, data });
+  }
+  return weights;
+}
+
+/** Small shapes per architecture, each exercising its distinctive step; override any field. */
+export function tinyConfig(architecture: Architecture, overrides: Partial<ModelConfig> = {}): ModelConfig {
+  const base: ModelConfig = {
+    architecture,
+    sourceArchitecture: { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', qwen3: 'Qwen3ForCausalLM' }[architecture],
+    vocabSize: 96,
+    hiddenSize: 64,
+    intermediateSize: 128,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    headDim: 16,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    maxPositions: 256,
+    tieWordEmbeddings: architecture !== 'llama',
+    qkvBias: architecture === 'qwen2',
+    qkNorm: architecture === 'qwen3',
+    eosTokenIds: [2],
+    bosTokenId: 1,
+  };
+  // Qwen3's head_dim is explicit and need not be hidden / heads.
+  if (architecture === 'qwen3') base.headDim = 32;
+  return { ...base, ...overrides };
+}

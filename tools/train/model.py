@@ -1,0 +1,148 @@
+"""Minimal Llama (HF LlamaForCausalLM-compatible parameter names) in PyTorch 1.13.
+
+RMSNorm, rotary embeddings (HF rotate-half convention), SwiGLU MLP, grouped-query
+attention, tied input/output embeddings.  state_dict keys match Hugging Face
+(model.embed_tokens.weight, model.layers.{i}.self_attn.q_proj.weight, ...).
+"""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x):
+        v = x.float().pow(2).mean(-1, keepdim=True)
+        return (x.float() * torch.rsqrt(v + self.eps)).type_as(x) * self.weight
+
+
+def rotate_half(x):
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.nh, self.nkv = c['num_attention_heads'], c['num_key_value_heads']
+        self.hd = c['hidden_size'] // self.nh
+        d = c['hidden_size']
+        self.q_proj = nn.Linear(d, self.nh * self.hd, bias=False)
+        self.k_proj = nn.Linear(d, self.nkv * self.hd, bias=False)
+        self.v_proj = nn.Linear(d, self.nkv * self.hd, bias=False)
+        self.o_proj = nn.Linear(self.nh * self.hd, d, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.nh, self.hd).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.nkv, self.hd).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.nkv, self.hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        rep = self.nh // self.nkv
+        if rep > 1:
+            k = k.repeat_interleave(rep, dim=1)
+            v = v.repeat_interleave(rep, dim=1)
+        att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
+        att = att.masked_fill(mask[:T, :T], float('-inf'))
+        att = att.softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, self.nh * self.hd)
+        return self.o_proj(y)
+
+
+class MLP(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, f = c['hidden_size'], c['intermediate_size']
+        self.gate_proj = nn.Linear(d, f, bias=False)
+        self.up_proj = nn.Linear(d, f, bias=False)
+        self.down_proj = nn.Linear(f, d, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.self_attn = Attention(c)
+        self.mlp = MLP(c)
+        self.input_layernorm = RMSNorm(c['hidden_size'], c['rms_norm_eps'])
+        self.post_attention_layernorm = RMSNorm(c['hidden_size'], c['rms_norm_eps'])
+
+    def forward(self, x, cos, sin, mask):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class Inner(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(c['vocab_size'], c['hidden_size'])
+        self.layers = nn.ModuleList([Layer(c) for _ in range(c['num_hidden_layers'])])
+        self.norm = RMSNorm(c['hidden_size'], c['rms_norm_eps'])
+
+
+class Llama(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.config = c
+        self.model = Inner(c)
+        hd = c['hidden_size'] // c['num_attention_heads']
+        inv = 1.0 / (c['rope_theta'] ** (torch.arange(0, hd, 2).float() / hd))
+        t = torch.arange(c['max_position_embeddings']).float()
+        emb = torch.cat([torch.outer(t, inv)] * 2, dim=-1)
+        self.register_buffer('cos', emb.cos()[None, None], persistent=False)
+        self.register_buffer('sin', emb.sin()[None, None], persistent=False)
+        n = c['max_position_embeddings']
+        self.register_buffer('mask', torch.triu(torch.ones(n, n, dtype=torch.bool), 1), persistent=False)
+        self.apply(self._init)
+        std = 0.02 / math.sqrt(2 * c['num_hidden_layers'])
+        for l in self.model.layers:
+            nn.init.normal_(l.self_attn.o_proj.weight, std=std)
+            nn.init.normal_(l.mlp.down_proj.weight, std=std)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        x = self.model.embed_tokens(ids)
+        cos, sin = self.cos[:, :, :T], self.sin[:, :, :T]
+        for l in self.model.layers:
+            x = l(x, cos, sin, self.mask)
+        x = self.model.norm(x)
+        return x @ self.model.embed_tokens.weight.t()  # tied lm_head
+
+    @torch.no_grad()
+    def generate(self, ids, max_new=64, stop=()):
+        ids = list(ids)
+        for _ in range(max_new):
+            ctx = torch.tensor([ids[-self.config['max_position_embeddings']:]])
+            nxt = int(self(ctx)[0, -1].argmax())
+            ids.append(nxt)
+            if nxt in stop:
+                break
+        return ids
+
+
+def hf_config(c):
+    out = {
+        'architectures': ['LlamaForCausalLM'], 'model_type': 'llama',
+        'hidden_act': 'silu', 'attention_bias': False, 'mlp_bias': False, 'attention_dropout': 0.0,
+        'initializer_range': 0.02, 'pretraining_tp': 1, 'rope_scaling': None, 'use_cache': True,
+        'torch_dtype': 'float32', 'transformers_version': '4.44.0',
+        'head_dim': c['hidden_size'] // c['num_attention_heads'],
+    }
+    for k in ('hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads',
+              'rms_norm_eps', 'rope_theta', 'max_position_embeddings', 'vocab_size', 'tie_word_embeddings',
+              'bos_token_id', 'eos_token_id', 'pad_token_id'):
+        out[k] = c[k]
+    return out

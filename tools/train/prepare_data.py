@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Tokenize question-generator output into fixed-length training rows.
+
+Each row = <|endoftext|> + repository (`<|file|> path\\n text\\n` per file)
++ questions (`<|question|> q\\n<|answer|>` + [`<|trace|> t<|final|>`] + ` a<|end|>\\n`)
++ <|endoftext|>, padded with <|pad|> (loss-masked) to --seq.  Questions that do
+not fit are dropped; rows whose repository alone does not fit are dropped.
+Optionally mixes plain Python-stdlib repositories (no questions) from the corpus.
+Output: <out>.npy uint16 [N, seq] and <out>.json stats.
+"""
+import argparse, json, os, random, sys
+import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bpe import Tokenizer
+
+
+def encode_sample(tok, files, questions, S):
+    ids = [S['<|endoftext|>']]
+    for f in files:
+        ids += [S['<|file|>']] + tok.encode_ordinary(f' {f["path"]}\n{f["text"]}\n')
+    for q in questions:
+        ids += [S['<|question|>']] + tok.encode_ordinary(f' {q["question"]}\n') + [S['<|answer|>']]
+        if q.get('form') == 'trace' and q.get('trace'):
+            ids += [S['<|trace|>']] + tok.encode_ordinary(f' {q["trace"]}') + [S['<|final|>']]
+        ids += tok.encode_ordinary(f' {q["answer"]}') + [S['<|end|>']] + tok.encode_ordinary('\n')
+    return ids
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--qa', nargs='+', required=True)
+    ap.add_argument('--tokenizer', default='.train/tok/tokenizer.json')
+    ap.add_argument('--seq', type=int, default=512)
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--py-corpus', default='.train/corpus/files.jsonl')
+    ap.add_argument('--py-frac', type=float, default=0.0, help='extra plain python repos, fraction of rows')
+    ap.add_argument('--seed', type=int, default=0)
+    a = ap.parse_args()
+    rnd = random.Random(a.seed)
+    tok = Tokenizer(a.tokenizer)
+    S = tok.special
+    rows, nq, dropped, real = [], 0, 0, 0
+    records = []
+    for p in a.qa:
+        records += [json.loads(l) for l in open(p, encoding='utf-8') if l.strip()]
+    for r in records:
+        qs = r.get('questions', [])
+        while True:
+            ids = encode_sample(tok, r['files'], qs, S) + [S['<|endoftext|>']]
+            if len(ids) <= a.seq or not qs:
+                break
+            qs = qs[:-1]
+        if len(ids) > a.seq:
+            dropped += 1
+            continue
+        nq += len(qs)
+        rows.append(ids)
+    if a.py_frac > 0:
+        by = {}
+        for l in open(a.py_corpus, encoding='utf-8'):
+            f = json.loads(l)
+            if f['split'] == 'train' and f['lang'] == 'py':
+                by.setdefault(f['pkg'], []).append(f)
+        pk = sorted(by)
+        want = int(len(rows) * a.py_frac)
+        tries = 0
+        while want > 0 and tries < want * 20:
+            tries += 1
+            fs = by[rnd.choice(pk)]
+            i = rnd.randrange(len(fs))
+            chosen, n = [], 1
+            for f in fs[i:] + fs[:i]:
+                ids = encode_sample(tok, [f], [], S)
+                if n + len(ids) + 1 <= a.seq:
+                    chosen.append(f); n += len(ids)
+                if n > a.seq * 0.8 or len(chosen) > 8:
+                    break
+            if not chosen:
+                continue
+            chosen.sort(key=lambda f: f['path'])
+            ids = encode_sample(tok, chosen, [], S) + [S['<|endoftext|>']]
+            if len(ids) <= a.seq:
+                rows.append(ids); want -= 1
+    rnd.shuffle(rows)
+    arr = np.full((len(rows), a.seq), S['<|pad|>'], dtype=np.uint16)
+    for i, ids in enumerate(rows):
+        arr[i, :len(ids)] = ids
+        real += len(ids)
+    os.makedirs(os.path.dirname(a.out) or '.', exist_ok=True)
+    np.save(a.out + '.npy', arr)
+    st = {'rows': len(rows), 'seq': a.seq, 'real_tokens': real, 'fill': real / max(1, arr.size),
+          'questions': nq, 'dropped_too_long': dropped}
+    json.dump(st, open(a.out + '.json', 'w'))
+    print(st)
+
+
+if __name__ == '__main__':
+    main()
