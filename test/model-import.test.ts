@@ -12,6 +12,10 @@ import { ModelImportError, loadModel, validateTokenIds, type LoadedModel } from 
 import { permuteRotaryRows, unpermuteRotaryRows } from '../server/src/model/llama2c';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors, type SafetensorsDtype } from '../server/src/model/safetensors';
 import { expectedWeightShapes } from '../server/src/model/weightShapes';
+import { KNOWN_MODELS, ModelPullError, pullModel, sha256FromEtag, type PullProgress } from '../server/src/model/pull';
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const projectRoot = path.resolve(__dirname, '..');
 const sharedDir = path.resolve(projectRoot, '..', 'shared');
@@ -567,6 +571,116 @@ describe('llama2.c checkpoints', () => {
       const text = model.tokenizer.decode([1, ...generated]);
       assert.match(text, /^Once upon a time, there was a little girl named Lily/);
     });
+  });
+});
+
+describe('model pull (local Hub stand-in on 127.0.0.1)', () => {
+  const modelName = 'smollm2-135m-instruct';
+  const repo = KNOWN_MODELS[modelName].repo;
+  const files = new Map<string, Buffer>(
+    KNOWN_MODELS[modelName].files.map((f, i) => [f, Buffer.from(randomArray(f === 'model.safetensors' ? 50_000 : 50 + i, 40 + i).buffer)]),
+  );
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  /** Test knobs: wrong checksum for a file, cut the next GET of a file halfway, and what Range headers arrived. */
+  const state = { wrongSha: new Set<string>(), interruptNext: new Set<string>(), ranges: [] as string[], gets: 0 };
+  let server: http.Server;
+  let baseUrl = '';
+
+  before(async () => {
+    // Mimics the Hub: /REPO/resolve/main/FILE answers 302 to a CDN path with x-linked-etag/size; the CDN serves ranges.
+    server = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      const resolvePrefix = `/${repo}/resolve/main/`;
+      if (url.startsWith(resolvePrefix)) {
+        const file = url.slice(resolvePrefix.length);
+        const body = files.get(file);
+        if (!body) return void res.writeHead(404).end();
+        const etag = state.wrongSha.has(file) ? sha(Buffer.from('other')) : sha(body);
+        res.writeHead(302, { location: `/cdn/${file}`, 'x-linked-etag': `"${etag}"`, 'x-linked-size': String(body.length) }).end();
+        return;
+      }
+      const file = url.replace(/^\/cdn\//, '');
+      const body = files.get(file);
+      if (!body || req.method !== 'GET') return void res.writeHead(404).end();
+      state.gets++;
+      const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      if (req.headers.range) state.ranges.push(`${file} ${req.headers.range}`);
+      const start = range ? Number(range[1]) : 0;
+      if (start >= body.length) return void res.writeHead(416).end();
+      res.writeHead(range ? 206 : 200, {
+        'content-length': String(body.length - start),
+        ...(range ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+      });
+      if (state.interruptNext.delete(file)) {
+        res.write(body.subarray(start, start + Math.floor((body.length - start) / 2)), () => res.socket?.destroy());
+        return;
+      }
+      res.end(body.subarray(start));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('downloads every file with progress, then skips what is present', async () => {
+    const root = await newFolder();
+    const progress: PullProgress[] = [];
+    const dir = await pullModel(modelName, root, { baseUrl, onProgress: (p) => progress.push(p) });
+    assert.equal(dir, path.join(root, modelName));
+    for (const [file, body] of files) assert.deepEqual(await fsp.readFile(path.join(dir, file)), body, file);
+    const last = progress.filter((p) => p.file === 'model.safetensors').at(-1);
+    assert.deepEqual(last && [last.bytesDone, last.bytesTotal], [200_000, 200_000]);
+    assert.deepEqual((await fsp.readdir(dir)).filter((f) => f.endsWith('.part')), []);
+    const getsBefore = state.gets;
+    await pullModel(modelName, root, { baseUrl });
+    assert.equal(state.gets, getsBefore, 'nothing re-downloaded');
+  });
+
+  test('an interrupted transfer resumes with a Range request and verifies the whole file', async () => {
+    const root = await newFolder();
+    state.interruptNext.add('model.safetensors');
+    state.ranges.length = 0;
+    await assert.rejects(pullModel(modelName, root, { baseUrl }), (err: unknown) => err instanceof ModelPullError && err.kind === 'interrupted' && /run the same command again to resume/.test(err.message));
+    const part = path.join(root, modelName, 'model.safetensors.part');
+    const partial = (await fsp.stat(part)).size;
+    assert.ok(partial > 0 && partial < 200_000, `partial file has ${partial} bytes`);
+    await pullModel(modelName, root, { baseUrl });
+    assert.deepEqual(state.ranges, [`model.safetensors bytes=${partial}-`]);
+    assert.deepEqual(await fsp.readFile(path.join(root, modelName, 'model.safetensors')), files.get('model.safetensors'));
+  });
+
+  test('a checksum mismatch is reported and the download discarded', async () => {
+    const root = await newFolder();
+    state.wrongSha.add('tokenizer.json');
+    try {
+      await assert.rejects(pullModel(modelName, root, { baseUrl }), (err: unknown) =>
+        err instanceof ModelPullError && err.kind === 'checksum' && err.file === 'tokenizer.json' && /does not match/.test(err.message));
+      assert.equal(existsSync(path.join(root, modelName, 'tokenizer.json')), false);
+      assert.equal(existsSync(path.join(root, modelName, 'tokenizer.json.part')), false);
+    } finally {
+      state.wrongSha.delete('tokenizer.json');
+    }
+  });
+
+  test('offline: refused connection, DNS failure and silence all fail fast with advice', async () => {
+    const advice = (err: unknown) => err instanceof ModelPullError && err.kind === 'offline' && /needs internet access/.test(err.message) && /--model DIR/.test(err.message);
+    await assert.rejects(pullModel(modelName, await newFolder(), { baseUrl: 'http://127.0.0.1:1' }), advice);
+    const dnsFailure = async (): Promise<Response> => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND huggingface.co'), { code: 'ENOTFOUND' }) });
+    };
+    await assert.rejects(pullModel(modelName, await newFolder(), { fetchImpl: dnsFailure }), (err: unknown) => advice(err) && /ENOTFOUND/.test(String((err as Error).message)));
+    const silent = (_url: string, init?: RequestInit) => new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+    const started = Date.now();
+    await assert.rejects(pullModel(modelName, await newFolder(), { fetchImpl: silent, connectTimeoutMs: 100 }), advice);
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  test('unknown model names the known ones; etag parsing', async () => {
+    await assert.rejects(pullModel('gpt-5', await newFolder()), /unknown model "gpt-5"; known models: qwen2\.5-coder-0\.5b-instruct/);
+    assert.equal(sha256FromEtag(`"${'a'.repeat(64)}"`), 'a'.repeat(64));
+    assert.equal(sha256FromEtag('W/"0123456789abcdef0123456789abcdef01234567"'), undefined); // git sha1: not checkable
   });
 });
 

@@ -3,7 +3,7 @@
 
 Each row = <|endoftext|> + repository (`<|file|> path\\n text\\n` per file)
 + questions (`<|question|> q\\n<|answer|>` + [`<|trace|> t<|final|>`] + ` a<|end|>\\n`)
-+ <|endoftext|>, padded with <|pad|> (loss-masked) to --seq.  Questions that do
+; samples are packed (first fit) into rows and padded with <|pad|> (loss-masked) to --seq.  Questions that do
 not fit are dropped; rows whose repository alone does not fit are dropped.
 Optionally mixes plain Python-stdlib repositories (no questions) from the corpus.
 Output: <out>.npy uint16 [N, seq] and <out>.json stats.
@@ -35,6 +35,7 @@ def main():
     ap.add_argument('--py-corpus', default='.train/corpus/files.jsonl')
     ap.add_argument('--py-frac', type=float, default=0.0, help='extra plain python repos, fraction of rows')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--pack', type=int, default=1, help='pack several samples per row')
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     tok = Tokenizer(a.tokenizer)
@@ -46,7 +47,7 @@ def main():
     for r in records:
         qs = r.get('questions', [])
         while True:
-            ids = encode_sample(tok, r['files'], qs, S) + [S['<|endoftext|>']]
+            ids = encode_sample(tok, r['files'], qs, S)
             if len(ids) <= a.seq or not qs:
                 break
             qs = qs[:-1]
@@ -71,24 +72,35 @@ def main():
             chosen, n = [], 1
             for f in fs[i:] + fs[:i]:
                 ids = encode_sample(tok, [f], [], S)
-                if n + len(ids) + 1 <= a.seq:
+                if n + len(ids) <= a.seq:
                     chosen.append(f); n += len(ids)
                 if n > a.seq * 0.8 or len(chosen) > 8:
                     break
             if not chosen:
                 continue
             chosen.sort(key=lambda f: f['path'])
-            ids = encode_sample(tok, chosen, [], S) + [S['<|endoftext|>']]
+            ids = encode_sample(tok, chosen, [], S)
             if len(ids) <= a.seq:
                 rows.append(ids); want -= 1
     rnd.shuffle(rows)
+    n_samples = len(rows)
+    if a.pack:
+        # first-fit packing of whole samples (each starts with <|endoftext|>) into rows of --seq
+        bins, free = [], []
+        for ids in rows:
+            for j in range(max(0, len(bins) - 64), len(bins)):
+                if free[j] >= len(ids):
+                    bins[j] += ids; free[j] -= len(ids); break
+            else:
+                bins.append(list(ids)); free.append(a.seq - len(ids))
+        rows = bins
     arr = np.full((len(rows), a.seq), S['<|pad|>'], dtype=np.uint16)
     for i, ids in enumerate(rows):
         arr[i, :len(ids)] = ids
         real += len(ids)
     os.makedirs(os.path.dirname(a.out) or '.', exist_ok=True)
     np.save(a.out + '.npy', arr)
-    st = {'rows': len(rows), 'seq': a.seq, 'real_tokens': real, 'fill': real / max(1, arr.size),
+    st = {'samples': n_samples, 'rows': len(rows), 'seq': a.seq, 'real_tokens': real, 'fill': real / max(1, arr.size),
           'questions': nq, 'dropped_too_long': dropped}
     json.dump(st, open(a.out + '.json', 'w'))
     print(st)

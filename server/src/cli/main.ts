@@ -5,6 +5,8 @@ import { runGenerate } from './generate';
 import { runSelftest } from './selftest';
 import { runBench } from './bench';
 import { runModel } from './model';
+import { runIngest } from './ingest';
+import { runAsk } from './ask';
 import { CliError } from './args';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -14,6 +16,8 @@ const commands = new Map<string, { run: Command; summary: string }>([
   ['selftest', { run: runSelftest, summary: 'correctness checks of the engine (JSON lines with --json)' }],
   ['bench', { run: runBench, summary: 'benchmarks: bench engine|distill|steer|decode' }],
   ['model', { run: runModel, summary: 'model setup: model pull NAME | model list' }],
+  ['ingest', { run: runIngest, summary: 'stream a repository into the pot (--repo DIR)' }],
+  ['ask', { run: runAsk, summary: 'answer a question about a repository, with sources' }],
 ]);
 
 function usage(): string {

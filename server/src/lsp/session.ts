@@ -54,7 +54,7 @@ export class Session {
 
   /** Loads the model, restores the persisted pot and starts background ingestion. Never throws. */
   async start(): Promise<void> {
-    this.status.update({ state: 'starting', budget: this.settings.cacheBudget, model: this.settings.modelLabel, message: 'loading model' });
+    this.status.update({ state: 'starting', budget: this.settings.cacheBudget, model: this.settings.modelLabel, message: 'loading model' }, true);
     try {
       this.model = await this.hooks.loadModel(this.settings);
     } catch (err) {

@@ -41,10 +41,7 @@ export function renderChat(template: string, messages: readonly ChatMessage[], o
       ...options.specialTokens,
       messages: messages.map((m) => ({ role: m.role, content: m.content })),
       add_generation_prompt: options.addGenerationPrompt ?? false,
-      // Templates call raise_exception to reject malformed conversations (e.g. roles out of order).
-      raise_exception: (message: unknown) => {
-        throw new ChatTemplateError(`chat template rejected the conversation: ${String(message)}`);
-      },
+      // raise_exception (templates use it to reject malformed conversations) is built into the jinja runtime.
     });
   } catch (err) {
     if (err instanceof ChatTemplateError) throw err;

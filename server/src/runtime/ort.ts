@@ -9,10 +9,13 @@ export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type ResolvedDevice = Exclude<Device, 'auto'>;
 export const DEVICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
-/** A tensor in host memory: float32 activations, int64 ids/positions, int32 for runtimes that prefer it. */
+/**
+ * A tensor in host memory: float32 activations, int64 ids/positions, int32 for runtimes that prefer it.
+ * Uint16Array always means fp16 bit patterns (RepoPot has no uint16 tensors); only foreign fp16 models use it.
+ */
 export interface HostTensor {
   dims: number[];
-  data: Float32Array | BigInt64Array | Int32Array;
+  data: Float32Array | BigInt64Array | Int32Array | Uint16Array;
 }
 
 export interface RuntimeSession {
@@ -86,6 +89,7 @@ function toOrtTensor(name: string, t: HostTensor): ort.Tensor {
   // onnxruntime-node wraps the typed array's memory as is (subarray views included): no copy.
   if (t.data instanceof Float32Array) return new ort.Tensor('float32', t.data, t.dims);
   if (t.data instanceof BigInt64Array) return new ort.Tensor('int64', t.data, t.dims);
+  if (t.data instanceof Uint16Array) return new ort.Tensor('float16', t.data, t.dims);
   return new ort.Tensor('int32', t.data, t.dims);
 }
 
@@ -99,8 +103,10 @@ function toHostTensor(name: string, value: ort.OnnxValue): HostTensor {
       return { dims, data: t.data as BigInt64Array };
     case 'int32':
       return { dims, data: t.data as Int32Array };
+    case 'float16':
+      return { dims, data: t.data as Uint16Array };
     default:
-      throw new Error(`run: output ${name} has type ${t.type}; RepoPot graphs return float32/int64/int32 only`);
+      throw new Error(`run: output ${name} has type ${t.type}; expected float32, int64, int32 or float16`);
   }
 }
 

@@ -1,0 +1,81 @@
+// Typed getters over `repopot.*`. In an untrusted workspace the model path and every executable setting
+// are read from user (global) settings and defaults only, never from the workspace.
+import * as vscode from 'vscode';
+import { defaultSettings, type Decoder, type Device, type Policy, type ServerSettings } from '../../server/src/lsp/protocol';
+
+const d = defaultSettings;
+
+export const SECTION = 'repopot';
+
+/** Settings that change what the server loads or ingests: changing one restarts the server. */
+export const RESTART_SETTINGS = [
+  'model',
+  'device',
+  'cache.budget',
+  'cache.chunkSize',
+  'cache.policy',
+  'files.include',
+  'files.exclude',
+  'files.maxFileBytes',
+] as const;
+
+/** Never taken from workspace settings in an untrusted workspace (also declared in package.json). */
+export const TRUST_RESTRICTED = ['model', 'device'] as const;
+
+/** Models offered for download (keys of server/src/model/pull.ts KNOWN_MODELS). */
+export const DOWNLOADABLE_MODELS = ['qwen2.5-coder-0.5b-instruct', 'qwen2.5-coder-1.5b-instruct'] as const;
+
+export const OWN_MODEL = 'repopot-tiny-code';
+
+export class Config {
+  private get cfg(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration(SECTION);
+  }
+
+  /** A value; restricted keys skip workspace values when the workspace is not trusted. */
+  private get<T>(key: string, fallback: T): T {
+    if ((TRUST_RESTRICTED as readonly string[]).includes(key) && !vscode.workspace.isTrusted) {
+      const i = this.cfg.inspect<T>(key);
+      return i?.globalValue ?? i?.defaultValue ?? fallback;
+    }
+    return this.cfg.get<T>(key, fallback);
+  }
+
+  /** '' (RepoPot's own model), a downloadable model name, or an absolute folder. */
+  get model(): string {
+    return this.get<string>('model', '').trim();
+  }
+
+  get device(): Device {
+    return this.get<Device>('device', d.device);
+  }
+
+  get hoverEnabled(): boolean {
+    return this.get<boolean>('hover.enabled', d.hover.enabled);
+  }
+
+  /** Everything the server needs except the resolved model folder and cache folder. */
+  serverSettings(): Omit<ServerSettings, 'modelPath' | 'modelLabel' | 'cacheDir'> {
+    return {
+      device: this.device,
+      cacheBudget: this.get<number>('cache.budget', d.cacheBudget),
+      chunkSize: this.get<number>('cache.chunkSize', d.chunkSize),
+      policy: this.get<Policy>('cache.policy', d.policy),
+      include: this.get<string[]>('files.include', d.include),
+      exclude: this.get<string[]>('files.exclude', d.exclude),
+      maxFileBytes: this.get<number>('files.maxFileBytes', d.maxFileBytes),
+      hover: { enabled: this.hoverEnabled, deadlineMs: this.get<number>('hover.deadlineMs', d.hover.deadlineMs) },
+      steering: this.get<string>('steering', d.steering),
+      decoder: this.get<Decoder>('decoder', d.decoder),
+      maxAnswerTokens: this.get<number>('answer.maxTokens', d.maxAnswerTokens),
+    };
+  }
+
+  async setModel(value: string): Promise<void> {
+    await this.cfg.update('model', value, vscode.ConfigurationTarget.Global);
+  }
+
+  needsRestart(e: vscode.ConfigurationChangeEvent): boolean {
+    return RESTART_SETTINGS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
+  }
+}

@@ -1,0 +1,105 @@
+// Our engine as a benchmark target: random weights at the config's shapes, graph built into a fresh cache folder
+// (so its build time is measured), one KvCache, greedy next token from last-row logits.
+
+import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
+import { Engine } from '../engine/engine.js';
+import type { KvCache } from '../engine/kvCache.js';
+import { argmax } from '../engine/sampling.js';
+import { randomWeights } from '../model/randomWeights.js';
+import { expectedWeightShapes } from '../model/weightShapes.js';
+import type { ModelConfig } from '../model/config.js';
+import type { WeightFormat } from '../graph/contract.js';
+import { repopotMatrixBytes, type BenchTarget, type TargetInit, type TargetLoadInfo } from './benchTarget.js';
+
+/** Bytes our graph reads per decode step for `format`: every matrix once (tied lm_head = the embedding table). */
+export function repopotWeightBytesPerToken(config: ModelConfig, format: WeightFormat): number {
+  let bytes = 0;
+  for (const [name, shape] of expectedWeightShapes(config)) {
+    if (name === 'model.embed_tokens.weight') {
+      // The lookup reads one row; a tied lm_head reads the whole table in the graph's format.
+      if (config.tieWordEmbeddings) bytes += repopotMatrixBytes(shape[0], shape[1], format);
+      continue;
+    }
+    bytes += shape.length === 2 ? repopotMatrixBytes(shape[0], shape[1], format) : shape[0] * 4;
+  }
+  return bytes;
+}
+
+function packageVersion(name: string): string {
+  try {
+    const file = require.resolve(`${name}/package.json`);
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export class RepopotTarget implements BenchTarget {
+  readonly peer = 'repopot' as const;
+  private engine: Engine | undefined;
+  private cache: KvCache | undefined;
+
+  constructor(private readonly init: TargetInit) {}
+
+  async load(): Promise<TargetLoadInfo> {
+    const { config, quant, seed, cacheDir } = this.init;
+    const started = performance.now();
+    const weights = randomWeights(config, seed);
+    const weightsMs = performance.now() - started;
+    let graphBuildMs: number | undefined;
+    const notes: string[] = [];
+    const engineStart = performance.now();
+    this.engine = await Engine.fromModel(
+      { config, weights, weightsHash: `random-seed-${seed}` },
+      {
+        device: 'cpu',
+        weights: quant,
+        cacheDir,
+        log: (message) => {
+          const built = /built .* in (\d+) ms/.exec(message);
+          if (built) graphBuildMs = Number(built[1]);
+        },
+      },
+    );
+    const engineMs = performance.now() - engineStart;
+    notes.push(`random weights generated in ${weightsMs.toFixed(0)} ms (excluded from loadMs)`);
+    if (quant === 'fp16') notes.push('fp16: onnxruntime CPU folds Cast(fp16 weight) into fp32 constants, so decode reads 4 bytes/weight');
+    this.cache = this.engine.newCache(this.init.contextSize);
+    const c = config;
+    return {
+      loadMs: engineMs,
+      graphBuildMs,
+      weightBytesPerToken: repopotWeightBytesPerToken(config, quant),
+      kvBytesPerPosition: c.numLayers * 2 * c.numKvHeads * c.headDim * 4,
+      versions: { node: process.version, 'onnxruntime-node': packageVersion('onnxruntime-node') },
+      notes,
+    };
+  }
+
+  get contextLength(): number {
+    return this.cache?.length ?? 0;
+  }
+
+  async reset(): Promise<void> {
+    this.cache = this.requireEngine().newCache(this.init.contextSize);
+  }
+
+  async evaluate(tokens: readonly number[]): Promise<number> {
+    const engine = this.requireEngine();
+    if (!this.cache) throw new Error('RepopotTarget: not loaded');
+    const result = await engine.forward(this.cache, tokens, { logits: 'last' });
+    return argmax(result.logits, result.logits.length - engine.config.vocabSize, engine.config.vocabSize);
+  }
+
+  async dispose(): Promise<void> {
+    await this.engine?.dispose();
+    this.engine = undefined;
+    this.cache = undefined;
+  }
+
+  private requireEngine(): Engine {
+    if (!this.engine) throw new Error('RepopotTarget: not loaded');
+    return this.engine;
+  }
+}

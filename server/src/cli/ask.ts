@@ -1,0 +1,47 @@
+// `repopot ask "QUESTION" --repo DIR`: distill the repository (or reuse its saved pot) and answer with sources.
+import { Distiller } from '../distill/distiller';
+import { CliError, emitJson, intOption, interruptSignal, parseOptions } from './args';
+import { distillFlags, distillOptions, openEngine } from './distillCommon';
+
+const HELP = `usage: repopot ask "QUESTION" --repo DIR [--max-tokens N] [--budget N] [--policy P] [--model DIR] [--json]`;
+
+export async function runAsk(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(argv, { ...distillFlags, 'max-tokens': { type: 'string' } }, 'ask', true);
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const question = positionals.join(' ').trim();
+  if (!question) throw new CliError('ask: give the question as an argument');
+  const log = (m: string) => process.stderr.write(`repopot: ${m}\n`);
+  const signal = interruptSignal();
+  const options = distillOptions(values, signal);
+  const engine = await openEngine(values, log);
+  try {
+    const distiller = new Distiller(engine);
+    let lastReport = 0;
+    const summary = await distiller.ingest({
+      ...options,
+      onProgress: (p) => {
+        if (values.json || Date.now() - lastReport < 1000) return;
+        lastReport = Date.now();
+        process.stderr.write(`\rreading ${p.filesDone}/${p.filesTotal} files · ${p.tokensSeen} tokens · ${p.tokensKept}/${p.budget} kept   `);
+      },
+    });
+    if (!values.json) process.stderr.write(`\r${summary.source === 'reused' ? 'reused the saved pot' : `read ${summary.files} files`} · ${summary.tokensSeen} tokens → ${summary.tokensKept} kept (${summary.policy})\n`);
+    const answer = await distiller.ask(question, {
+      maxTokens: intOption(values['max-tokens'], 'max-tokens', 128, 1),
+      signal,
+      onText: values.json ? undefined : (t) => process.stdout.write(t),
+    });
+    if (values.json) {
+      emitJson({ answer: answer.answer, sources: answer.sources, policy: summary.policy, budget: summary.budget, tokensSeen: summary.tokensSeen });
+    } else {
+      process.stdout.write('\n\nSources:\n');
+      for (const s of answer.sources) process.stdout.write(`  ${s.file}:${s.startLine}-${s.endLine}  (${(s.weight * 100).toFixed(0)}%)\n`);
+    }
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}

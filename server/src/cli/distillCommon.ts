@@ -1,0 +1,58 @@
+// Options shared by `repopot ingest` and `repopot ask` (one definition each).
+import path from 'node:path';
+import { Engine } from '../engine/engine';
+import { defaultCacheDir } from '../engine/paths';
+import { POLICY_NAMES, type PolicyName } from '../distill/policies/policy';
+import type { DistillOptions } from '../distill/distiller';
+import { choiceOption, CliError, intOption } from './args';
+import { DEVICES, WEIGHT_FORMATS, resolveModelDir } from './common';
+
+export const distillFlags = {
+  repo: { type: 'string' },
+  model: { type: 'string' },
+  budget: { type: 'string' },
+  chunk: { type: 'string' },
+  policy: { type: 'string' },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  device: { type: 'string' },
+  quant: { type: 'string' },
+  'no-cache': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+export interface DistillFlagValues {
+  repo?: string;
+  model?: string;
+  budget?: string;
+  chunk?: string;
+  policy?: string;
+  include?: string[];
+  exclude?: string[];
+  device?: string;
+  quant?: string;
+  'no-cache'?: boolean;
+}
+
+export async function openEngine(values: DistillFlagValues, log: (m: string) => void): Promise<Engine> {
+  return Engine.load(resolveModelDir(values.model), {
+    device: choiceOption(values.device, 'device', DEVICES, 'cpu'),
+    weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'fp32'),
+    log,
+  });
+}
+
+export function distillOptions(values: DistillFlagValues, signal: AbortSignal): DistillOptions {
+  if (!values.repo) throw new CliError('--repo DIR is required');
+  return {
+    repo: path.resolve(values.repo),
+    policy: choiceOption<PolicyName>(values.policy, 'policy', POLICY_NAMES, 'infinipot'),
+    budget: values.budget === undefined ? undefined : intOption(values.budget, 'budget', 0, 16),
+    chunkTokens: values.chunk === undefined ? undefined : intOption(values.chunk, 'chunk', 0, 1),
+    include: values.include,
+    exclude: values.exclude,
+    cacheDir: values['no-cache'] ? undefined : defaultCacheDir(),
+    signal,
+  };
+}

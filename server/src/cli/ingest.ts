@@ -1,0 +1,50 @@
+// `repopot ingest --repo DIR`: stream a repository into the pot and print a summary.
+import { Distiller } from '../distill/distiller';
+import { emitJson, interruptSignal, parseOptions } from './args';
+import { distillFlags, distillOptions, openEngine } from './distillCommon';
+
+const HELP = `usage: repopot ingest --repo DIR [--budget N] [--chunk N] [--policy infinipot|streaming|h2o|tova|random|snapkv|full]
+                      [--include GLOB]... [--exclude GLOB]... [--model DIR] [--device D] [--quant Q] [--no-cache] [--json]`;
+
+export async function runIngest(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, distillFlags, 'ingest');
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const log = (m: string) => process.stderr.write(`repopot: ${m}\n`);
+  const options = distillOptions(values, interruptSignal());
+  const engine = await openEngine(values, log);
+  try {
+    const distiller = new Distiller(engine);
+    let lastReport = 0;
+    const summary = await distiller.ingest({
+      ...options,
+      onProgress: (p) => {
+        if (values.json || Date.now() - lastReport < 1000) return;
+        lastReport = Date.now();
+        process.stderr.write(`\r${p.filesDone}/${p.filesTotal} files · ${p.tokensSeen} tokens seen · ${p.tokensKept}/${p.budget} kept · ${p.tokensPerSecond.toFixed(0)} tok/s   `);
+      },
+    });
+    const line = {
+      files: summary.files,
+      skipped: summary.skipped,
+      tokensSeen: summary.tokensSeen,
+      tokensKept: summary.tokensKept,
+      budget: summary.budget,
+      cacheBytes: summary.cacheBytes,
+      tokensPerSecond: summary.tokensPerSecond,
+      peakRssBytes: summary.peakRssBytes,
+      policy: summary.policy,
+      compressions: summary.compressions,
+      compressMs: summary.compressMs,
+      maxPosition: summary.maxPosition,
+      source: summary.source,
+    };
+    if (values.json) emitJson(line);
+    else process.stdout.write(`\n${JSON.stringify(line, null, 2)}\n`);
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}

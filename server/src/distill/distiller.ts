@@ -1,0 +1,221 @@
+// Repository → pot → answer. Ties the walker, the file order, the streamer, the pot and its policy,
+// and the pot store together; used by the CLI (`repopot ingest/ask`) and the language server.
+//
+//   walk + order ─► streamRepository ─► pot.append (compress when over budget) ─► savePot
+//   question ─► prompt after the pot ─► generate ─► attention of the answer on pot slots ─► sources
+
+import type { Engine } from '../engine/engine';
+import type { Sampling } from '../engine/sampling';
+import { walkRepository, type RepoFile, type WalkOptions } from './repoWalker';
+import { orderFiles, type FileOrder } from './fileOrder';
+import { streamRepository, headerForTokenizer, DEFAULT_CHUNK_TOKENS } from './streamer';
+import { Pot, type PotStats } from './pot';
+import { citeSources, type Citation, type SlotSource } from './provenance';
+import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
+import { makePolicy } from './policies/registry';
+import type { PolicyName } from './policies/policy';
+
+export interface DistillOptions {
+  repo: string;
+  policy?: PolicyName;
+  /** Slots the pot may hold; default sized from the model's trained context. */
+  budget?: number;
+  chunkTokens?: number;
+  order?: FileOrder;
+  include?: string[];
+  exclude?: string[];
+  /** Where pots are saved; no persistence when absent. */
+  cacheDir?: string;
+  catalyst?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: IngestProgress) => void;
+  /** Awaited between chunks: lets interactive requests run first (the language server's scheduler). */
+  betweenChunks?: () => Promise<void>;
+}
+
+export interface IngestProgress extends PotStats {
+  filesDone: number;
+  filesTotal: number;
+  tokensPerSecond: number;
+}
+
+export interface IngestSummary extends PotStats {
+  files: number;
+  skipped: Record<string, number>;
+  tokensPerSecond: number;
+  peakRssBytes: number;
+  /** 'fresh' streamed everything; 'reused' loaded the saved pot; 'refreshed' re-streamed changed files. */
+  source: 'fresh' | 'reused' | 'refreshed';
+  policy: PolicyName;
+  reason?: string;
+}
+
+/** pot + chunk + question must fit the trained context; powers of two keep budgets comparable. */
+export function defaultBudget(maxPositions: number, chunkTokens = defaultChunkTokens(maxPositions)): number {
+  const room = maxPositions - chunkTokens - Math.floor(maxPositions / 8);
+  let budget = 64;
+  while (budget * 2 <= room && budget * 2 <= 4096) budget *= 2;
+  return budget;
+}
+
+export function defaultChunkTokens(maxPositions: number): number {
+  return Math.min(DEFAULT_CHUNK_TOKENS, Math.max(64, Math.floor(maxPositions / 4)));
+}
+
+export class Distiller {
+  pot: Pot | undefined;
+  private fileHashes = new Map<string, string>();
+  private skipped: Record<string, number> = {};
+
+  constructor(readonly engine: Engine) {}
+
+  /** Brings the pot up to date with `options.repo`: reuse, refresh changed files, or stream anew. */
+  async ingest(options: DistillOptions): Promise<IngestSummary> {
+    const started = performance.now();
+    let peakRss = process.memoryUsage().rss;
+    const config = this.engine.config;
+    const chunkTokens = options.chunkTokens ?? defaultChunkTokens(config.maxPositions);
+    const budget = options.budget ?? defaultBudget(config.maxPositions, chunkTokens);
+    const policyName = options.policy ?? 'infinipot';
+    const policy = makePolicy(policyName, this.engine, options.catalyst);
+    const walkOptions: WalkOptions = { include: options.include, exclude: options.exclude, signal: options.signal };
+    const walk = await walkRepository(options.repo, walkOptions);
+    this.skipped = Object.fromEntries(Object.entries(walk.skipCounts).filter(([, n]) => n > 0));
+    const ordered = orderFiles(walk.files, { order: options.order });
+
+    const file = options.cacheDir ? potPath(options.cacheDir, options.repo, this.engine.model.weightsHash, policyName, budget) : undefined;
+    let source: IngestSummary['source'] = 'fresh';
+    let reason: string | undefined;
+    let toStream: RepoFile[] = ordered;
+    const shape = this.engine.newCache().shape;
+    const stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
+    if ('cache' in stored) {
+      const pot = new Pot(this.engine, { budget, policy }, stored.cache);
+      pot.stats.nll = stored.stats.nll;
+      pot.stats.accumulated = stored.stats.accumulated;
+      pot.stats.recent = stored.stats.recent;
+      pot.restoreCounters(stored.meta);
+      const previous = new Map(Object.entries(stored.meta.fileHashes));
+      const current = new Map(ordered.map((f) => [f.path, f.sha256]));
+      for (const [path, hash] of previous) if (current.get(path) !== hash) pot.dropFile(path);
+      toStream = ordered.filter((f) => previous.get(f.path) !== f.sha256);
+      this.pot = pot;
+      source = toStream.length === 0 && [...previous.keys()].every((p) => current.has(p)) ? 'reused' : 'refreshed';
+    } else {
+      reason = stored.reason;
+      this.pot = new Pot(this.engine, { budget, policy });
+    }
+    const pot = this.pot;
+    this.fileHashes = new Map(ordered.map((f) => [f.path, f.sha256]));
+
+    const header = headerForTokenizer(this.engine.tokenizer);
+    let streamed = 0;
+    for await (const chunk of streamRepository(toStream, this.engine.tokenizer, { chunkTokens, header, signal: options.signal })) {
+      await options.betweenChunks?.();
+      await pot.append(chunk.tokens, chunk.provenance as SlotSource[], options.signal);
+      streamed += chunk.tokens.length;
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      const seconds = (performance.now() - started) / 1000;
+      options.onProgress?.({ ...pot.summary(), filesDone: chunk.filesDone, filesTotal: chunk.filesTotal, tokensPerSecond: streamed / Math.max(seconds, 1e-9) });
+    }
+    await pot.finish();
+    if (file && source !== 'reused') this.save(file, policyName);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      ...pot.summary(),
+      files: ordered.length,
+      skipped: this.skipped,
+      tokensPerSecond: streamed / Math.max(seconds, 1e-9),
+      peakRssBytes: peakRss,
+      source,
+      policy: policyName,
+      reason,
+    };
+  }
+
+  /** Answers after the pot without changing it (the question and answer go into a clone). */
+  async ask(question: string, options: AskOptions = {}): Promise<Answer> {
+    const pot = this.pot;
+    if (!pot) throw new Error('ask: nothing ingested yet');
+    const engine = this.engine;
+    const prompt = questionPrompt(engine, question);
+    const promptTokens = engine.tokenizer.encode(prompt.text);
+    const cache = pot.cache.clone();
+    const potLength = cache.length;
+    const result = await engine.generate(cache, promptTokens, {
+      maxTokens: options.maxTokens ?? 128,
+      sampling: options.sampling,
+      stop: [...prompt.stop, ...(options.stop ?? [])],
+      signal: options.signal,
+      onText: options.onText,
+    });
+    let sources: Citation[] = [];
+    if (result.tokens.length > 0 && result.stopReason !== 'cancelled') {
+      // Attention the answer's tokens put on the pot's slots ranks the sources.
+      cache.truncate(potLength + promptTokens.length);
+      const rows = new Float32Array(result.tokens.length).fill(1);
+      const r = await engine.forward(cache, result.tokens, { attentionRows: rows, append: false });
+      const mass = new Float32Array(potLength);
+      for (const layer of r.attentionMass ?? []) for (let s = 0; s < potLength; s++) mass[s] += layer[s];
+      sources = citeSources(pot.cache.tags(), mass, options.maxSources ?? 5);
+    }
+    return { answer: result.text.trim(), sources, stopReason: result.stopReason, tokens: result.tokens.length };
+  }
+
+  private save(file: string, policy: PolicyName): void {
+    const pot = this.pot!;
+    const summary = pot.summary();
+    savePot(file, {
+      meta: {
+        formatVersion: POT_FORMAT_VERSION,
+        modelHash: this.engine.model.weightsHash,
+        policy,
+        budget: pot.options.budget,
+        fileHashes: Object.fromEntries(this.fileHashes),
+        tokensSeen: summary.tokensSeen,
+        compressions: summary.compressions,
+        skipped: this.skipped,
+        savedAt: new Date().toISOString(),
+      },
+      cache: pot.cache,
+      stats: pot.stats,
+    });
+  }
+}
+
+export interface AskOptions {
+  maxTokens?: number;
+  sampling?: Sampling;
+  stop?: string[];
+  signal?: AbortSignal;
+  onText?: (text: string) => void;
+  maxSources?: number;
+}
+
+export interface Answer {
+  answer: string;
+  sources: Citation[];
+  stopReason: string;
+  tokens: number;
+}
+
+/**
+ * The question in the model's own format: RepoPot's Q&A tokens when the tokenizer has them, the
+ * chat template for instruct models, else a plain "Question:/Answer:" frame.
+ */
+export function questionPrompt(engine: Engine, question: string): { text: string; stop: string[] } {
+  const tokenizer = engine.tokenizer;
+  if (tokenizer.tokenToId('<|question|>') !== undefined && tokenizer.tokenToId('<|answer|>') !== undefined) {
+    const end = tokenizer.tokenToId('<|end|>') !== undefined ? ['<|end|>'] : [];
+    return { text: `<|question|>${question}\n<|answer|>`, stop: [...end, '\n<|'] };
+  }
+  const render = engine.model.renderChat;
+  if (render) {
+    const text = render([
+      { role: 'system', content: 'You answer questions about the code above. Be brief and cite file paths.' },
+      { role: 'user', content: question },
+    ], { addGenerationPrompt: true });
+    return { text: `\n${text}`, stop: ['<|im_end|>', '<|endoftext|>'] };
+  }
+  return { text: `\nQuestion: ${question}\nAnswer:`, stop: ['\nQuestion:'] };
+}

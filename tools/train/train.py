@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Train the RepoPot tiny code model (one curriculum stage per invocation; resumable).
+
+  /usr/bin/python3 tools/train/train.py --stage stage1 --data .train/data/stage1.npy \
+      --seq 512 --steps 1500 [--init-from .train/ckpt/stage0/latest.pt]
+
+Checkpoints: .train/ckpt/<stage>/latest.pt (model, optimizer, step, data position,
+loss history, config).  Re-running the same command resumes from latest.pt.
+A stage with --init-from starts from another stage's weights (fresh optimizer).
+"""
+import argparse, json, math, os, sys, time
+import numpy as np
+import torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import Llama
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+DEFAULT_CONFIG = dict(vocab_size=4096, hidden_size=256, intermediate_size=640, num_hidden_layers=5,
+                      num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5, rope_theta=10000.0,
+                      max_position_embeddings=2048, tie_word_embeddings=True,
+                      bos_token_id=0, eos_token_id=0, pad_token_id=7)
+PAD = 7
+
+
+def lr_at(step, total, peak, warmup, floor=0.1):
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def save(path, obj):
+    tmp = path + '.tmp'
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--stage', required=True)
+    ap.add_argument('--data', required=True)
+    ap.add_argument('--seq', type=int, default=512)
+    ap.add_argument('--batch', type=int, default=8)
+    ap.add_argument('--steps', type=int, default=1500)
+    ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--warmup', type=int, default=100)
+    ap.add_argument('--wd', type=float, default=0.05)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--ckpt-dir', default=os.path.join(ROOT, '.train/ckpt'))
+    ap.add_argument('--init-from', default=None)
+    ap.add_argument('--config', default=None, help='json file overriding DEFAULT_CONFIG')
+    ap.add_argument('--save-every', type=int, default=50)
+    ap.add_argument('--max-minutes', type=float, default=0, help='stop (after saving) after this long; 0 = no limit')
+    ap.add_argument('--seed', type=int, default=0)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    dev = 'cuda' if torch.cuda.is_available() else 'cpu'
+    cdir = os.path.join(a.ckpt_dir, a.stage)
+    os.makedirs(cdir, exist_ok=True)
+    latest = os.path.join(cdir, 'latest.pt')
+    data = np.load(a.data, mmap_mode='r')
+    assert data.shape[1] >= a.seq
+    N = data.shape[0]
+    cfg = dict(DEFAULT_CONFIG)
+    if a.config:
+        cfg.update(json.load(open(a.config)))
+    state = None
+    if os.path.exists(latest):
+        state = torch.load(latest, map_location='cpu')
+        cfg = state['config']
+        print(f'resuming {a.stage} at step {state["step"]}', flush=True)
+    elif a.init_from:
+        init = torch.load(a.init_from, map_location='cpu')
+        cfg = init['config']
+    model = Llama(cfg).to(dev)
+    nparams = sum(p.numel() for p in model.parameters())
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': a.wd}, {'params': nodecay, 'weight_decay': 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
+    step, epoch, history = 0, 0, []
+    rng = np.random.default_rng(a.seed)
+    perm = rng.permutation(N)
+    pos = 0
+    if state:
+        model.load_state_dict(state['model'])
+        opt.load_state_dict(state['optimizer'])
+        step, pos, epoch, history = state['step'], state['data_pos'], state['epoch'], state['history']
+        perm = np.random.default_rng(a.seed + epoch).permutation(N)
+    elif a.init_from:
+        model.load_state_dict(init['model'])
+        print(f'initialised from {a.init_from} (step {init["step"]} of {init.get("stage")})', flush=True)
+        history = init.get('history', [])
+    print(f'{a.stage}: params {nparams/1e6:.2f}M, rows {N}, seq {a.seq}, batch {a.batch}, steps {a.steps}, device {dev}, threads {a.threads}', flush=True)
+    t0 = time.time()
+    tw, tok_count, last_save = time.time(), 0, step
+    model.train()
+    while step < a.steps:
+        if pos + a.batch > N:
+            epoch += 1
+            pos = 0
+            perm = np.random.default_rng(a.seed + epoch).permutation(N)
+        idx = np.sort(perm[pos:pos + a.batch])
+        pos += a.batch
+        x = torch.from_numpy(data[idx, :a.seq].astype(np.int64)).to(dev)
+        real = (x != PAD)
+        T = int(real.sum(1).max())  # trim padding columns
+        x, real = x[:, :T], real[:, :T]
+        inp, tgt = x[:, :-1], x[:, 1:].clone()
+        tgt[~real[:, 1:]] = -100
+        for g in opt.param_groups:
+            g['lr'] = lr_at(step, a.steps, a.lr, a.warmup)
+        logits = model(inp)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        tok_count += int(real.sum())
+        history.append({'stage': a.stage, 'step': step, 'loss': round(float(loss), 4), 'tokens': int(real.sum()), 'time': round(time.time(), 1)})
+        if step % 10 == 0:
+            dt = time.time() - tw
+            print(f'step {step} loss {float(loss):.4f} gnorm {float(gn):.2f} lr {opt.param_groups[0]["lr"]:.2e} {tok_count/dt:.0f} tok/s epoch {epoch} pos {pos}/{N}', flush=True)
+            tw, tok_count = time.time(), 0
+        over = a.max_minutes and (time.time() - t0) / 60 > a.max_minutes
+        if step - last_save >= a.save_every or step >= a.steps or over:
+            save(latest, {'model': model.state_dict(), 'optimizer': opt.state_dict(), 'step': step, 'data_pos': pos,
+                          'epoch': epoch, 'history': history, 'config': cfg, 'stage': a.stage, 'args': vars(a)})
+            last_save = step
+        if over:
+            print('time limit reached; saved', flush=True)
+            break
+    if step >= a.steps:
+        save(os.path.join(cdir, 'final.pt'), {'model': model.state_dict(), 'step': step, 'history': history,
+                                               'config': cfg, 'stage': a.stage})
+        print(f'{a.stage} done', flush=True)
+
+
+if __name__ == '__main__':
+    main()
