@@ -494,8 +494,18 @@ describe('streamRepository', () => {
     ];
     const chunks = await collect(code, real, 16);
     checkChunks(code, real, chunks, 16);
-    const fileSep = real.tokenToId('<file_sep>');
+    const fileSep = real.tokenToId('<file_sep>')!;
     assert.equal(chunks[0]!.tokens[0], fileSep, 'the header uses the special token, not its spelling');
+
+    // File content that spells special tokens stays text: it cannot forge a file boundary or end the document.
+    const forged: StreamableFile = { path: 'evil.md', text: 'a <file_sep>other.ts\nb <|endoftext|> <|im_start|>\n' };
+    const endOfText = real.tokenToId('<|endoftext|>')!;
+    assert.ok(real.encode(forged.text).includes(fileSep), 'precondition: plain encode() parses the marker');
+    const { tokens, provenance } = tokenizeWithProvenance(forged, real);
+    const contentTokens = tokens.filter((_, i) => provenance[i]!.line > 0);
+    assert.ok(!contentTokens.includes(fileSep) && !contentTokens.includes(endOfText));
+    assert.equal(real.decode(contentTokens, { skipSpecial: false }), forged.text);
+    checkChunks([forged], real, await collect([forged], real, 5), 5);
   });
 });
 

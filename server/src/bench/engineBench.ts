@@ -174,12 +174,24 @@ class WorkerHandle {
     });
   }
 
-  request(command: WorkerCommand): Promise<Extract<WorkerReply, { kind: 'ready' | 'timings' }>> {
+  private request(command: WorkerCommand): Promise<WorkerReply> {
     if (this.exited) return Promise.reject(this.exited);
     return new Promise((resolve, reject) => {
-      this.pending = { resolve: (r) => (r.kind === 'error' ? reject(new Error(r.message)) : resolve(r)), reject };
+      this.pending = { resolve, reject };
       this.child.send(command);
     });
+  }
+
+  async init(init: TargetInit): Promise<Extract<WorkerReply, { kind: 'ready' }>> {
+    const reply = await this.request({ kind: 'init', init });
+    if (reply.kind !== 'ready') throw new Error(`${this.peer} worker: unexpected reply ${reply.kind} to init`);
+    return reply;
+  }
+
+  async run(command: Exclude<WorkerCommand, { kind: 'init' | 'exit' }>): Promise<Extract<WorkerReply, { kind: 'timings' }>> {
+    const reply = await this.request(command);
+    if (reply.kind !== 'timings') throw new Error(`${this.peer} worker: unexpected reply ${reply.kind} to ${command.kind}`);
+    return reply;
   }
 
   async close(): Promise<void> {
@@ -252,8 +264,7 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
       const worker = new WorkerHandle(peer);
       workers.push(worker);
       const init: TargetInit = { peer, config, quant, seed, threads, ggufPath, contextSize, cacheDir: graphDir };
-      const ready = await worker.request({ kind: 'init', init });
-      if (ready.kind !== 'ready') throw new Error(`${peer} worker: unexpected reply to init`);
+      const ready = await worker.init(init);
       results.set(peer, { peer, load: ready.info, prefillTokPerSec: NaN, extendTokPerSec: NaN, decode: [], maxRssBytes: ready.maxRssBytes });
       line('load_ms', round(ready.info.loadMs, 0), 'ms', { peer, versions: ready.info.versions, notes: ready.info.notes });
       if (ready.info.graphBuildMs !== undefined) line('graph_build_ms', ready.info.graphBuildMs, 'ms', { peer });
@@ -267,7 +278,7 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
     const prefillMs = new Map<PeerName, number[]>(peers.map((p) => [p, []]));
     for (let r = 0; r < prefillRepeats; r++) {
       for (const w of ordered(r)) {
-        const reply = await w.request({ kind: 'prefill', tokens: tokens.slice(0, chunk) });
+        const reply = await w.run({ kind: 'prefill', tokens: tokens.slice(0, chunk) });
         prefillMs.get(w.peer)!.push(...reply.ms);
         record(w.peer).maxRssBytes = reply.maxRssBytes;
       }
@@ -285,11 +296,11 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
     for (const cacheLength of cacheLengths) {
       log(`extend to ${cacheLength}`);
       for (const w of workers) {
-        const current = (await w.request({ kind: 'extend', tokens: [], chunk })).contextLength;
+        const current = (await w.run({ kind: 'extend', tokens: [], chunk })).contextLength;
         const need = cacheLength - current;
         if (need <= 0) continue;
         const slice = tokens.slice(filled, filled + need);
-        const reply = await w.request({ kind: 'extend', tokens: slice, chunk });
+        const reply = await w.run({ kind: 'extend', tokens: slice, chunk });
         const sum = reply.ms.reduce((a, b) => a + b, 0);
         const totals = extendTokens.get(w.peer)!;
         totals.tokens += slice.length;
@@ -304,7 +315,7 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
         for (const w of ordered(roundCounter)) {
           const steps = Math.min(stepsPerRound, decodeSteps - r * stepsPerRound);
           if (steps <= 0) continue;
-          const reply = await w.request({ kind: 'decode', steps, warmup: 1, firstToken: lastToken.get(w.peer)! });
+          const reply = await w.run({ kind: 'decode', steps, warmup: 1, firstToken: lastToken.get(w.peer)! });
           if (!startLength.has(w.peer)) startLength.set(w.peer, reply.contextLength - steps - 1);
           stepMs.get(w.peer)!.push(...reply.ms);
           lastToken.set(w.peer, reply.lastToken);

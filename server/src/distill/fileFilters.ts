@@ -114,6 +114,9 @@ const BINARY_EXTENSIONS = new Set(
   ).split(' '),
 );
 
+/** "@generated" or "DO NOT EDIT" in a comment line (Go's "// Code generated ... DO NOT EDIT." included). */
+const GENERATED_MARKER = /^[ \t]*(?:\/\/|\/\*|\*|#|--|;|<!--|%).*(?:@generated\b|\bDO NOT EDIT\b)/m;
+
 /** Extensions where very long lines mean minified/bundled output rather than hand-written code. */
 const MINIFIABLE = /\.(?:js|mjs|cjs|jsx|ts|tsx|css|scss|less|json|html?|svg|xml)$/i;
 
@@ -144,10 +147,7 @@ export function looksBinary(bytes: Uint8Array): boolean {
  * (Go's "Code generated ... DO NOT EDIT.", "@generated"), looked for near the top only.
  */
 export function classifyText(relPath: string, text: string): SkipReason | null {
-  const head = text.slice(0, 2000);
-  if (/^\/\/ Code generated .* DO NOT EDIT\.$/m.test(head) || /@generated\b/.test(head) || /\bDO NOT EDIT\b/.test(head)) {
-    return 'generated';
-  }
+  if (GENERATED_MARKER.test(text.slice(0, 2000))) return 'generated';
   if (MINIFIABLE.test(relPath) && isMinified(text)) return 'minified';
   return null;
 }

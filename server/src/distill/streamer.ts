@@ -76,10 +76,39 @@ function* tokenizeFile(
   while (start < text.length) {
     const nl = text.indexOf('\n', start);
     const end = nl < 0 ? text.length : nl + 1;
-    yield { tokens: tokenizer.encode(text.slice(start, end)), source: Object.freeze({ file: file.path, line }) };
+    yield { tokens: encodeContent(tokenizer, text.slice(start, end)), source: Object.freeze({ file: file.path, line }) };
     start = end;
     line++;
   }
+}
+
+/** Marker-shaped text: `<file_sep>`, `<|endoftext|>`, `<|im_start|>` ... */
+const MARKER_LIKE = /<\|?[A-Za-z_][\w.-]*\|?>/g;
+
+/**
+ * Encodes file content so that text spelling a special token (a file containing "<file_sep>" or
+ * "<|endoftext|>") stays plain text: otherwise a repository could forge file boundaries or end the document.
+ * Such spellings are encoded as "<" plus the rest, which decodes to the same text. Only the header may carry
+ * special tokens.
+ */
+export function encodeContent(tokenizer: Tokenizer, text: string): number[] {
+  if (!text.includes('<')) return tokenizer.encode(text);
+  const tokens: number[] = [];
+  let from = 0;
+  for (const m of text.matchAll(MARKER_LIKE)) {
+    if (tokenizer.tokenToId(m[0]) === undefined) continue;
+    const at = m.index!;
+    if (at > from) append(tokens, tokenizer.encode(text.slice(from, at)));
+    append(tokens, tokenizer.encode('<'));
+    from = at + 1;
+  }
+  if (from < text.length) append(tokens, tokenizer.encode(text.slice(from)));
+  return tokens;
+}
+
+/** push(...items) overflows the argument limit on a very long line. */
+function append(target: number[], items: readonly number[]): void {
+  for (const item of items) target.push(item);
 }
 
 /** All tokens of one file with provenance (header included): for token counts and tests. */

@@ -7,7 +7,7 @@
 //   past.k ‖ new k ─Concat(axis 1)→ [1,T,kvH,hd] ─Transpose(0,2,3,1)→ Kt [1,kvH,hd,T]
 //   past.v ‖ new v ─Concat(axis 1)→ [1,T,kvH,hd] ─Transpose(0,2,1,3)→ V  [1,kvH,T,hd]
 //   Qg ─MatMul(Kt)─Add(maskG)─Softmax(-1)→ probs [1,kvH,G*q,T] ─MatMul(V)→ [1,kvH,G*q,hd]
-//      ─Reshape[1,kvH,G,q,hd]─Transpose(0,3,1,2,4)─Reshape→ [1,q,H*hd]
+//      ─Reshape[1,kvH,G,q,hd]─Transpose(0,3,1,2,4)─Reshape→ [q,H*hd]
 //
 // maskG is the [1,1,q,T] mask repeated G times along rows (built once, shared by all layers).
 // With attentionMass:  rowsG [1,1,1,G*q] ─MatMul(probs)→ [1,kvH,1,T] ─ReduceSum(0,1,2)→ attention_mass.{i} [T]
@@ -63,7 +63,7 @@ export interface AttentionCoreInputs {
   pastValue: string;
 }
 
-/** Returns the attention context [1, q, H*hd]; emits attention_mass when `massOutput` is given. */
+/** Returns the attention context [q, H*hd]; emits attention_mass when `massOutput` is given. */
 export function makeAttentionCore(
   g: OnnxGraph,
   name: string,
@@ -109,5 +109,5 @@ export function makeAttentionCore(
     const split = g.node('Reshape', `${name}/ctx/Reshape_groups`, [context, g.constInt64([1, kvH, groups, -1, hd])]);
     tokenMajor = g.node('Transpose', `${name}/ctx/Transpose`, [split], perm([0, 3, 1, 2, 4]));
   }
-  return g.node('Reshape', `${name}/ctx/Reshape`, [tokenMajor, g.constInt64([1, -1, shape.numHeads * hd])]);
+  return g.node('Reshape', `${name}/ctx/Reshape`, [tokenMajor, g.constInt64([-1, shape.numHeads * hd])]);
 }

@@ -1,7 +1,7 @@
 // Builds the decoder ONNX graph for a ModelConfig + Weights, following the contract in contract.ts.
 // One pipeline of make* steps (as onnxruntime-genai's builder); an architecture overrides one small step:
 //
-//   input_ids ─embedding─┬─[layer 0 … n-1]─final norm─lm_head→ logits
+//   input_ids ─embedding─[layer 0 … n-1]─final norm─lm_head→ logits       hidden state: [q, hidden] (batch 1)
 //   each layer:  x ─input_layernorm─attention─(+x)─┬─post_attention_layernorm─SwiGLU MLP─(+)→
 //                                                  └────────────────────────────────────────┘
 //   attention:   q/k/v proj (+bias: Qwen2) ─(q/k per-head RMSNorm: Qwen3)─RoPE─SDPA over past‖new─o_proj
@@ -109,7 +109,7 @@ export class LlamaGraphBuilder {
     return this.g.node('Add', `${name}/residual_mlp/Add`, [afterAttn, mlp]);
   }
 
-  /** The q/k/v projections; Qwen2 adds biases. Returns [1, q, heads*hd] tensors. */
+  /** The q/k/v projections; Qwen2 adds biases. Returns [q, heads*hd] tensors. */
   protected makeQkvProjections(i: number, x: string): { q: string; k: string; v: string } {
     const p = `${layerPrefix(i)}.self_attn`;
     const name = `/model/layers.${i}/attn`;
@@ -175,21 +175,20 @@ export class LlamaGraphBuilder {
   }
 
   /**
-   *   hidden [1,q,h] ─(logits 'last': Slice last row)─norm─Reshape[-1,h]─lm_head─Reshape[1,-1,vocab]→ logits
+   *   hidden [q,h] ─(logits 'last': Slice last row)─norm─lm_head─Reshape[1,-1,vocab]→ logits
    * Slicing before the norm means decode pays for one row of the (vocab × hidden) head, whatever q is.
    */
   protected makeLogits(hidden: string): void {
     const g = this.g;
-    const { hiddenSize, vocabSize } = this.config;
+    const { vocabSize } = this.config;
     let rows = hidden;
     if (this.options.logits === 'last') {
-      rows = g.node('Slice', '/model/last_row/Slice', [hidden, g.constInt64([-1]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([1])]);
+      rows = g.node('Slice', '/model/last_row/Slice', [hidden, g.constInt64([-1]), g.constInt64([Number.MAX_SAFE_INTEGER]), g.constInt64([0])]);
     }
     const normed = makeRmsNorm(g, '/model/norm', rows, 'model.norm.weight', this.weight('model.norm.weight'), this.config.rmsNormEps);
-    const flat = g.node('Reshape', '/lm_head/Reshape_in', [normed, g.constInt64([-1, hiddenSize])]);
     const logits2d = this.config.tieWordEmbeddings
-      ? makeTiedLmHead(g, flat, this.embedding, this.weight('model.embed_tokens.weight'), this.options.weights)
-      : makeLinear(g, '/lm_head', flat, 'lm_head.weight', this.weight('lm_head.weight'), this.options.weights);
+      ? makeTiedLmHead(g, normed, this.embedding, this.weight('model.embed_tokens.weight'), this.options.weights)
+      : makeLinear(g, '/lm_head', normed, 'lm_head.weight', this.weight('lm_head.weight'), this.options.weights);
     g.node('Reshape', '/lm_head/Reshape_out', [logits2d, g.constInt64([1, -1, vocabSize])], {}, outputNames.logits);
   }
 }

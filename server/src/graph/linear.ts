@@ -1,14 +1,18 @@
 // Linear projections and the embedding table in each weight format. Everything else in the graph is fp32; only how
 // a weight is stored and multiplied changes with GraphOptions.weights.
 //
-//   fp32:  x ─MatMul(W^T fp32 [in,out])─(+bias)→
-//   fp16:  x ─MatMul(Cast(W^T fp16))────(+bias)→      onnxruntime folds the Cast into an fp32 constant on CPU
-//   int8/int4: x ─MatMulNBits(B packed, scales; K, N, bits, block_size)─(+bias)→   (com.microsoft)
+// The hidden state is 2-D [rows, features] (batch is always 1), so fp32/fp16 use Gemm with transB=1 and the HF
+// [out, in] weight as stored: no transposed copy at build time, and the external-data file can point straight at
+// the caller's Float32Arrays.
+//
+//   fp32:  x ─Gemm(W [out,in], bias; transB=1)→
+//   fp16:  x ─Gemm(Cast(W fp16), bias; transB=1)→        onnxruntime folds the Cast into an fp32 constant on CPU
+//   int8/int4: x ─MatMulNBits(B packed, scales; K, N, bits, block_size)─(Add bias)→   (com.microsoft)
 
 import type { WeightTensor } from '../model/config.js';
 import type { WeightFormat } from './contract.js';
 import { MS_DOMAIN, type OnnxGraph } from './onnxProto.js';
-import { QUANT_BLOCK_SIZE, quantizeBlocks, toFp16, transpose2d, type QuantBits } from './quantize.js';
+import { QUANT_BLOCK_SIZE, quantizeBlocks, toFp16, type QuantBits } from './quantize.js';
 
 /** Compute precision of MatMulNBits on CPU: 0 = unset (fp32 activations), matching the fp32 reference best. */
 const NBITS_ACCURACY_LEVEL = 0;
@@ -23,8 +27,9 @@ function requireMatrix(weight: WeightTensor, name: string): [number, number] {
 }
 
 /**
- * y = x W^T + b for an HF [out, in] weight. `name` is the node prefix (`/model/layers.0/attn/q_proj`); the weight's
- * initializer is named after `weightName` (its HF name) so a graph dump maps back to the checkpoint.
+ * y = x W^T + b for x [rows, in] and an HF [out, in] weight. `name` is the node prefix
+ * (`/model/layers.0/attn/q_proj`); initializers are named after `weightName` (the HF name) so a graph dump maps
+ * back to the checkpoint.
  */
 export function makeLinear(
   g: OnnxGraph,
@@ -36,37 +41,34 @@ export function makeLinear(
   bias?: WeightTensor,
 ): string {
   const [out, inFeatures] = requireMatrix(weight, weightName);
+  const biasName = bias ? g.initializer(weightName.replace(/\.weight$/, '') + '.bias', 'float32', [out], bias.data) : null;
   const bits = quantBits(format);
-  let y: string;
-  if (bits) {
-    const q = quantizeBlocks(weight.data, out, inFeatures, bits);
-    const b = g.initializer(`${weightName}.q${bits}`, 'uint8', [out, q.blocksPerRow, q.blobSize], q.packed);
-    const scales = g.initializer(`${weightName}.scales`, 'float32', [out * q.blocksPerRow], q.scales);
-    y = g.node('MatMulNBits', `${name}/MatMulNBits`, [x, b, scales], {
-      domain: MS_DOMAIN,
-      attrs: {
-        K: { int: inFeatures },
-        N: { int: out },
-        bits: { int: bits },
-        block_size: { int: QUANT_BLOCK_SIZE },
-        accuracy_level: { int: NBITS_ACCURACY_LEVEL },
-      },
-    });
-  } else {
-    const transposed = transpose2d(weight.data, out, inFeatures);
-    let w: string;
-    if (format === 'fp16') {
-      const w16 = g.initializer(`${weightName}.T.fp16`, 'float16', [inFeatures, out], toFp16(transposed));
-      w = g.node('Cast', `${name}/Cast`, [w16], { attrs: { to: { int: 1 } } });
-    } else {
-      w = g.initializer(`${weightName}.T`, 'float32', [inFeatures, out], transposed);
-    }
-    y = g.node('MatMul', `${name}/MatMul`, [x, w]);
+  if (!bits) {
+    const w =
+      format === 'fp16'
+        ? g.node('Cast', `${name}/Cast`, [g.initializer(`${weightName}.fp16`, 'float16', [out, inFeatures], toFp16(weight.data))], { attrs: { to: { int: 1 } } })
+        : g.initializer(weightName, 'float32', [out, inFeatures], weight.data);
+    return makeGemm(g, name, x, w, biasName);
   }
-  if (!bias) return y;
-  const biasName = weightName.replace(/\.weight$/, '.bias');
-  const b = g.initializer(biasName, 'float32', [out], bias.data);
-  return g.node('Add', `${name}/Add`, [y, b]);
+  const q = quantizeBlocks(weight.data, out, inFeatures, bits);
+  const b = g.initializer(`${weightName}.q${bits}`, 'uint8', [out, q.blocksPerRow, q.blobSize], q.packed);
+  const scales = g.initializer(`${weightName}.scales`, 'float32', [out * q.blocksPerRow], q.scales);
+  const y = g.node('MatMulNBits', `${name}/MatMulNBits`, [x, b, scales], {
+    domain: MS_DOMAIN,
+    attrs: {
+      K: { int: inFeatures },
+      N: { int: out },
+      bits: { int: bits },
+      block_size: { int: QUANT_BLOCK_SIZE },
+      accuracy_level: { int: NBITS_ACCURACY_LEVEL },
+    },
+  });
+  return biasName ? g.node('Add', `${name}/Add`, [y, biasName]) : y;
+}
+
+/** x [rows, in] · W^T with W [out, in] (+ bias [out]). */
+function makeGemm(g: OnnxGraph, name: string, x: string, w: string, bias: string | null): string {
+  return g.node('Gemm', `${name}/Gemm`, bias ? [x, w, bias] : [x, w], { attrs: { transB: { int: 1 } } });
 }
 
 /** Stored embedding table: fp32 for fp32 graphs, fp16 otherwise (a quarter of the memory of int formats' fp32). */
@@ -83,18 +85,19 @@ export function makeEmbeddingTable(g: OnnxGraph, weight: WeightTensor, format: W
 }
 
 /**
- *   input_ids ─Gather(table)─(Cast fp16→fp32)→ [1, q, hidden]
+ *   input_ids [1,q] ─Reshape[-1]─Gather(table)─(Cast fp16→fp32)→ [q, hidden]
  */
 export function makeEmbeddingLookup(g: OnnxGraph, table: EmbeddingTable, inputIds: string): string {
-  const gathered = g.node('Gather', '/model/embed_tokens/Gather', [table.table, inputIds], { attrs: { axis: { int: 0 } } });
+  const ids = g.node('Reshape', '/model/embed_tokens/Reshape', [inputIds, g.constInt64([-1])]);
+  const gathered = g.node('Gather', '/model/embed_tokens/Gather', [table.table, ids], { attrs: { axis: { int: 0 } } });
   if (table.elemType === 'float32') return gathered;
   return g.node('Cast', '/model/embed_tokens/Cast', [gathered], { attrs: { to: { int: 1 } } });
 }
 
 /**
- * lm_head for tied embeddings reuses the embedding initializer instead of storing a transposed copy:
+ * lm_head for tied embeddings reuses the embedding initializer instead of storing a second copy:
  *   x [rows, hidden] ─Gemm(table [vocab, hidden], transB=1)→ [rows, vocab]
- * Quantized formats pack the table for MatMulNBits, whose B is already [N=vocab, K=hidden].
+ * Quantized formats pack the table for MatMulNBits (B is [N=vocab, K=hidden], the table's own layout).
  */
 export function makeTiedLmHead(
   g: OnnxGraph,
@@ -106,5 +109,5 @@ export function makeTiedLmHead(
   if (quantBits(format)) return makeLinear(g, '/lm_head', x2d, 'lm_head.tied', embedding, format);
   const weight =
     table.elemType === 'float32' ? table.table : g.node('Cast', '/lm_head/Cast', [table.table], { attrs: { to: { int: 1 } } });
-  return g.node('Gemm', '/lm_head/Gemm', [x2d, weight], { attrs: { transB: { int: 1 } } });
+  return makeGemm(g, '/lm_head', x2d, weight, null);
 }

@@ -2,7 +2,7 @@
 //
 //   x ─┬─Pow(2)─ReduceMean(-1)─Add(eps)─Sqrt─┐
 //      └──────────────────────────────────Div─Mul(weight)→
-// Used on the hidden state ([1, q, hidden]) and, for Qwen3, per head on q/k ([1, q, heads, headDim]).
+// Used on the hidden state ([q, hidden]) and, for Qwen3, per head on q/k ([1, q, heads, headDim]).
 
 import type { WeightTensor } from '../model/config.js';
 import type { OnnxGraph } from './onnxProto.js';

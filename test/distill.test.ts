@@ -1,0 +1,200 @@
+// The pot and its policies on a tiny random model: bounded positions (CR-RoPE), CaP and NuC
+// selection, provenance through compression, freshness after an edit, persistence and atomic writes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Engine } from '../server/src/engine/engine';
+import { Pot } from '../server/src/distill/pot';
+import { Distiller } from '../server/src/distill/distiller';
+import { catalystScores, infinipotPolicy } from '../server/src/distill/policies/infinipot';
+import { streamingPolicy } from '../server/src/distill/policies/streaming';
+import { topK } from '../server/src/distill/policies/policy';
+import { makePolicy } from '../server/src/distill/policies/registry';
+import { POLICY_NAMES } from '../server/src/distill/policies/policy';
+import { citeSources, type SlotSource } from '../server/src/distill/provenance';
+import { decodePot, encodePot, loadPot, savePot, writeFileAtomic } from '../server/src/distill/potStore';
+import { referenceForward } from '../server/src/reference/forward';
+import { randomModel, sampleTokens, scratchCacheDir } from '../server/src/selftest/checks';
+import type { Tokenizer } from '../server/src/model/tokenizer';
+
+const cacheDir = scratchCacheDir();
+
+/** Bytes as tokens (id = byte + 3): enough to stream real text through a random model. */
+const byteTokenizer: Tokenizer = {
+  vocabSize: 259,
+  eosTokenIds: [2],
+  bosTokenId: 1,
+  encode: (text) => [...Buffer.from(text, 'utf8')].map((b) => b + 3),
+  decode: (ids) => Buffer.from(ids.filter((i) => i >= 3).map((i) => i - 3)).toString('utf8'),
+  tokenToId: () => undefined,
+};
+
+async function tinyEngine(seed = 1): Promise<Engine> {
+  const base = randomModel('llama', { vocabSize: 259, maxPositions: 512 }, seed);
+  return Engine.fromModel({ ...base, tokenizer: byteTokenizer }, { cacheDir });
+}
+
+function sources(n: number, offset = 0): SlotSource[] {
+  return Array.from({ length: n }, (_, i) => ({ file: `f${Math.floor((offset + i) / 50)}.ts`, line: offset + i + 1 }));
+}
+
+test('CR-RoPE: positions stay below budget + chunk however long the stream; every policy keeps the budget', async () => {
+  const engine = await tinyEngine();
+  for (const name of POLICY_NAMES.filter((p) => p !== 'full' && p !== 'snapkv')) {
+    const pot = new Pot(engine, { budget: 48, policy: makePolicy(name, engine, 'recall the code') });
+    const tokens = sampleTokens(600, 259, 3);
+    for (let from = 0; from < tokens.length; from += 24) await pot.append(tokens.slice(from, from + 24), sources(24, from));
+    const s = pot.summary();
+    assert.equal(s.tokensSeen, 600, name);
+    assert.ok(pot.cache.length <= 48, `${name}: ${pot.cache.length} slots`);
+    assert.ok(s.maxPosition < 48 + 24, `${name}: max position ${s.maxPosition}`);
+    assert.ok(s.compressions >= 20, name);
+    // Provenance survives compression: tags stay unique and in stream order.
+    const lines = pot.cache.tags().map((t) => t!.line);
+    assert.deepEqual(lines, [...lines].sort((a, b) => a - b), name);
+    assert.equal(new Set(lines).size, lines.length, name);
+  }
+  await engine.dispose();
+});
+
+test('StreamingLLM keeps exactly the sinks and the most recent window', async () => {
+  const engine = await tinyEngine();
+  const pot = new Pot(engine, { budget: 32, policy: streamingPolicy(4) });
+  const tokens = sampleTokens(200, 259, 8);
+  for (let from = 0; from < 200; from += 20) await pot.append(tokens.slice(from, from + 20), sources(20, from));
+  const lines = pot.cache.tags().map((t) => t!.line);
+  assert.deepEqual(lines, [1, 2, 3, 4, ...Array.from({ length: 28 }, (_, i) => 173 + i)]);
+  await engine.dispose();
+});
+
+test('CaP equals the catalyst rows\' attention mass from the reference forward, and drives selection', async () => {
+  const engine = await tinyEngine(4);
+  const cache = engine.newCache<SlotSource>();
+  const tokens = sampleTokens(40, 259, 12);
+  await engine.prefill(cache, tokens);
+  const catalyst = byteTokenizer.encode('recall');
+  const scores = await catalystScores({ engine, cache, stats: { nll: [], accumulated: [], recent: [] }, target: 10 }, catalyst);
+  const { config, weights } = engine.model;
+  const rows = new Float32Array(catalyst.length).fill(1 / catalyst.length);
+  const ref = referenceForward(config, weights, { tokens: [...tokens, ...catalyst], positions: [...tokens, ...catalyst].map((_, i) => i), attentionRows: Float32Array.from([...new Array(40).fill(0), ...rows]) });
+  for (let s = 0; s < 40; s++) {
+    const expected = (ref.attentionMass ?? []).reduce((a, layer) => a + layer[s], 0);
+    assert.ok(Math.abs(scores[s] - expected) < 1e-4, `slot ${s}: ${scores[s]} vs ${expected}`);
+  }
+  const policy = infinipotPolicy({ catalystTokens: catalyst, capShare: 1 });
+  const keep = await policy.selectKeep({ engine, cache, stats: { nll: new Array(40).fill(0), accumulated: [], recent: [] }, target: 10 });
+  assert.deepEqual([...keep].sort((a, b) => a - b), topK(scores, 10).sort((a, b) => a - b));
+  assert.equal(cache.length, 40, 'the catalyst leaves no slots behind');
+  await engine.dispose();
+});
+
+test('NuC: capShare 0 keeps the most surprising tokens; the pot records per-token NLL from the prefill logits', async () => {
+  const engine = await tinyEngine(5);
+  const policy = infinipotPolicy({ catalystTokens: [10, 11], capShare: 0 });
+  const pot = new Pot(engine, { budget: 1000, policy });
+  const tokens = sampleTokens(30, 259, 2);
+  await pot.append(tokens.slice(0, 15), sources(15));
+  await pot.append(tokens.slice(15), sources(15, 15));
+  // NLL from the reference: -log softmax(logits[i-1])[token i]; the first token has none.
+  const { config, weights } = engine.model;
+  const ref = referenceForward(config, weights, { tokens, positions: tokens.map((_, i) => i) }).logits;
+  const v = config.vocabSize;
+  assert.ok(Number.isNaN(pot.stats.nll[0]));
+  for (let i = 1; i < 30; i++) {
+    const row = ref.subarray((i - 1) * v, i * v);
+    const max = Math.max(...row);
+    const lse = max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0));
+    assert.ok(Math.abs(pot.stats.nll[i] - (lse - row[tokens[i]])) < 1e-3, `token ${i}`);
+  }
+  const keep = await policy.selectKeep({ engine, cache: pot.cache, stats: pot.stats, target: 8 });
+  assert.deepEqual([...keep].sort((a, b) => a - b), topK(pot.stats.nll.map((x) => (Number.isFinite(x) ? x : 0)), 8).sort((a, b) => a - b));
+  await engine.dispose();
+});
+
+test('citations rank files by attention mass and span their strong lines', () => {
+  const tags: SlotSource[] = [{ file: 'a.ts', line: 3 }, { file: 'a.ts', line: 9 }, { file: 'b.ts', line: 1 }, { file: 'b.ts', line: 40 }];
+  const cites = citeSources(tags, Float32Array.from([0.3, 0.3, 0.35, 0.01]));
+  assert.deepEqual(cites.map((c) => [c.file, c.startLine, c.endLine]), [['a.ts', 3, 9], ['b.ts', 1, 1]]);
+  assert.ok(Math.abs(cites[0].weight - 0.6 / 0.96) < 1e-6);
+});
+
+function writeRepo(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'README.md'), '# demo\nA tiny repository.\n');
+  fs.writeFileSync(path.join(dir, 'src', 'config.ts'), 'export const PORT = 8080;\nexport const HOST = "localhost";\n'.repeat(6));
+  fs.writeFileSync(path.join(dir, 'src', 'main.ts'), 'import { PORT } from "./config";\nconsole.log(PORT);\n'.repeat(8));
+}
+
+test('persistence: a restored pot answers exactly as before; an edited file is re-streamed alone', async () => {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-repo-'));
+  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-store-'));
+  writeRepo(repo);
+  const engine = await tinyEngine(6);
+  const options = { repo, budget: 96, chunkTokens: 32, cacheDir: store };
+  const first = new Distiller(engine);
+  const s1 = await first.ingest(options);
+  assert.equal(s1.source, 'fresh');
+  assert.ok(s1.tokensSeen > 300 && s1.tokensKept <= 96);
+  const a1 = await first.ask('what is PORT?', { maxTokens: 12 });
+
+  const second = new Distiller(engine);
+  const s2 = await second.ingest(options);
+  assert.equal(s2.source, 'reused');
+  assert.equal(s2.tokensSeen, s1.tokensSeen);
+  const a2 = await second.ask('what is PORT?', { maxTokens: 12 });
+  assert.equal(a2.answer, a1.answer);
+  assert.deepEqual(a2.sources, a1.sources);
+
+  fs.writeFileSync(path.join(repo, 'src', 'config.ts'), 'export const PORT = 9090;\n');
+  const third = new Distiller(engine);
+  const s3 = await third.ingest(options);
+  assert.equal(s3.source, 'refreshed');
+  const configTokens = byteTokenizer.encode('// File: src/config.ts\nexport const PORT = 9090;\n').length;
+  assert.equal(s3.tokensSeen, s1.tokensSeen + configTokens, 'only the edited file streams again');
+  const configLines = third.pot!.cache.tags().filter((t) => t?.file === 'src/config.ts').map((t) => t!.line);
+  assert.ok(configLines.every((l) => l <= 1), 'no slot of the old version survives');
+  await engine.dispose();
+});
+
+test('snapshots: interrupted writes leave the previous snapshot valid; damage and model mismatch are reported', async () => {
+  const engine = await tinyEngine(7);
+  const pot = new Pot(engine, { budget: 32, policy: streamingPolicy() });
+  await pot.append(sampleTokens(40, 259, 1), sources(40));
+  const meta = { formatVersion: 1, modelHash: engine.model.weightsHash, policy: 'streaming', budget: 32, fileHashes: { 'a.ts': 'x' }, tokensSeen: 40, compressions: 1, skipped: {}, savedAt: 'now' };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-snap-'));
+  const file = path.join(dir, 'p.pot');
+  savePot(file, { meta, cache: pot.cache, stats: pot.stats });
+  const shape = pot.cache.shape;
+  const good = loadPot(file, { modelHash: meta.modelHash, shape });
+  assert.ok('cache' in good);
+  assert.deepEqual(good.cache.tags(), pot.cache.tags());
+
+  // A write that dies half-way (disk full, crash) never touches the live file.
+  const original = fs.writeSync;
+  const mutableFs = fs as { writeSync: typeof fs.writeSync };
+  mutableFs.writeSync = (() => {
+    throw new Error('ENOSPC: simulated crash mid-write');
+  }) as typeof fs.writeSync;
+  try {
+    assert.throws(() => writeFileAtomic(file, encodePot({ meta: { ...meta, tokensSeen: 99 }, cache: pot.cache, stats: pot.stats })), /ENOSPC/);
+  } finally {
+    mutableFs.writeSync = original;
+  }
+  const after = loadPot(file, { modelHash: meta.modelHash, shape });
+  assert.ok('cache' in after && after.meta.tokensSeen === 40, 'previous snapshot still valid');
+
+  const bytes = fs.readFileSync(file);
+  for (const cut of [10, bytes.length >> 1, bytes.length - 1]) {
+    assert.throws(() => decodePot(bytes.subarray(0, cut), file, { modelHash: meta.modelHash, shape }), /p\.pot/);
+  }
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length - 40] ^= 0xff;
+  assert.throws(() => decodePot(flipped, file, { modelHash: meta.modelHash, shape }), /checksum/);
+  const other = loadPot(file, { modelHash: 'another-model', shape });
+  assert.ok('reason' in other && /different model/.test(other.reason));
+  await engine.dispose();
+});
+
+test.after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
