@@ -152,6 +152,8 @@ export async function* streamRepository(
   let provenance: TokenSource[] = [];
   let firstFile = 0;
   let tokensDone = 0;
+  // Handing a chunk to the consumer does not give the event loop a turn (for-await resumes on microtasks), so
+  // time since the last real macrotask yield is what counts.
   let lastYield = performance.now();
 
   // Emitted tokens are consumed from `head`; the arrays are compacted once per line, not once per chunk, so a
@@ -190,7 +192,6 @@ export async function* streamRepository(
       // Full chunks that end inside this file: the file is not done yet.
       while (tokens.length - head > chunkTokens) {
         yield take(fileIndex, fileIndex);
-        lastYield = performance.now();
         throwIfAborted(signal);
       }
       compact();
@@ -204,7 +205,6 @@ export async function* streamRepository(
     if (tokens.length === chunkTokens) {
       yield take(fileIndex, fileIndex + 1);
       compact();
-      lastYield = performance.now();
       throwIfAborted(signal);
     }
   }

@@ -13,7 +13,7 @@ export function toFp16(data: Float32Array): Uint16Array {
   return out;
 }
 
-/** [rows, cols] → [cols, rows]: HF linear weights are [out, in], ONNX MatMul wants [in, out]. */
+/** [rows, cols] → [cols, rows] (onnxruntime-genai exports store MatMul weights [in, out]; HF is [out, in]). */
 export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {

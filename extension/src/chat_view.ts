@@ -1,0 +1,214 @@
+// The sidebar chat: a webview view (media/chat.css, dist/webview/chat.js bundled from media/chat.js).
+// Messages are {type, value} in both directions; answers stream in as tokens, then sources.
+// History is kept per workspace (workspaceState); the webview keeps its draft with getState/setState.
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { ResponseError } from 'vscode-languageclient/node';
+import type { AskSelection, Source, StopReason } from '../../server/src/lsp/protocol';
+import type { Ctx } from './ctx';
+
+export const CHAT_VIEW_TYPE = 'repopot.chat';
+const HISTORY_KEY = 'repopot.chatHistory';
+const HISTORY_LIMIT = 50;
+
+export interface ChatEntry {
+  id: string;
+  question: string;
+  answer: string;
+  sources: Source[];
+  stopReason?: StopReason;
+  error?: string;
+  done: boolean;
+}
+
+/** Webview → extension. */
+export type FromWebview =
+  | { type: 'ready'; value?: undefined }
+  | { type: 'ask'; value: string }
+  | { type: 'stop'; value?: undefined }
+  | { type: 'openSource'; value: { uri: string; line: number } }
+  | { type: 'copy'; value: string }
+  | { type: 'clear'; value?: undefined };
+
+/** Extension → webview. */
+export type ToWebview =
+  | { type: 'history'; value: ChatEntry[] }
+  | { type: 'start'; value: ChatEntry }
+  | { type: 'token'; value: { id: string; text: string } }
+  | { type: 'sources'; value: { id: string; sources: Source[] } }
+  | { type: 'end'; value: ChatEntry }
+  | { type: 'busy'; value: boolean }
+  | { type: 'focusInput'; value?: undefined };
+
+export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private ready = false;
+  private readonly pending: ToWebview[] = [];
+  private current: { id: string; cts: vscode.CancellationTokenSource } | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly extensionUri: vscode.Uri,
+  ) {}
+
+  private get history(): ChatEntry[] {
+    return this.ctx.extension.workspaceState.get<ChatEntry[]>(HISTORY_KEY, []);
+  }
+
+  private async saveHistory(entries: ChatEntry[]): Promise<void> {
+    await this.ctx.extension.workspaceState.update(HISTORY_KEY, entries.slice(-HISTORY_LIMIT));
+  }
+
+  /** Previous questions, newest first (for the command palette's input history). */
+  questions(): string[] {
+    return [...new Set(this.history.map((e) => e.question).reverse())];
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    const webview = view.webview;
+    webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media'), vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')],
+    };
+    webview.html = this.html(webview);
+    this.disposables.push(
+      webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m)),
+      view.onDidDispose(() => {
+        if (this.view === view) {
+          this.view = undefined;
+          this.ready = false;
+        }
+      }),
+    );
+  }
+
+  private post(m: ToWebview): void {
+    if (this.view && this.ready) void this.view.webview.postMessage(m);
+    else if (m.type !== 'token') this.pending.push(m);
+  }
+
+  private async onMessage(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        void this.view?.webview.postMessage({ type: 'history', value: this.history } satisfies ToWebview);
+        void this.view?.webview.postMessage({ type: 'busy', value: this.current !== undefined } satisfies ToWebview);
+        for (const p of this.pending.splice(0)) if (p.type !== 'history') void this.view?.webview.postMessage(p);
+        break;
+      case 'ask':
+        if (typeof m.value === 'string' && m.value.trim()) await this.ask(m.value.trim());
+        break;
+      case 'stop':
+        this.stop();
+        break;
+      case 'openSource': {
+        const uri = vscode.Uri.parse(m.value.uri);
+        const line = Math.max(0, m.value.line);
+        await vscode.window.showTextDocument(uri, { selection: new vscode.Range(line, 0, line, 0), preview: true });
+        break;
+      }
+      case 'copy':
+        await vscode.env.clipboard.writeText(m.value);
+        void vscode.window.setStatusBarMessage('RepoPot: copied', 2000);
+        break;
+      case 'clear':
+        await this.saveHistory([]);
+        this.post({ type: 'history', value: [] });
+        break;
+    }
+  }
+
+  async reveal(): Promise<void> {
+    await vscode.commands.executeCommand(`${CHAT_VIEW_TYPE}.focus`);
+  }
+
+  stop(): void {
+    this.current?.cts.cancel();
+  }
+
+  /** Asks the server, streaming into the chat. One answer at a time: a new question stops the previous one. */
+  async ask(question: string, selection?: AskSelection): Promise<void> {
+    this.stop();
+    await this.reveal();
+    const entry: ChatEntry = { id: randomBytes(6).toString('hex'), question, answer: '', sources: [], done: false };
+    const cts = new vscode.CancellationTokenSource();
+    this.current = { id: entry.id, cts };
+    this.post({ type: 'start', value: entry });
+    this.post({ type: 'busy', value: true });
+    try {
+      const result = await this.ctx.ask(
+        { question, selection },
+        (p) => {
+          if (p.kind === 'token') {
+            entry.answer += p.text;
+            this.post({ type: 'token', value: { id: entry.id, text: p.text } });
+          } else {
+            entry.sources = p.sources;
+            this.post({ type: 'sources', value: { id: entry.id, sources: p.sources } });
+          }
+        },
+        cts.token,
+      );
+      entry.answer = result.text;
+      entry.sources = result.sources;
+      entry.stopReason = result.stopReason;
+    } catch (err) {
+      if (cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === -32800)) {
+        entry.stopReason = 'cancelled';
+      } else {
+        entry.error = err instanceof Error ? err.message : String(err);
+        this.ctx.output.error(`ask failed: ${entry.error}`);
+      }
+    } finally {
+      entry.done = true;
+      if (this.current?.id === entry.id) this.current = undefined;
+      cts.dispose();
+      this.post({ type: 'end', value: entry });
+      this.post({ type: 'busy', value: this.current !== undefined });
+      await this.saveHistory([...this.history, entry]);
+    }
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'chat.css'));
+    const js = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'chat.js'));
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource} data:`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link href="${css}" rel="stylesheet">
+  <title>RepoPot Chat</title>
+</head>
+<body>
+  <main id="log" role="log" aria-live="polite" aria-label="Answers"></main>
+  <form id="ask" aria-label="Ask about this repository">
+    <textarea id="question" rows="2" placeholder="Ask about this repository… (Enter to send, Shift+Enter for a new line)" aria-label="Question"></textarea>
+    <div class="actions">
+      <button type="button" id="clear" class="secondary" title="Clear history">Clear</button>
+      <button type="button" id="stop" class="secondary" title="Stop the answer" disabled>Stop</button>
+      <button type="submit" id="send" title="Ask">Ask</button>
+    </div>
+  </form>
+  <script nonce="${nonce}" src="${js}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    this.stop();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
