@@ -64,7 +64,7 @@ function feedsFor(config: ModelConfig, past: ReferencePast, step: Step): Record<
   const feeds: Record<string, HostTensor> = {
     [inputNames.inputIds]: { dims: [1, q], data: int64(step.tokens) },
     [inputNames.positionIds]: { dims: [1, q], data: int64(step.positions) },
-    [inputNames.attentionMask]: { dims: [1, 1, q, total], data: step.mask ?? causalMask(q, past.length) },
+    [inputNames.attentionMask]: { dims: [1, 1, q, total], data: step.mask ?? causalMask(past.length, q) },
   };
   if (step.rows) feeds[inputNames.attentionRows] = { dims: [q], data: step.rows };
   for (let i = 0; i < config.numLayers; i++) {

@@ -582,7 +582,15 @@ describe('model pull (local Hub stand-in on 127.0.0.1)', () => {
   );
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
   /** Test knobs: wrong checksum for a file, cut the next GET of a file halfway, and what Range headers arrived. */
-  const state = { wrongSha: new Set<string>(), interruptNext: new Set<string>(), ranges: [] as string[], gets: 0 };
+  const state = { wrongSha: new Set<string>(), interruptNext: new Set<string>(), ranges: [] as string[], gets: 0, sharded: false };
+  /** Served instead of model.safetensors when state.sharded: an index and two shards. */
+  const shardFiles = new Map<string, Buffer>([
+    ['model.safetensors.index.json', Buffer.from(JSON.stringify({ weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }))],
+    ['model-00001-of-00002.safetensors', Buffer.from('shard one')],
+    ['model-00002-of-00002.safetensors', Buffer.from('shard two')],
+  ]);
+  const served = (file: string): Buffer | undefined =>
+    state.sharded ? (file === 'model.safetensors' ? undefined : files.get(file) ?? shardFiles.get(file)) : files.get(file);
   let server: http.Server;
   let baseUrl = '';
 
@@ -593,14 +601,14 @@ describe('model pull (local Hub stand-in on 127.0.0.1)', () => {
       const resolvePrefix = `/${repo}/resolve/main/`;
       if (url.startsWith(resolvePrefix)) {
         const file = url.slice(resolvePrefix.length);
-        const body = files.get(file);
+        const body = served(file);
         if (!body) return void res.writeHead(404).end();
         const etag = state.wrongSha.has(file) ? sha(Buffer.from('other')) : sha(body);
         res.writeHead(302, { location: `/cdn/${file}`, 'x-linked-etag': `"${etag}"`, 'x-linked-size': String(body.length) }).end();
         return;
       }
       const file = url.replace(/^\/cdn\//, '');
-      const body = files.get(file);
+      const body = served(file);
       if (!body || req.method !== 'GET') return void res.writeHead(404).end();
       state.gets++;
       const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
@@ -675,6 +683,18 @@ describe('model pull (local Hub stand-in on 127.0.0.1)', () => {
     const started = Date.now();
     await assert.rejects(pullModel(modelName, await newFolder(), { fetchImpl: silent, connectTimeoutMs: 100 }), advice);
     assert.ok(Date.now() - started < 5000);
+  });
+
+  test('a sharded repository is fetched through its index', async () => {
+    const root = await newFolder();
+    state.sharded = true;
+    try {
+      const dir = await pullModel(modelName, root, { baseUrl });
+      for (const [file, body] of shardFiles) assert.deepEqual(await fsp.readFile(path.join(dir, file)), body, file);
+      assert.equal(existsSync(path.join(dir, 'model.safetensors')), false);
+    } finally {
+      state.sharded = false;
+    }
   });
 
   test('unknown model names the known ones; etag parsing', async () => {

@@ -142,6 +142,8 @@ describe('walkRepository', () => {
       'vendor/dep/dep.go': 'package dep',
       'dist/out.js': 'x',
       '.git/HEAD': 'ref: refs/heads/main\n',
+      '.env': 'API_KEY=secret\n',
+      'certs/server.pem': '-----BEGIN PRIVATE KEY-----\n',
       'locked.ts': 'secret',
       'sub/real.ts': 'export const real = 1;\n',
     });
@@ -181,6 +183,8 @@ describe('walkRepository', () => {
     assert.equal(reasonOf('node_modules'), 'vendored');
     assert.equal(reasonOf('vendor'), 'vendored');
     assert.equal(reasonOf('.git'), 'excluded');
+    assert.equal(reasonOf('.env'), 'excluded');
+    assert.equal(reasonOf('certs/server.pem'), 'excluded');
     assert.equal(reasonOf('loop-self'), 'symlink-loop');
     assert.equal(reasonOf('sub/up'), 'symlink-loop');
     assert.equal(reasonOf('chain-a'), 'symlink-loop');

@@ -19,7 +19,23 @@ const entries = [
   { in: 'server/src/cli/main.ts', out: 'dist/cli.js' },
 ];
 
+// The chat webview's script: runs in the browser sandbox of a webview (markdown-it, DOMPurify, highlight.js inside).
+if (existsSync('media/chat.js')) {
+  await build({
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    minify: true,
+    sourcemap: false,
+    logLevel: 'warning',
+    entryPoints: ['media/chat.js'],
+    outfile: 'dist/webview/chat.js',
+  });
+}
+
 for (const e of entries) {
   if (!existsSync(e.in)) continue;
   await build({ ...common, entryPoints: [e.in], outfile: e.out });
 }
+

@@ -87,7 +87,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
 
   private post(m: ToWebview): void {
     if (this.view && this.ready) void this.view.webview.postMessage(m);
-    else if (m.type !== 'token') this.pending.push(m);
+    else this.pending.push(m);
   }
 
   private async onMessage(m: FromWebview): Promise<void> {

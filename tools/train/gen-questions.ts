@@ -296,27 +296,47 @@ function depsOf(files: CorpusFile[], i: number): number[] {
   return d;
 }
 
+/** Prefix of `text` cut before a top-level line (no indentation) so it parses, fitting maxTokens. */
+function truncateText(path: string, text: string, maxTokens: number): string | undefined {
+  let limit = Math.floor(maxTokens * 2.4);
+  for (let tries = 0; tries < 8 && limit > 80; tries++) {
+    let cut = limit;
+    while (cut > 0 && !(text[cut - 1] === '\n' && /\S/.test(text[cut] ?? ''))) cut--;
+    if (cut < 80) return undefined;
+    const t = text.slice(0, cut);
+    if (1 + ntok(` ${path}\n${t}\n`) <= maxTokens) return t;
+    limit = Math.floor(limit * 0.8);
+  }
+  return undefined;
+}
+
 /** Files of one package fitting `budget` tokens: a random start file, (often) the files it
- * imports (so multi-hop questions exist), then its path-sorted neighbours. Path-sorted. */
+ * imports (so multi-hop questions exist), then its path-sorted neighbours; files that do not fit
+ * may be included as a prefix (cut before a top-level line), at most one per repository. Path-sorted. */
 function makeRepo(files: CorpusFile[], budget: number): CorpusFile[] {
   const start = Math.floor(rand() * files.length);
-  const chosen = new Set<number>();
+  const chosen = new Map<number, CorpusFile>();
   let used = 0;
+  let truncated = false;
   const tryAdd = (j: number): boolean => {
     if (chosen.has(j)) return true;
     const n = blockTokens(files[j]);
-    if (used + n > budget) return false;
-    chosen.add(j); used += n; return true;
+    if (used + n <= budget) { chosen.set(j, files[j]); used += n; return true; }
+    if (!truncated && budget - used >= 120 && (chosen.size === 0 || rand() < 0.5)) {
+      const t = truncateText(files[j].path, files[j].text, budget - used);
+      if (t) { truncated = true; chosen.set(j, { ...files[j], text: t }); used += 1 + ntok(` ${files[j].path}\n${t}\n`); return true; }
+    }
+    return false;
   };
   const order: number[] = [start];
   if (rand() < 0.7) order.push(...shuffle([...depsOf(files, start)]));
   for (let k = 1; k < files.length; k++) order.push((start + k) % files.length);
   let misses = 0;
   for (const j of order) {
-    if (used >= budget || misses > 6) break;
+    if (used >= budget - 20 || misses > 6) break;
     if (!tryAdd(j) && chosen.size > 0) misses++;
   }
-  return [...chosen].sort((a, b) => a - b).map((j) => files[j]);
+  return [...chosen.keys()].sort((a, b) => a - b).map((j) => chosen.get(j)!);
 }
 
 function depthOf(files: RepoFile[], ev: { path: string; pos: number }[], total: number): number {
@@ -338,7 +358,7 @@ function main(): void {
   mkdirSync(dirname(OUT), { recursive: true });
   const lines: string[] = [];
   const counts: Record<string, number> = {};
-  const keyOf = (pkg: string) => (f: RepoFile): string => pkg + '\0' + f.path;
+  const keyOf = (pkg: string) => (f: RepoFile): string => pkg + '\0' + f.path + '\0' + f.text.length;
   if (MODE === 'train') {
     // weight packages by size (sqrt) so big packages don't dominate
     const w = pkgs.map((p) => Math.sqrt(byPkg.get(p)!.reduce((s, f) => s + f.text.length, 0)));

@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import type { WeightFormat } from '../graph/contract.js';
 import type { ModelConfig } from '../model/config.js';
 import { hfConfigToModelConfig } from '../model/hfConfig.js';
-import { randomWeights, seededRandom } from '../model/randomWeights.js';
+import { randomWeights, seededRandom, tinyConfig } from '../model/randomWeights.js';
 import { measureMemoryBandwidth, type BandwidthOptions, type BandwidthResult } from './bandwidth.js';
 import type { PeerName, TargetInit, TargetLoadInfo, WorkerCommand, WorkerReply } from './benchTarget.js';
 import { ggmlTypeForWeightFormat, readGgufHeader, writeGgufModel } from './gguf.js';
@@ -115,7 +115,14 @@ export function readModelConfig(configPath: string): ModelConfig {
 /** Writes (or reuses) the GGUF of randomWeights(config, seed) in the GGUF type matching `quant`. */
 export function ensureGguf(config: ModelConfig, quant: WeightFormat, seed: number, workDir: string, log?: (m: string) => void): string {
   const type = ggmlTypeForWeightFormat(quant);
-  const key = createHash('sha256').update(JSON.stringify({ config, seed, type, writer: 1 })).digest('hex').slice(0, 16);
+  // The generator's output for a tiny model fingerprints randomWeights itself: a changed generator must not reuse
+  // a GGUF whose weights our engine would no longer reproduce.
+  const fingerprint = createHash('sha256');
+  for (const w of randomWeights(tinyConfig(config.architecture), seed).values()) fingerprint.update(new Uint8Array(w.data.buffer));
+  const key = createHash('sha256')
+    .update(JSON.stringify({ config, seed, type, writer: 1, generator: fingerprint.digest('hex') }))
+    .digest('hex')
+    .slice(0, 16);
   const file = path.join(workDir, `random-${config.architecture}-${key}-${type}.gguf`);
   if (fs.existsSync(file)) {
     try {

@@ -3,6 +3,7 @@ import { CliError } from './args';
 
 const suites = new Map<string, (argv: string[]) => Promise<number>>([
   ['engine', async (argv) => (await import('./benchEngine')).runBenchEngine(argv)],
+  ['distill', async (argv) => (await import('./benchDistill')).runBenchDistill(argv)],
 ]);
 
 export async function runBench(argv: string[]): Promise<number> {

@@ -8,9 +8,9 @@ import type { Engine } from '../engine/engine';
 import type { Sampling } from '../engine/sampling';
 import { walkRepository, type RepoFile, type WalkOptions } from './repoWalker';
 import { orderFiles, type FileOrder } from './fileOrder';
-import { streamRepository, headerForTokenizer, DEFAULT_CHUNK_TOKENS } from './streamer';
+import { streamRepository, headerForTokenizer, DEFAULT_CHUNK_TOKENS, type StreamableFile, type StreamChunk } from './streamer';
 import { Pot, type PotStats } from './pot';
-import { citeSources, type Citation, type SlotSource } from './provenance';
+import { citeSources, type Citation } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
 import type { PolicyName } from './policies/policy';
@@ -58,6 +58,11 @@ export function defaultBudget(maxPositions: number, chunkTokens = defaultChunkTo
   return budget;
 }
 
+/** Compress to one chunk below the budget (when the budget holds at least two): half as many compressions. */
+export function defaultCompressTo(budget: number, chunkTokens: number): number {
+  return budget >= 2 * chunkTokens ? budget - chunkTokens : budget;
+}
+
 export function defaultChunkTokens(maxPositions: number): number {
   return Math.min(DEFAULT_CHUNK_TOKENS, Math.max(64, Math.floor(maxPositions / 4)));
 }
@@ -90,7 +95,7 @@ export class Distiller {
     const shape = this.engine.newCache().shape;
     const stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
     if ('cache' in stored) {
-      const pot = new Pot(this.engine, { budget, policy }, stored.cache);
+      const pot = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) }, stored.cache);
       pot.stats.nll = stored.stats.nll;
       pot.stats.accumulated = stored.stats.accumulated;
       pot.stats.recent = stored.stats.recent;
@@ -103,22 +108,21 @@ export class Distiller {
       source = toStream.length === 0 && [...previous.keys()].every((p) => current.has(p)) ? 'reused' : 'refreshed';
     } else {
       reason = stored.reason;
-      this.pot = new Pot(this.engine, { budget, policy });
+      this.pot = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) });
     }
     const pot = this.pot;
     this.fileHashes = new Map(ordered.map((f) => [f.path, f.sha256]));
 
-    const header = headerForTokenizer(this.engine.tokenizer);
-    let streamed = 0;
-    for await (const chunk of streamRepository(toStream, this.engine.tokenizer, { chunkTokens, header, signal: options.signal })) {
-      await options.betweenChunks?.();
-      await pot.append(chunk.tokens, chunk.provenance as SlotSource[], options.signal);
-      streamed += chunk.tokens.length;
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      const seconds = (performance.now() - started) / 1000;
-      options.onProgress?.({ ...pot.summary(), filesDone: chunk.filesDone, filesTotal: chunk.filesTotal, tokensPerSecond: streamed / Math.max(seconds, 1e-9) });
-    }
-    await pot.finish();
+    const streamed = await streamIntoPot(pot, toStream, {
+      chunkTokens,
+      signal: options.signal,
+      betweenChunks: options.betweenChunks,
+      onChunk: (chunk, streamedSoFar) => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        const seconds = (performance.now() - started) / 1000;
+        options.onProgress?.({ ...pot.summary(), filesDone: chunk.filesDone, filesTotal: chunk.filesTotal, tokensPerSecond: streamedSoFar / Math.max(seconds, 1e-9) });
+      },
+    });
     if (file && source !== 'reused') this.save(file, policyName);
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -133,33 +137,10 @@ export class Distiller {
     };
   }
 
-  /** Answers after the pot without changing it (the question and answer go into a clone). */
+  /** Answers after the pot without changing it. */
   async ask(question: string, options: AskOptions = {}): Promise<Answer> {
-    const pot = this.pot;
-    if (!pot) throw new Error('ask: nothing ingested yet');
-    const engine = this.engine;
-    const prompt = questionPrompt(engine, question);
-    const promptTokens = engine.tokenizer.encode(prompt.text);
-    const cache = pot.cache.clone();
-    const potLength = cache.length;
-    const result = await engine.generate(cache, promptTokens, {
-      maxTokens: options.maxTokens ?? 128,
-      sampling: options.sampling,
-      stop: [...prompt.stop, ...(options.stop ?? [])],
-      signal: options.signal,
-      onText: options.onText,
-    });
-    let sources: Citation[] = [];
-    if (result.tokens.length > 0 && result.stopReason !== 'cancelled') {
-      // Attention the answer's tokens put on the pot's slots ranks the sources.
-      cache.truncate(potLength + promptTokens.length);
-      const rows = new Float32Array(result.tokens.length).fill(1);
-      const r = await engine.forward(cache, result.tokens, { attentionRows: rows, append: false });
-      const mass = new Float32Array(potLength);
-      for (const layer of r.attentionMass ?? []) for (let s = 0; s < potLength; s++) mass[s] += layer[s];
-      sources = citeSources(pot.cache.tags(), mass, options.maxSources ?? 5);
-    }
-    return { answer: result.text.trim(), sources, stopReason: result.stopReason, tokens: result.tokens.length };
+    if (!this.pot) throw new Error('ask: nothing ingested yet');
+    return askPot(this.engine, this.pot, question, options);
   }
 
   private save(file: string, policy: PolicyName): void {
@@ -183,6 +164,52 @@ export class Distiller {
   }
 }
 
+/** Streams files (in the order given) through the pot in chunks, then lets the policy finish. */
+export async function streamIntoPot(
+  pot: Pot,
+  files: readonly StreamableFile[],
+  options: { chunkTokens: number; signal?: AbortSignal; betweenChunks?: () => Promise<void>; onChunk?: (chunk: StreamChunk, streamed: number) => void },
+): Promise<number> {
+  const tokenizer = pot.engine.tokenizer;
+  const header = headerForTokenizer(tokenizer);
+  let streamed = 0;
+  for await (const chunk of streamRepository(files, tokenizer, { chunkTokens: options.chunkTokens, header, signal: options.signal })) {
+    await options.betweenChunks?.();
+    await pot.append(chunk.tokens, chunk.provenance, options.signal);
+    streamed += chunk.tokens.length;
+    options.onChunk?.(chunk, streamed);
+  }
+  await pot.finish();
+  return streamed;
+}
+
+/** Answers after the pot without changing it (the question and answer go into a clone). */
+export async function askPot(engine: Engine, pot: Pot, question: string, options: AskOptions = {}): Promise<Answer> {
+  const prompt = questionPrompt(engine, question);
+  const promptTokens = engine.tokenizer.encode(prompt.text);
+  const cache = pot.cache.clone();
+  const potLength = cache.length;
+  const result = await engine.generate(cache, promptTokens, {
+    maxTokens: options.maxTokens ?? 128,
+    sampling: options.sampling,
+    stop: [...prompt.stop, ...(options.stop ?? [])],
+    signal: options.signal,
+    onText: options.onText,
+  });
+  let sources: Citation[] = [];
+  if (result.tokens.length > 0 && result.stopReason !== 'cancelled' && options.maxSources !== 0) {
+    // Attention the answer's tokens put on the pot's slots ranks the sources.
+    cache.truncate(potLength + promptTokens.length);
+    const rows = new Float32Array(result.tokens.length).fill(1);
+    const r = await engine.forward(cache, result.tokens, { attentionRows: rows, append: false });
+    const mass = new Float32Array(potLength);
+    for (const layer of r.attentionMass ?? []) for (let s = 0; s < potLength; s++) mass[s] += layer[s];
+    sources = citeSources(pot.cache.tags(), mass, options.maxSources ?? 5);
+  }
+  const { answer, trace } = splitTrace(result.text);
+  return { answer, trace, sources, stopReason: result.stopReason, tokens: result.tokens.length };
+}
+
 export interface AskOptions {
   maxTokens?: number;
   sampling?: Sampling;
@@ -194,6 +221,8 @@ export interface AskOptions {
 
 export interface Answer {
   answer: string;
+  /** The reasoning the model wrote before its final answer, when it wrote one. */
+  trace?: string;
   sources: Citation[];
   stopReason: string;
   tokens: number;
@@ -207,7 +236,7 @@ export function questionPrompt(engine: Engine, question: string): { text: string
   const tokenizer = engine.tokenizer;
   if (tokenizer.tokenToId('<|question|>') !== undefined && tokenizer.tokenToId('<|answer|>') !== undefined) {
     const end = tokenizer.tokenToId('<|end|>') !== undefined ? ['<|end|>'] : [];
-    return { text: `<|question|>${question}\n<|answer|>`, stop: [...end, '\n<|'] };
+    return { text: `<|question|> ${question}\n<|answer|>`, stop: [...end, '<|question|>', '<|file|>'] };
   }
   const render = engine.model.renderChat;
   if (render) {
@@ -218,4 +247,15 @@ export function questionPrompt(engine: Engine, question: string): { text: string
     return { text: `\n${text}`, stop: ['<|im_end|>', '<|endoftext|>'] };
   }
   return { text: `\nQuestion: ${question}\nAnswer:`, stop: ['\nQuestion:'] };
+}
+
+/** RepoPot's model may answer "<|trace|> reasoning<|final|> answer": keep the two apart. */
+export function splitTrace(text: string): { answer: string; trace?: string } {
+  const at = text.indexOf('<|final|>');
+  if (at < 0) return { answer: stripSpecial(text) };
+  return { answer: stripSpecial(text.slice(at + '<|final|>'.length)), trace: stripSpecial(text.slice(0, at).replace('<|trace|>', '')) };
+}
+
+function stripSpecial(text: string): string {
+  return text.replace(/<\|[a-z_]+\|>/g, '').trim();
 }

@@ -38,8 +38,29 @@ export const SKIP_REASONS: readonly SkipReason[] = [
   'not-a-file',
 ];
 
-/** Version-control and editor folders: never source. */
-export const DEFAULT_EXCLUDES: readonly string[] = ['.git', '.hg', '.svn', '.idea', '.vscode-test', '.DS_Store'];
+/**
+ * Never streamed: version-control and editor folders, and files that usually hold secrets (a model that cites
+ * its sources should not be able to quote a private key).
+ */
+export const DEFAULT_EXCLUDES: readonly string[] = [
+  '.git',
+  '.hg',
+  '.svn',
+  '.idea',
+  '.vscode-test',
+  '.DS_Store',
+  '.env',
+  '.env.*',
+  '*.pem',
+  '*.key',
+  '*.p12',
+  '*.pfx',
+  'id_rsa*',
+  'id_ed25519*',
+  '.npmrc',
+  '.pypirc',
+  '.netrc',
+];
 
 /** Directory names holding third-party code. */
 const VENDORED_DIRS = new Set([

@@ -12,6 +12,11 @@ import type { SlotSource } from './provenance';
 export interface PotOptions {
   budget: number;
   policy: CachePolicy;
+  /**
+   * Slots left after a compression (default: the budget). Compressing below the budget means the
+   * next chunks fit without scoring again, so the cost of each compression is shared by several.
+   */
+  compressTo?: number;
 }
 
 export interface PotStats {
@@ -84,7 +89,7 @@ export class Pot {
     this.tokensSeen += tokens.length;
     this.trackPositions();
     if (!policy.compressesOnlyAtEnd && this.cache.length > this.options.budget) {
-      await this.compress(this.options.budget);
+      await this.compress(Math.min(this.options.budget, this.options.compressTo ?? this.options.budget));
     }
     if (signal?.aborted) throw new Error('cancelled');
   }

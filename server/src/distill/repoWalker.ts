@@ -223,7 +223,7 @@ async function classifyEntry(
   fullGitignore: boolean,
 ): Promise<SkippedFile | null> {
   const isDirectory = kind === 'directory';
-  if (ctx.defaultExcludes.matchesExactly(rel)) return { path: rel, reason: 'excluded', detail: 'default exclude' };
+  if (ctx.defaultExcludes.matchesExactly(rel)) return { path: rel, reason: 'excluded', detail: 'default exclude (VCS folder or secrets)' };
   if (ctx.gitignore) {
     const ignored = fullGitignore
       ? await ctx.gitignore.isIgnored(rel, isDirectory)
@@ -255,7 +255,7 @@ async function classifySymlink(ctx: WalkContext, rel: string): Promise<SkippedFi
     return { path: rel, reason: 'unreadable', detail: code };
   }
   const targetRel = path.relative(ctx.rootReal, target);
-  if (targetRel.startsWith('..') || path.isAbsolute(targetRel)) {
+  if (targetRel === '..' || targetRel.startsWith(`..${path.sep}`) || path.isAbsolute(targetRel)) {
     return { path: rel, reason: 'outside-root', detail: `links to ${target}` };
   }
   const targetPosix = targetRel.split(path.sep).join('/');

@@ -347,7 +347,8 @@ class TextStream {
   /** Returns true when a stop sequence has appeared. */
   push(id: number): boolean {
     this.ids.push(id);
-    this.text = this.tokenizer.decode(this.ids);
+    // Special tokens stay in the text so stop sequences can name them (<|end|>, <|im_end|>).
+    this.text = this.tokenizer.decode(this.ids, { skipSpecial: false });
     for (const stop of this.stops) {
       const at = this.text.indexOf(stop);
       if (at >= 0) {

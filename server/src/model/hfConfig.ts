@@ -115,8 +115,8 @@ export function hfConfigToModelConfig(json: unknown, file: string): ModelConfig 
     ropeTheta: ropeTheta(json, file),
     rmsNormEps: optionalNumber(json, 'rms_norm_eps', file) ?? 1e-6,
     maxPositions: json.max_position_embeddings === undefined ? 2048 : positiveInt(json, 'max_position_embeddings', file),
-    // transformers defaults tie_word_embeddings to true when the field is absent.
-    tieWordEmbeddings: json.tie_word_embeddings === undefined ? true : json.tie_word_embeddings === true,
+    // LlamaConfig, Qwen2Config and Qwen3Config all default tie_word_embeddings to false when the field is absent.
+    tieWordEmbeddings: json.tie_word_embeddings === true,
     qkvBias: spec.qkvBias,
     qkNorm: spec.qkNorm,
     bosTokenId: bos[0],

@@ -153,7 +153,11 @@ async function loadHfModel(dir: string, configFile: string, options: LoadModelOp
   const located = new Map<string, { file: string; entry: SafetensorsEntry }>();
   for (const file of files) {
     const header = await readSafetensorsHeader(file);
-    for (const [name, entry] of header.entries) located.set(name, { file, entry });
+    for (const [name, entry] of header.entries) {
+      const earlier = located.get(name);
+      if (earlier) throw new ModelImportError(file, `tensor "${name}" also appears in ${earlier.file}`);
+      located.set(name, { file, entry });
+    }
   }
   const expected = expectedWeightShapes(config);
   for (const [name, shape] of expected) {

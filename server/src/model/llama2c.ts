@@ -155,6 +155,7 @@ export async function readLlama2cCheckpoint(file: string, options: { hash?: Hash
     const headDim = config.headDim;
     const kvDim = numKvHeads * headDim;
 
+    const weights: Weights = new Map();
     let position = HEADER_BYTES;
     /** Reads the next `count` floats of the file (the layout is strictly sequential). */
     const next = async (count: number): Promise<Float32Array> => {
@@ -180,7 +181,6 @@ export async function readLlama2cCheckpoint(file: string, options: { hash?: Hash
       }
     };
 
-    const weights: Weights = new Map();
     weights.set('model.embed_tokens.weight', { shape: [vocabSize, dim], data: await next(vocabSize * dim) });
     await perLayer('input_layernorm.weight', [dim]);
     await perLayer('self_attn.q_proj.weight', [dim, dim], (w) => permuteRotaryRows(w, numHeads, headDim, dim));

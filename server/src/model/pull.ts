@@ -57,8 +57,10 @@ export interface PullOptions {
   fetchImpl?: FetchLike;
   /** Hub base URL; tests point it at a local server. */
   baseUrl?: string;
-  /** How long to wait for response headers before calling the Hub unreachable (default 15 s). */
+  /** How long to wait for response headers before calling the Hub unreachable (default 10 s). */
   connectTimeoutMs?: number;
+  /** A download that receives nothing for this long is abandoned as interrupted (default 60 s); it resumes next run. */
+  idleTimeoutMs?: number;
 }
 
 export type PullErrorKind = 'unknown-model' | 'offline' | 'http' | 'interrupted' | 'checksum';
@@ -68,11 +70,14 @@ export class ModelPullError extends Error {
   readonly kind: PullErrorKind;
   /** The file being fetched, when the problem is about one. */
   readonly file?: string;
+  /** HTTP status for kind 'http'. */
+  readonly status?: number;
 
-  constructor(kind: PullErrorKind, message: string, file?: string, options?: { cause?: unknown }) {
+  constructor(kind: PullErrorKind, message: string, file?: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.kind = kind;
     this.file = file;
+    this.status = options?.status;
   }
 }
 
@@ -101,7 +106,7 @@ function offlineError(name: string, model: KnownModel, baseUrl: string, reason: 
 /** Combines the caller's signal with a connect timeout that is cleared once headers arrive. */
 async function fetchWithTimeout(fetchImpl: FetchLike, url: string, init: RequestInit, options: PullOptions): Promise<Response> {
   const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(new Error('connect timeout')), options.connectTimeoutMs ?? 15_000);
+  const timer = setTimeout(() => timeout.abort(new Error('connect timeout')), options.connectTimeoutMs ?? 10_000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
   try {
     return await fetchImpl(url, { ...init, signal });
@@ -148,7 +153,7 @@ async function pullFile(url: string, dest: string, report: (done: number, total?
   const fileName = path.basename(dest);
   const head = await fetchWithTimeout(fetchImpl, url, { method: 'HEAD', redirect: 'manual' }, options);
   if (head.status === 404 || head.status === 401) {
-    throw new ModelPullError('http', `${url}: not found on the Hub (HTTP ${head.status})`, fileName);
+    throw new ModelPullError('http', `${url}: not found on the Hub (HTTP ${head.status})`, fileName, { status: head.status });
   }
   const info: RemoteFileInfo = {
     sha256: sha256FromEtag(head.headers.get('x-linked-etag')) ?? sha256FromEtag(head.headers.get('etag')),
@@ -164,13 +169,16 @@ async function pullFile(url: string, dest: string, report: (done: number, total?
   }
   const hash = createHash('sha256');
   let response: Response | undefined;
+  // Aborting `stall` cancels the body stream when the server goes quiet mid-transfer.
+  const stall = new AbortController();
+  const bodyOptions: PullOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal };
   if (info.size === undefined || offset < info.size) {
     const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
-    response = await fetchWithTimeout(fetchImpl, url, { headers, redirect: 'follow' }, options);
+    response = await fetchWithTimeout(fetchImpl, url, { headers, redirect: 'follow' }, bodyOptions);
     if (response.status === 200 && offset > 0) offset = 0; // server ignored the range: start over
     else if (response.status === 416) response = undefined; // the .part already holds everything
     else if (response.status !== 200 && response.status !== 206) {
-      throw new ModelPullError('http', `${url}: HTTP ${response.status} ${response.statusText}`, fileName);
+      throw new ModelPullError('http', `${url}: HTTP ${response.status} ${response.statusText}`, fileName, { status: response.status });
     }
   }
   if (offset > 0) await hashExisting(partFile, hash);
@@ -179,8 +187,12 @@ async function pullFile(url: string, dest: string, report: (done: number, total?
     const total = info.size ?? (Number(response.headers.get('content-length')) || 0) + offset;
     const handle = await fsp.open(partFile, offset > 0 ? 'a' : 'w');
     let done = offset;
+    const idleMs = options.idleTimeoutMs ?? 60_000;
+    let idleTimer = setTimeout(() => stall.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => stall.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
         await handle.write(chunk);
         hash.update(chunk);
         done += chunk.length;
@@ -190,11 +202,12 @@ async function pullFile(url: string, dest: string, report: (done: number, total?
       if (options.signal?.aborted) throw err;
       throw new ModelPullError(
         'interrupted',
-        `download of ${fileName} was interrupted after ${done} bytes (${String(errorCode(err) ?? (err instanceof Error ? err.message : err))}); run the same command again to resume`,
+        `download of ${fileName} was interrupted after ${done} bytes (${stall.signal.aborted ? String(stall.signal.reason) : String(errorCode(err) ?? (err instanceof Error ? err.message : err))}); run the same command again to resume`,
         fileName,
         { cause: err },
       );
     } finally {
+      clearTimeout(idleTimer);
       await handle.close();
     }
   }
@@ -226,21 +239,49 @@ export async function pullModel(name: string, destRoot: string, options: PullOpt
   const baseUrl = (options.baseUrl ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
   const dir = path.join(destRoot, name);
   await fsp.mkdir(dir, { recursive: true });
-  for (const [fileIndex, file] of model.files.entries()) {
+  const files = [...model.files];
+  for (let fileIndex = 0; fileIndex < files.length; fileIndex++) {
+    const file = files[fileIndex];
     const dest = path.join(dir, file);
     if ((await sizeOf(dest)) !== undefined) continue;
     const url = `${baseUrl}/${model.repo}/resolve/main/${file}`;
     const report = (bytesDone: number, bytesTotal?: number): void =>
-      options.onProgress?.({ file, fileIndex, fileCount: model.files.length, bytesDone, bytesTotal });
+      options.onProgress?.({ file, fileIndex, fileCount: files.length, bytesDone, bytesTotal });
     try {
       await pullFile(url, dest, report, options, fetchImpl);
     } catch (err) {
+      // Larger checkpoints are sharded: fall back to the index and queue the shards it names.
+      if (err instanceof ModelPullError && err.status === 404 && file === SINGLE_WEIGHTS_FILE) {
+        files.splice(fileIndex + 1, 0, SHARD_INDEX);
+        continue;
+      }
       if (err instanceof ModelPullError || options.signal?.aborted) throw err;
       const code = errorCode(err);
       if (code && OFFLINE_CODES.has(code)) throw offlineError(name, model, baseUrl, code, err);
       if (err instanceof TypeError && /fetch failed/i.test(err.message)) throw offlineError(name, model, baseUrl, err.message, err);
       throw err;
     }
+    if (file === SHARD_INDEX) files.splice(fileIndex + 1, 0, ...(await shardsNamedBy(dest)));
   }
   return dir;
+}
+
+const SINGLE_WEIGHTS_FILE = 'model.safetensors';
+const SHARD_INDEX = 'model.safetensors.index.json';
+
+/** The shard file names in a downloaded model.safetensors.index.json (plain names only: no paths). */
+async function shardsNamedBy(indexFile: string): Promise<string[]> {
+  let index: unknown;
+  try {
+    index = JSON.parse(await fsp.readFile(indexFile, 'utf8'));
+  } catch (err) {
+    throw new ModelPullError('http', `${SHARD_INDEX} is not valid JSON (${err instanceof Error ? err.message : String(err)})`, SHARD_INDEX);
+  }
+  const map = typeof index === 'object' && index !== null ? (index as { weight_map?: unknown }).weight_map : undefined;
+  if (typeof map !== 'object' || map === null) throw new ModelPullError('http', `${SHARD_INDEX} has no weight_map`, SHARD_INDEX);
+  const shards = [...new Set(Object.values(map))];
+  if (!shards.every((s): s is string => typeof s === 'string' && /^[\w.-]+\.safetensors$/.test(s))) {
+    throw new ModelPullError('http', `${SHARD_INDEX} names shard files that are not plain *.safetensors names`, SHARD_INDEX);
+  }
+  return shards.sort();
 }

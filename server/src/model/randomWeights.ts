@@ -5,7 +5,7 @@
 import type { Architecture, ModelConfig, Weights } from './config';
 import { expectedWeightShapes } from './weightShapes';
 
-/** mulberry32: tiny, fast, good enough for test data; seeded so every run sees the same weights. */
+/** mulberry32: tiny, fast, good enough for test data (random masks, token ids); seeded for repeatability. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -17,7 +17,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Standard normal samples via Box–Muller. */
+/** Standard normal samples via Box–Muller (exact normals for tests; randomWeights uses a faster fill). */
 export function seededNormal(seed: number): () => number {
   const uniform = seededRandom(seed);
   let spare: number | null = null;
@@ -40,15 +40,38 @@ export interface RandomWeightOptions {
   std?: number;
 }
 
+/**
+ * Fills `data` with approximately normal values (mean, std): Irwin–Hall over four 16-bit uniforms taken from two
+ * inlined mulberry32 steps, ~10x faster than Box–Muller, which matters at real model sizes (0.5B values).
+ * Bounded at ±3.46 std, which is fine for weights. Returns the advanced PRNG state.
+ */
+function fillNormal(data: Float32Array, state: number, mean: number, std: number): number {
+  // Sum of four U(0,1) has mean 2 and variance 1/3.
+  const scale = (std * Math.sqrt(3)) / 65536;
+  const offset = mean - 2 * std * Math.sqrt(3);
+  for (let i = 0; i < data.length; i++) {
+    let sum = 0;
+    for (let k = 0; k < 2; k++) {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), state | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      t = t ^ (t >>> 14);
+      sum += (t >>> 16) + (t & 0xffff);
+    }
+    data[i] = offset + sum * scale;
+  }
+  return state;
+}
+
 /** Every tensor expectedWeightShapes lists (lm_head omitted when tied), filled from one seeded stream. */
 export function randomWeights(config: ModelConfig, seed: number, options: RandomWeightOptions = {}): Weights {
   const std = options.std ?? 0.02;
-  const normal = seededNormal(seed);
+  let state = seed | 0;
   const weights: Weights = new Map();
   for (const [name, shape] of expectedWeightShapes(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     const isNorm = /(layernorm|_norm|\.norm)\.weight$/.test(name);
-    for (let i = 0; i < data.length; i++) data[i] = isNorm ? 1 + 0.1 * normal() : std * normal();
+    state = fillNormal(data, state, isNorm ? 1 : 0, isNorm ? 0.1 : std);
     weights.set(name, { shape, data });
   }
   return weights;

@@ -243,28 +243,6 @@ export async function listSafetensorsFiles(dir: string): Promise<string[] | unde
   }
 }
 
-/** Reads the named tensors from several files into one map; a name found twice is an error. */
-export async function readSafetensorsFiles(files: readonly string[], options: Omit<ReadTensorsOptions, 'into'> = {}): Promise<{
-  weights: Weights;
-  /** Which file each tensor came from (for error messages). */
-  sources: Map<string, string>;
-}> {
-  const weights: Weights = new Map();
-  const sources = new Map<string, string>();
-  for (const file of files) {
-    const before = new Set(weights.keys());
-    const header = await readSafetensorsHeader(file);
-    for (const name of header.entries.keys()) {
-      if (before.has(name) && (!options.names || options.names.has(name))) {
-        throw new ModelImportError(file, `tensor "${name}" also appears in ${sources.get(name)}`);
-      }
-    }
-    await readSafetensors(file, { ...options, into: weights });
-    for (const name of weights.keys()) if (!before.has(name)) sources.set(name, file);
-  }
-  return { weights, sources };
-}
-
 /** Encodes one tensor's values in `dtype` as little-endian bytes. */
 function encodeTensor(data: Float32Array, dtype: SafetensorsDtype): Uint8Array {
   if (dtype === 'F32') {

@@ -35,8 +35,8 @@ export interface ReferenceOutputs {
   attentionMass?: Float32Array[];
 }
 
-/** The default mask: all past slots visible, causal among the new tokens. */
-export function causalMask(q: number, past: number): Float32Array {
+/** The default mask [q, past + q]: all past slots visible, causal among the new tokens (same argument order as the engine's). */
+export function causalMask(past: number, q: number): Float32Array {
   const total = past + q;
   const mask = new Float32Array(q * total);
   for (let r = 0; r < q; r++) for (let c = past + r + 1; c < total; c++) mask[r * total + c] = MASK_NEG;
@@ -101,7 +101,7 @@ export function referenceForward(config: ModelConfig, weights: Weights, inputs: 
   if (inputs.positions.length !== q) throw new Error(`referenceForward: ${q} tokens but ${inputs.positions.length} positions`);
   const pastLength = inputs.past?.length ?? 0;
   const total = pastLength + q;
-  const mask = inputs.mask ?? causalMask(q, pastLength);
+  const mask = inputs.mask ?? causalMask(pastLength, q);
   if (mask.length !== q * total) throw new Error(`referenceForward: mask has ${mask.length} values, expected ${q}x${total}`);
   const kvDim = kvHeads * headDim;
   const group = numHeads / kvHeads;

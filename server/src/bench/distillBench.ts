@@ -1,0 +1,247 @@
+// `repopot bench distill --suite niah|lookup|cost`: every cache policy on the same data and budget.
+//  - niah:   held-out code with a planted constant at depths 0–100% and streams of 4×–64× the budget;
+//  - lookup: the held-out question sets (data/eval), padded with other held-out files to 8k–64k tokens;
+//  - cost:   ingest speed, peak RSS and the share of time spent compressing, 10k → 1M tokens.
+// One JSON line per measurement, then a summary line per suite.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Engine } from '../engine/engine';
+import { Pot } from '../distill/pot';
+import { askPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot } from '../distill/distiller';
+import { makePolicy } from '../distill/policies/registry';
+import type { PolicyName } from '../distill/policies/policy';
+import { tokenizeWithProvenance, headerForTokenizer, type StreamableFile } from '../distill/streamer';
+import { exactMatch, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
+import { heatmapPng } from './png';
+
+export type DistillSuite = 'niah' | 'lookup' | 'cost';
+
+export interface DistillBenchOptions {
+  suite: DistillSuite;
+  policies: PolicyName[];
+  budgets?: number[];
+  /** Multiples of the budget to stream (niah). */
+  lengths?: number[];
+  depths?: number[];
+  /** Needles per (policy, length, depth) cell. */
+  trials?: number;
+  /** data/eval folder (lookup sets and the held-out code used as haystack). */
+  evalDir: string;
+  /** Folder for heatmap PNGs (niah). */
+  plotDir?: string;
+  /** lookup: stream lengths in tokens; cost: stream lengths in tokens. */
+  streamTokens?: number[];
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+type Emit = (line: Record<string, unknown>) => void;
+
+/** Held-out code to stream: every distinct file of the evaluation sets, in a fixed order. */
+export function heldOutFiles(evalDir: string): StreamableFile[] {
+  const seen = new Map<string, StreamableFile>();
+  for (const name of fs.existsSync(evalDir) ? fs.readdirSync(evalDir).sort() : []) {
+    if (!name.endsWith('.jsonl')) continue;
+    for (const r of loadEvalSet(path.join(evalDir, name))) {
+      for (const f of r.files) {
+        const key = `${r.pkg ?? ''}/${f.path}`;
+        if (!seen.has(key)) seen.set(key, { path: key.replace(/^\//, ''), text: f.text });
+      }
+    }
+  }
+  if (seen.size === 0) throw new Error(`${evalDir}: no held-out files found (expected data/eval/*.jsonl from tools/train/gen-questions.ts)`);
+  return [...seen.values()];
+}
+
+/** Files totalling about `tokens` tokens (cycling through the pool, renamed per lap). */
+function haystack(engine: Engine, pool: StreamableFile[], tokens: number, seed: number): StreamableFile[] {
+  const header = headerForTokenizer(engine.tokenizer);
+  const out: StreamableFile[] = [];
+  let total = 0;
+  for (let i = 0; total < tokens; i++) {
+    const f = pool[(i + seed * 7) % pool.length];
+    const lap = Math.floor(i / pool.length);
+    const file = lap ? { path: `lap${lap}/${f.path}`, text: f.text } : f;
+    total += tokenizeWithProvenance(file, engine.tokenizer, header).tokens.length;
+    out.push(file);
+  }
+  return out;
+}
+
+/** A planted constant: an identifier the held-out code cannot contain and a value to recall. */
+function needle(seed: number): { name: string; value: string; file: StreamableFile } {
+  const letters = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
+  let x = (seed * 2654435761) >>> 0;
+  const pick = () => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return x;
+  };
+  const name = `${['RETRY', 'CACHE', 'POOL', 'BATCH', 'TIMEOUT'][pick() % 5]}_${letters[pick() % 24]}${letters[pick() % 24]}_LIMIT`;
+  const value = String(100 + (pick() % 9000));
+  return { name, value, file: { path: `src/${name.toLowerCase()}.ts`, text: `export const ${name} = ${value};\n` } };
+}
+
+async function distillAndAsk(engine: Engine, policy: PolicyName, budget: number, files: StreamableFile[], question: string, maxTokens: number): Promise<{ answer: string; tokensSeen: number }> {
+  const chunkTokens = Math.min(defaultChunkTokens(engine.config.maxPositions), budget);
+  const pot = new Pot(engine, { budget, policy: makePolicy(policy, engine), compressTo: defaultCompressTo(budget, chunkTokens) });
+  const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
+  const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0 });
+  return { answer: r.answer, tokensSeen };
+}
+
+/** Whether the full-cache baseline is meaningful: the whole stream plus the question fits the trained context. */
+function fitsContext(engine: Engine, streamTokens: number): boolean {
+  return streamTokens + 64 <= engine.config.maxPositions;
+}
+
+export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
+  const pool = heldOutFiles(o.evalDir);
+  const budgets = o.budgets ?? [defaultBudget(engine.config.maxPositions) / 4];
+  const lengths = o.lengths ?? [4, 8, 16, 32, 64];
+  const depths = o.depths ?? [0, 0.25, 0.5, 0.75, 1];
+  const trials = o.trials ?? 2;
+  const accuracy = new Map<string, number>();
+  for (const budget of budgets) {
+    for (const policy of o.policies) {
+      const grid: number[][] = [];
+      for (const multiple of lengths) {
+        const row: number[] = [];
+        const streamTokens = budget * multiple;
+        for (const depth of depths) {
+          if ((policy === 'full' || policy === 'snapkv') && !fitsContext(engine, streamTokens)) {
+            row.push(NaN);
+            continue;
+          }
+          let hits = 0;
+          for (let t = 0; t < trials; t++) {
+            o.signal?.throwIfAborted();
+            const n = needle(multiple * 1000 + Math.round(depth * 100) * 10 + t);
+            const files = haystack(engine, pool, streamTokens, t);
+            files.splice(Math.round(depth * files.length), 0, n.file);
+            const { answer } = await distillAndAsk(engine, policy, budget, files, `What does constant \`${n.name}\` equal?`, 8);
+            if (exactMatch(answer, n.value)) hits++;
+          }
+          const acc = hits / trials;
+          row.push(acc);
+          emit({ bench: 'distill', suite: 'niah', policy, budget, streamTokens, depth, accuracy: acc, trials });
+        }
+        grid.push(row);
+      }
+      const measured = grid.flat().filter((v) => !Number.isNaN(v));
+      accuracy.set(`${policy}/${budget}`, measured.length ? measured.reduce((a, b) => a + b, 0) / measured.length : NaN);
+      if (o.plotDir) {
+        fs.mkdirSync(o.plotDir, { recursive: true });
+        fs.writeFileSync(path.join(o.plotDir, `niah-${policy}-${budget}.png`), heatmapPng(grid));
+      }
+    }
+  }
+  // infinipot vs full at a stream of 8× the budget (where full fits the context).
+  const budget = budgets[0];
+  const at8 = async (policy: PolicyName) => {
+    if (!fitsContext(engine, budget * 8)) return NaN;
+    let hits = 0;
+    const n = 2 * trials * depths.length;
+    for (let t = 0; t < n; t++) {
+      const nd = needle(777 + t);
+      const files = haystack(engine, pool, budget * 8, t);
+      files.splice(Math.round(depths[t % depths.length] * files.length), 0, nd.file);
+      const { answer } = await distillAndAsk(engine, policy, budget, files, `What does constant \`${nd.name}\` equal?`, 8);
+      if (exactMatch(answer, nd.value)) hits++;
+    }
+    return hits / n;
+  };
+  const infAt8 = await at8('infinipot');
+  const fullAt8 = await at8('full');
+  const get = (p: string) => accuracy.get(`${p}/${budget}`) ?? NaN;
+  emit({
+    bench: 'distill',
+    suite: 'niah',
+    summary: true,
+    budget,
+    infinipotAt8x: infAt8,
+    fullAt8x: fullAt8,
+    infinipotVsFull: fullAt8 > 0 ? infAt8 / fullAt8 : NaN,
+    infinipotMinusStreaming: get('infinipot') - get('streaming'),
+    infinipotMinusH2O: get('infinipot') - get('h2o'),
+  });
+}
+
+export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
+  const pool = heldOutFiles(o.evalDir);
+  const sets = fs.readdirSync(o.evalDir).filter((n) => /^lookup-.*\.jsonl$/.test(n)).sort();
+  const records: EvalRecord[] = sets.flatMap((n) => loadEvalSet(path.join(o.evalDir, n))).filter((r) => r.type === 'where' || r.type === 'const');
+  const sample = records.slice(0, o.limit ?? 20);
+  const streams = o.streamTokens ?? [8192];
+  const budgets = o.budgets ?? [256, 512];
+  const summary: Record<string, number> = {};
+  for (const streamTokens of streams) {
+    for (const budget of budgets) {
+      for (const policy of o.policies) {
+        if ((policy === 'full' || policy === 'snapkv') && !fitsContext(engine, streamTokens)) continue;
+        let hits = 0;
+        for (const [i, r] of sample.entries()) {
+          o.signal?.throwIfAborted();
+          // The record's repository sits at a random depth inside other held-out code.
+          const files = haystack(engine, pool.filter((f) => !r.files.some((rf) => f.path.endsWith(rf.path))), Math.max(0, streamTokens - (r.tokens ?? 1000)), i);
+          files.splice(i % (files.length + 1), 0, ...r.files);
+          const { answer } = await distillAndAsk(engine, policy, budget, files, r.question, 24);
+          if (exactMatch(answer, r.answer)) hits++;
+        }
+        const accuracy = hits / Math.max(1, sample.length);
+        summary[`${policy}@${budget}/${streamTokens}`] = accuracy;
+        emit({ bench: 'distill', suite: 'lookup', policy, budget, streamTokens, depth: null, accuracy, n: sample.length });
+      }
+    }
+  }
+  emit({ bench: 'distill', suite: 'lookup', summary: true, accuracy: summary });
+}
+
+export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
+  const pool = heldOutFiles(o.evalDir);
+  const budget = o.budgets?.[0] ?? defaultBudget(engine.config.maxPositions);
+  const lengths = o.streamTokens ?? [10_000, 100_000, 1_000_000];
+  const rssByLength: Record<number, number> = {};
+  const shares: number[] = [];
+  for (const policy of o.policies) {
+    for (const streamTokens of lengths) {
+      if (policy === 'full' && streamTokens > 20_000) continue;
+      global.gc?.();
+      const files = haystack(engine, pool, streamTokens, 0);
+      const chunkTokens = Math.min(defaultChunkTokens(engine.config.maxPositions), budget);
+      const potBudget = policy === 'full' ? streamTokens * 2 : budget;
+      const pot = new Pot(engine, { budget: potBudget, policy: makePolicy(policy, engine), compressTo: defaultCompressTo(potBudget, chunkTokens) });
+      let peakRss = process.memoryUsage().rss;
+      const started = performance.now();
+      const seen = await streamIntoPot(pot, files, {
+        chunkTokens,
+        signal: o.signal,
+        onChunk: () => {
+          peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        },
+      });
+      const seconds = (performance.now() - started) / 1000;
+      const s = pot.summary();
+      const compressionShare = s.compressMs / (seconds * 1000);
+      if (policy === o.policies[0]) {
+        rssByLength[streamTokens] = peakRss;
+        shares.push(compressionShare);
+      }
+      emit({ bench: 'distill', suite: 'cost', policy, budget: s.budget, streamTokens: seen, depth: null, accuracy: null, tokensPerSecond: seen / seconds, peakRssBytes: peakRss, compressionShare, cacheBytes: s.cacheBytes });
+    }
+  }
+  const first = rssByLength[lengths[0]];
+  const last = rssByLength[lengths[lengths.length - 1]];
+  emit({ bench: 'distill', suite: 'cost', summary: true, policy: o.policies[0], rssGrowth10kTo1M: first && last ? last / first - 1 : NaN, compressionShare: median(shares) });
+}
+
+export async function runDistillBench(engine: Engine, options: DistillBenchOptions, emit: Emit): Promise<void> {
+  switch (options.suite) {
+    case 'niah':
+      return runNiah(engine, options, emit);
+    case 'lookup':
+      return runLookup(engine, options, emit);
+    case 'cost':
+      return runCost(engine, options, emit);
+  }
+}

@@ -1,0 +1,58 @@
+// Held-out question sets (data/eval/*.jsonl, written by tools/train/gen-questions.ts) and scoring.
+import fs from 'node:fs';
+
+export interface EvalFile {
+  path: string;
+  text: string;
+}
+
+export interface EvalRecord {
+  id: string;
+  pkg?: string;
+  files: EvalFile[];
+  question: string;
+  answer: string;
+  type: string;
+  /** Tokens between the evidence and the question. */
+  depth?: number;
+  tokens?: number;
+  form?: 'trace' | 'bare';
+  trace?: string;
+}
+
+export function loadEvalSet(file: string): EvalRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`${file}: cannot read the evaluation set (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return text.split('\n').filter((l) => l.trim()).map((line, i) => {
+    let r: EvalRecord;
+    try {
+      r = JSON.parse(line) as EvalRecord;
+    } catch {
+      throw new Error(`${file}:${i + 1}: not valid JSON`);
+    }
+    if (!Array.isArray(r.files) || typeof r.question !== 'string' || typeof r.answer !== 'string') {
+      throw new Error(`${file}:${i + 1}: a record needs files[], question and answer`);
+    }
+    return r;
+  });
+}
+
+/** Exact match after trimming whitespace, surrounding quotes/backticks and a trailing semicolon. */
+export function normalizeAnswer(text: string): string {
+  return text.trim().split('\n')[0].trim().replace(/;$/, '').replace(/^[`'"]|[`'"]$/g, '').trim();
+}
+
+export function exactMatch(predicted: string, expected: string): boolean {
+  return normalizeAnswer(predicted) === normalizeAnswer(expected);
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

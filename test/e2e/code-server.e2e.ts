@@ -1,0 +1,228 @@
+// End to end in a real VS Code in a real browser: code-server + Debian's Chromium, driven by playwright-core.
+// Installs the built .vsix, opens a copy of test/fixtures/repo, and exercises: the status-bar gauge, "RepoPot: Ask
+// About Repo" from the command palette (answer + sources streamed into the chat view), a hover explanation, and
+// "Ask About Selection" (inline answer). Screenshots go to docs/images/.
+//
+// Setup: tools/e2e/setup.sh (installs code-server etc. outside the project; prints REPOPOT_* paths).
+// Run:   npm run e2e            (setup + this file; `npm run package` must have produced a .vsix)
+// Model: REPOPOT_TEST_MODEL or ../shared/models/stories260K. Skips (exit 0, "skipped: …") when a piece is missing.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+
+const project = path.resolve(import.meta.dirname, '..', '..');
+const toolsDir = process.env.REPOPOT_E2E_DIR ?? path.resolve(project, '..', 'e2e-tools');
+const codeServer = process.env.REPOPOT_CODE_SERVER ?? path.join(toolsDir, 'node_modules', '.bin', 'code-server');
+const chromiumPath = process.env.REPOPOT_CHROMIUM ?? '/usr/bin/chromium';
+const playwrightDir = process.env.REPOPOT_PLAYWRIGHT ?? path.join(toolsDir, 'node_modules', 'playwright-core');
+const modelDir = process.env.REPOPOT_TEST_MODEL ?? path.resolve(project, '..', 'shared', 'models', 'stories260K');
+const imagesDir = path.join(project, 'docs', 'images');
+const TIMEOUT = 60_000;
+
+function findVsix(): string | undefined {
+  const vsix = readdirSync(project).filter((f) => /^repopot-linux-x64-.*\.vsix$/.test(f));
+  return vsix.length ? path.join(project, vsix.sort().at(-1)!) : undefined;
+}
+
+function skip(reason: string): never {
+  console.log(`code-server e2e skipped: ${reason}`);
+  process.exit(0);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Starts code-server and resolves once it says it listens (read from its output, no sleeping). */
+function startCodeServer(args: string[], logFile: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(codeServer, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VSCODE_PROXY_URI: '' } });
+    let out = '';
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      void fs.appendFile(logFile, b);
+      if (/HTTP server listening on/.test(out)) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`code-server exited (${code}) before listening:\n${out.slice(-2000)}`)));
+  });
+}
+
+async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    const r = await fn();
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+    return r;
+  } catch (err) {
+    console.log(`FAIL ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    throw err;
+  }
+}
+
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: TIMEOUT });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: TIMEOUT });
+  await page.keyboard.press('Enter');
+}
+
+/** The chat webview's content frame (webview-view → outer iframe → active-frame). */
+function chatFrame(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(modelDir)) skip(`no test model at ${modelDir}`);
+  if (!existsSync(codeServer)) skip(`no code-server at ${codeServer} (run tools/e2e/setup.sh)`);
+  if (!existsSync(chromiumPath)) skip(`no Chromium at ${chromiumPath} (run tools/e2e/setup.sh)`);
+  if (!existsSync(playwrightDir)) skip(`no playwright-core at ${playwrightDir}`);
+  const vsix = findVsix();
+  if (!vsix) skip('no repopot-linux-x64-*.vsix in the project: run "npm run package" first');
+  const { chromium } = createRequire(import.meta.url)(playwrightDir) as typeof import('playwright-core');
+
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'repopot-e2e-'));
+  const userData = path.join(tmp, 'user-data');
+  const extensions = path.join(tmp, 'extensions');
+  const workspace = path.join(tmp, 'tiny-shop');
+  await fs.cp(path.join(project, 'test', 'fixtures', 'repo'), workspace, { recursive: true });
+  await fs.mkdir(path.join(userData, 'User'), { recursive: true });
+  await fs.writeFile(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'security.workspace.trust.enabled': false,
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.colorTheme': 'Default Dark Modern',
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoCheckUpdates': false,
+        'editor.hover.delay': 300,
+        'repopot.model': modelDir,
+        'repopot.answer.maxTokens': 48,
+        'repopot.hover.deadlineMs': 2000,
+      },
+      null,
+      2,
+    ),
+  );
+  await fs.mkdir(imagesDir, { recursive: true });
+  const logFile = path.join(tmp, 'code-server.log');
+  console.log(`e2e: temp ${tmp}; code-server log ${logFile}`);
+
+  await step('install the .vsix into code-server', async () => {
+    execFileSync(codeServer, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], { stdio: 'pipe' });
+  });
+
+  const port = await freePort();
+  const server = await step('start code-server', () =>
+    startCodeServer(
+      ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions, workspace],
+      logFile,
+    ),
+  );
+  let browser: Browser | undefined;
+  let failed = false;
+  try {
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    page.setDefaultTimeout(TIMEOUT);
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
+    await step('workbench loads', () => page.locator('.monaco-workbench').waitFor());
+
+    const gauge = page.locator('.statusbar-item', { hasText: /\d+(\.\d)?k?\/4k/ });
+    await step('the gauge shows the cache after ingest', async () => {
+      await page.locator('.statusbar-item', { hasText: /\/4k · \d+× · \d+/ }).first().waitFor({ timeout: 120_000 });
+      await page.locator('.statusbar-item [class*="sync"]').first().waitFor({ state: 'detached', timeout: 60_000 }).catch(() => undefined);
+      await gauge.first().hover();
+      await page.locator('.monaco-hover', { hasText: 'Tokens kept' }).waitFor();
+      await page.screenshot({ path: path.join(imagesDir, 'gauge.png') });
+      await page.mouse.move(700, 400);
+    });
+
+    await step('Ask About Repo streams an answer with sources into the chat view', async () => {
+      await runCommand(page, 'RepoPot: Ask About Repo');
+      const input = page.locator('.quick-input-widget input');
+      await input.fill('What does checkout do?');
+      await page.keyboard.press('Enter');
+      const frame = chatFrame(page);
+      await frame.locator('.entry .question', { hasText: 'What does checkout do?' }).first().waitFor();
+      await frame.locator('.entry:last-child .sources a.source').first().waitFor();
+      const answer = (await frame.locator('.entry:last-child .markdown').textContent())?.trim() ?? '';
+      if (answer.length === 0) throw new Error('empty answer');
+      await page.screenshot({ path: path.join(imagesDir, 'chat.png') });
+      // A source opens its file at the line.
+      await frame.locator('.entry:last-child .sources a.source').first().click();
+      await page.locator('.tab.active').waitFor();
+    });
+
+    await step('hovering a function shows the RepoPot explanation', async () => {
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill('cart.ts');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'cart.ts' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      const word = page.locator('.monaco-editor .view-line span', { hasText: /^checkout$/ }).first();
+      await word.waitFor();
+      await word.hover();
+      await page.locator('.monaco-hover', { hasText: 'RepoPot' }).first().waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: path.join(imagesDir, 'hover.png') });
+      await page.mouse.move(700, 820);
+      await page.keyboard.press('Escape');
+    });
+
+    await step('Ask About Selection answers inline with sources', async () => {
+      const word = page.locator('.monaco-editor .view-line span', { hasText: /^checkout$/ }).first();
+      await word.click();
+      // Select the whole function: from its line to the end of the file.
+      await page.keyboard.press('Home');
+      await page.keyboard.press('Shift+Control+End');
+      await word.click({ button: 'right', modifiers: ['Shift'] }).catch(() => undefined);
+      const menuItem = page.locator('.context-view .action-label', { hasText: 'Ask About Selection' });
+      if (await menuItem.isVisible().catch(() => false)) await menuItem.click();
+      else {
+        await page.keyboard.press('Escape');
+        await runCommand(page, 'RepoPot: Ask About Selection');
+      }
+      await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
+      await page.keyboard.press('Enter');
+      await page.locator('.review-widget', { hasText: 'Sources' }).first().waitFor();
+      await page.screenshot({ path: path.join(imagesDir, 'inline.png') });
+    });
+  } catch (err) {
+    failed = true;
+    console.error(err);
+    const pages = browser?.contexts()[0]?.pages() ?? [];
+    if (pages[0]) await pages[0].screenshot({ path: path.join(tmp, 'failure.png') }).catch(() => undefined);
+    console.error(`e2e failed; screenshot ${path.join(tmp, 'failure.png')}; log ${logFile}`);
+  } finally {
+    await browser?.close();
+    server.kill('SIGTERM');
+  }
+  if (failed) process.exitCode = 1;
+  else {
+    console.log(`e2e passed; screenshots in ${path.relative(project, imagesDir)}/`);
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
