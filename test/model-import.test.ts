@@ -582,7 +582,7 @@ describe('model pull (local Hub stand-in on 127.0.0.1)', () => {
   );
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
   /** Test knobs: wrong checksum for a file, cut the next GET of a file halfway, and what Range headers arrived. */
-  const state = { wrongSha: new Set<string>(), interruptNext: new Set<string>(), ranges: [] as string[], gets: 0, sharded: false };
+  const state = { wrongSha: new Set<string>(), interruptNext: new Set<string>(), ranges: [] as string[], gets: 0, sharded: false, stallNext: new Set<string>() };
   /** Served instead of model.safetensors when state.sharded: an index and two shards. */
   const shardFiles = new Map<string, Buffer>([
     ['model.safetensors.index.json', Buffer.from(JSON.stringify({ weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }))],
@@ -619,6 +619,10 @@ describe('model pull (local Hub stand-in on 127.0.0.1)', () => {
         'content-length': String(body.length - start),
         ...(range ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
       });
+      if (state.stallNext.delete(file)) {
+        res.write(body.subarray(start, start + 1000)); // then silence, connection left open
+        return;
+      }
       if (state.interruptNext.delete(file)) {
         res.write(body.subarray(start, start + Math.floor((body.length - start) / 2)), () => res.socket?.destroy());
         return;
@@ -629,6 +633,7 @@ describe('model pull (local Hub stand-in on 127.0.0.1)', () => {
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(async () => {
+    server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
@@ -656,6 +661,15 @@ describe('model pull (local Hub stand-in on 127.0.0.1)', () => {
     assert.ok(partial > 0 && partial < 200_000, `partial file has ${partial} bytes`);
     await pullModel(modelName, root, { baseUrl });
     assert.deepEqual(state.ranges, [`model.safetensors bytes=${partial}-`]);
+    assert.deepEqual(await fsp.readFile(path.join(root, modelName, 'model.safetensors')), files.get('model.safetensors'));
+  });
+
+  test('a transfer that goes silent is abandoned as interrupted and resumes later', async () => {
+    const root = await newFolder();
+    state.stallNext.add('model.safetensors');
+    await assert.rejects(pullModel(modelName, root, { baseUrl, idleTimeoutMs: 200 }), (err: unknown) =>
+      err instanceof ModelPullError && err.kind === 'interrupted' && /no data for 200 ms/.test(err.message));
+    await pullModel(modelName, root, { baseUrl });
     assert.deepEqual(await fsp.readFile(path.join(root, modelName, 'model.safetensors')), files.get('model.safetensors'));
   });
 

@@ -13,7 +13,13 @@ import { Llama2cTokenizer } from '../server/src/model/llama2cTokenizer';
 const sharedDir = path.resolve(__dirname, '..', '..', 'shared');
 const qwenDir = path.join(sharedDir, 'tokenizers', 'qwen2.5');
 const smolDir = path.join(sharedDir, 'tokenizers', 'smollm2');
+const llamaTokenizerDir = path.join(sharedDir, 'models', 'tiny-random-llama-ortgenai');
 const storiesTokenizer = path.join(sharedDir, 'models', 'stories260K', 'tok512.bin');
+
+/** A snippet whose ids were produced by the Rust `tokenizers` crate (for Qwen: from the same assembled tokenizer.json). */
+const RUST_SNIPPET = 'def add(a, b):\n    return a + b  # sum\n\n\tprint("héllo 世界")\r\n';
+const RUST_QWEN_IDS = [750, 912, 2877, 11, 293, 982, 262, 470, 264, 488, 293, 220, 671, 2629, 271, 6900, 445, 71, 18503, 385, 220, 99489, 6060];
+const RUST_SMOLLM2_IDS = [1604, 803, 24, 81, 28, 278, 727, 472, 1003, 253, 1232, 278, 216, 907, 2028, 1116, 197, 3272, 1470, 88, 2756, 31394, 216, 7906, 240, 178, 239, 230, 1715, 2738];
 
 /** Code with the things byte-level BPE must preserve: indentation, tabs, CRLF, blank lines, accents, CJK, emoji. */
 const CODE_SAMPLE =
@@ -51,6 +57,10 @@ describe('Qwen2.5 tokenizer (vocab.json + merges.txt)', { skip: !existsSync(qwen
     assert.equal(ids.length, 5);
     assert.equal(tokenizer.encode('12345').length, 5);
     assert.deepEqual(tokenizer.encode('cafe\u0301'), tokenizer.encode('café'));
+  });
+
+  test('matches the Rust tokenizers crate on a code snippet', () => {
+    assert.deepEqual(tokenizer.encode(RUST_SNIPPET), RUST_QWEN_IDS);
   });
 
   test('code round-trips exactly', () => {
@@ -108,8 +118,30 @@ describe('SmolLM2 tokenizer.json', { skip: !existsSync(smolDir) && `needs ${smol
     assert.equal(tokenizer.encode('2024').length, 4, 'Digits pre-tokenizer splits each digit');
   });
 
-  test('code round-trips exactly', () => {
+  test('code round-trips exactly and matches the Rust tokenizers crate', () => {
     assert.equal(tokenizer.decode(tokenizer.encode(CODE_SAMPLE)), CODE_SAMPLE);
+    assert.deepEqual(tokenizer.encode(RUST_SNIPPET), RUST_SMOLLM2_IDS);
+  });
+});
+
+describe('Llama (SentencePiece-style) tokenizer.json', { skip: !existsSync(llamaTokenizerDir) && `needs ${llamaTokenizerDir}` }, () => {
+  test('BOS from the post-processor, byte fallback, and the Llama-2 chat template', async () => {
+    const tokenizer = await loadHfTokenizer(llamaTokenizerDir);
+    const text = 'Once upon a time, héllo 🎉\n  code()';
+    // Ids produced by the Rust `tokenizers` crate for the same file and text.
+    const expected = [1, 9038, 2501, 263, 931, 29892, 298, 3610, 417, 29871, 243, 162, 145, 140, 13, 29871, 775, 580];
+    assert.deepEqual(tokenizer.encode(text, { addSpecial: true }), expected);
+    assert.deepEqual(tokenizer.encode(text), expected.slice(1));
+    assert.equal(tokenizer.decode(expected), text);
+    assert.equal(tokenizer.bosTokenId, 1);
+    assert.deepEqual(tokenizer.eosTokenIds, [2]);
+    assert.ok(tokenizer.chatTemplate);
+    const chat = renderChat(tokenizer.chatTemplate, [{ role: 'user', content: ' hi ' }], { specialTokens: tokenizer.specialTokens });
+    assert.equal(chat, '<s>[INST] hi [/INST]');
+    assert.throws(
+      () => renderChat(tokenizer.chatTemplate!, [{ role: 'assistant', content: 'x' }], { specialTokens: tokenizer.specialTokens }),
+      (err: unknown) => err instanceof ChatTemplateError && /roles must alternate/.test(err.message),
+    );
   });
 });
 

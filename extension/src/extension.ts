@@ -19,7 +19,13 @@ let ctx: Ctx | undefined;
 
 type Command = (...args: unknown[]) => unknown;
 
-export async function activate(extension: vscode.ExtensionContext): Promise<void> {
+/** What activate() returns: read-only health for tests and other extensions. */
+export interface RepoPotApi {
+  readonly health: ClientHealth;
+  readonly onDidChangeHealth: vscode.Event<ClientHealth>;
+}
+
+export async function activate(extension: vscode.ExtensionContext): Promise<RepoPotApi> {
   const c = new Ctx(extension);
   ctx = c;
   const gauge = new Gauge();
@@ -100,6 +106,12 @@ export async function activate(extension: vscode.ExtensionContext): Promise<void
     // VS Code shows nothing when activation fails: say so, with the logs.
     await c.showError(`could not start: ${err instanceof Error ? err.message : String(err)}`);
   }
+  return {
+    get health() {
+      return c.health;
+    },
+    onDidChangeHealth: c.onDidChangeHealth,
+  };
 }
 
 export async function deactivate(): Promise<void> {

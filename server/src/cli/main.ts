@@ -7,6 +7,7 @@ import { runBench } from './bench';
 import { runModel } from './model';
 import { runIngest } from './ingest';
 import { runAsk } from './ask';
+import { runEval } from './eval';
 import { CliError } from './args';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -18,6 +19,7 @@ const commands = new Map<string, { run: Command; summary: string }>([
   ['model', { run: runModel, summary: 'model setup: model pull NAME | model list' }],
   ['ingest', { run: runIngest, summary: 'stream a repository into the pot (--repo DIR)' }],
   ['ask', { run: runAsk, summary: 'answer a question about a repository, with sources' }],
+  ['eval', { run: runEval, summary: 'model quality on held-out sets: eval lookup' }],
 ]);
 
 function usage(): string {

@@ -15,7 +15,7 @@ import { MS_DOMAIN, type OnnxGraph } from './onnxProto.js';
 import { QUANT_BLOCK_SIZE, quantizeBlocks, toFp16, type QuantBits } from './quantize.js';
 
 /** Compute precision of MatMulNBits on CPU: 0 = unset (fp32 activations), matching the fp32 reference best. */
-const NBITS_ACCURACY_LEVEL = 0;
+const NBITS_ACCURACY_LEVEL = Number(process.env.NBITS_ACC ?? 0);
 
 function quantBits(format: WeightFormat): QuantBits | null {
   return format === 'int4' ? 4 : format === 'int8' ? 8 : null;
