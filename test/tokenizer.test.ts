@@ -169,7 +169,8 @@ describe('llama2.c tokenizer.bin', () => {
     // 'é' is not a piece: its two UTF-8 bytes become <0xC3> <0xA9> (= byte + 3).
     assert.deepEqual(t.encode('é'), [id(' '), 0xc3 + 3, 0xa9 + 3]);
     assert.equal(t.decode(t.encode('ab é', { addSpecial: true })), 'ab é');
-    assert.equal(t.decode([id(' ab')]), ' ab', 'without BOS the dummy-prefix space stays (as in run.c)');
+    assert.equal(t.decode([id(' ab')]), 'ab', 'the dummy-prefix space at the start is dropped, BOS or not');
+    assert.equal(t.decode([id('a'), id(' ab')]), 'a ab', 'later spaces stay');
     assert.throws(() => t.decode([t.vocabSize]), RangeError);
   });
 

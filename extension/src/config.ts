@@ -16,7 +16,6 @@ export const RESTART_SETTINGS = [
   'cache.policy',
   'files.include',
   'files.exclude',
-  'files.maxFileBytes',
 ] as const;
 
 /** Never taken from workspace settings in an untrusted workspace (also declared in package.json). */
@@ -63,7 +62,6 @@ export class Config {
       policy: this.get<Policy>('cache.policy', d.policy),
       include: this.get<string[]>('files.include', d.include),
       exclude: this.get<string[]>('files.exclude', d.exclude),
-      maxFileBytes: this.get<number>('files.maxFileBytes', d.maxFileBytes),
       hover: { enabled: this.hoverEnabled, deadlineMs: this.get<number>('hover.deadlineMs', d.hover.deadlineMs) },
       steering: this.get<string>('steering', d.steering),
       decoder: this.get<Decoder>('decoder', d.decoder),

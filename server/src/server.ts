@@ -14,9 +14,8 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { describeError } from './model/errors.js';
-import { loadModelHost } from './lsp/engine_binding.js';
+import { loadPot } from './lsp/engine_binding.js';
 import { HoverExplainer } from './lsp/hover.js';
-import { isAbortError } from './lsp/model_host.js';
 import {
   askRequest,
   defaultSettings,
@@ -34,7 +33,7 @@ import {
   type InitializationOptions,
   type ServerSettings,
 } from './lsp/protocol.js';
-import { Session } from './lsp/session.js';
+import { isAbortError, Session } from './lsp/session.js';
 
 /** JSON-RPC error codes of RepoPot's requests. */
 const enum ErrorCode {
@@ -105,9 +104,9 @@ connection.onInitialize((params): InitializeResult => {
     session = new Session(fileURLToPath(folder), settings, {
       sendStatus: (s) => sendNotification(statusNotification, s),
       log,
-      loadModel: (s) => {
+      loadPot: (s, root) => {
         if (!s.modelPath) throw new Error('no model folder is configured');
-        return loadModelHost(s.modelPath, { device: s.device, cacheDir: s.cacheDir, log });
+        return loadPot({ modelDir: s.modelPath, label: s.modelLabel, device: s.device, log, root, budget: s.cacheBudget, chunkSize: s.chunkSize, policy: s.policy, cacheDir: s.cacheDir });
       },
     });
     hover = new HoverExplainer(session);
@@ -188,9 +187,8 @@ onRequest(ingestReportRequest, () => requireSession().report());
 
 documents.onDidSave((e) => {
   if (!session || !e.document.uri.startsWith('file:')) return;
-  const abs = fileURLToPath(e.document.uri);
-  if (!abs.startsWith(session.root + path.sep)) return;
-  session.fileChanged(abs, relativePath(e.document.uri)).catch((err) => log(`re-ingest failed: ${describeError(err)}`));
+  if (!fileURLToPath(e.document.uri).startsWith(session.root + path.sep)) return;
+  session.fileSaved();
 });
 
 connection.onShutdown(async () => {

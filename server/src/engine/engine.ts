@@ -333,7 +333,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
  * tokens may complete a character only later) and releases only text that can no longer become
  * part of a stop sequence.
  */
-class TextStream {
+export class TextStream {
   private readonly ids: number[] = [];
   private emitted = 0;
   private text = '';

@@ -1,18 +1,39 @@
-// The pot: what the server remembers of the repository and how it answers from it.
-// Until distillation lands this is a window: the most recent file chunks that fit the model's context
-// (oldest dropped first); an answer prefills the window, then generates after the question.
-// Sources are the files in the window, by share of tokens. This module is the one to swap for the
-// distilled pot (same `Pot` interface; sources then attention-ranked).
+// The pot as the language server sees it: ingest a workspace into the distilled KV cache, answer after it,
+// cite sources by the answer's attention on the pot's slots. Backed by server/src/distill (Distiller: walk,
+// order, stream, compress, persist); this module adapts it to the server's needs (skip report, status,
+// selections, cancellation). It is the one place the server's answering lives.
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AskSelection, Source, StopReason } from './protocol.js';
-import type { GenerateStop, ModelHost } from './model_host.js';
-import type { SourceFile } from './files.js';
+import type { Engine } from '../engine/engine.js';
+import { defaultBudget, defaultChunkTokens, Distiller } from '../distill/distiller.js';
+import { potPath } from '../distill/potStore.js';
+import type { SlotSource } from '../distill/provenance.js';
+import { walkRepository } from '../distill/repoWalker.js';
+import type { AskSelection, Policy, SkippedFile, Source, StopReason } from './protocol.js';
 
 export interface PotStats {
   tokensSeen: number;
   tokensKept: number;
   budget: number;
   cacheBytes: number;
+}
+
+export interface IngestRequest {
+  include: string[];
+  exclude: string[];
+  signal: AbortSignal;
+  /** Awaited before each chunk goes into the pot: the scheduler's yield point (and pause). */
+  betweenChunks: () => Promise<void>;
+  onProgress: (p: PotStats & { filesDone: number; filesTotal: number; tokensPerSecond: number }) => void;
+}
+
+export interface IngestOutcome {
+  files: string[];
+  skipped: SkippedFile[];
+  /** 'fresh': streamed everything; 'reused'/'refreshed': restored from the persisted pot. */
+  source: 'fresh' | 'reused' | 'refreshed';
+  tokensPerSecond: number;
 }
 
 export interface AnswerRequest {
@@ -33,192 +54,144 @@ export interface Answer {
   tokensPerSecond: number;
 }
 
-/** Serializable state, persisted between server runs. */
-export interface PotSnapshot {
-  version: 1;
-  model: string;
-  tokensSeen: number;
-  chunks: Chunk[];
+export interface PotSettings {
+  root: string;
+  budget: number;
+  chunkSize: number;
+  policy: Policy;
+  /** Where the pot is persisted; empty = not persisted. */
+  cacheDir: string;
 }
 
-interface Chunk {
-  relPath: string;
-  uri: string;
-  startLine: number;
-  endLine: number;
-  tokens: number[];
-}
-
-export interface Pot {
-  stats(): PotStats;
-  /** Adds one file (replacing an earlier version of it); awaits `between` after each chunk. */
-  ingestFile(file: SourceFile, between: () => Promise<void>): Promise<void>;
-  removeFile(relPath: string): void;
-  answer(req: AnswerRequest): Promise<Answer>;
-  /** Sources the next answer would draw on (used when an answer is cut before they are computed). */
-  currentSources(): Source[];
-  reset(): void;
-  snapshot(): PotSnapshot;
-  restore(s: PotSnapshot): boolean;
-}
-
-/** Tokens kept free in the context for the question and the answer. */
-const PROMPT_RESERVE = 64;
-
-export class WindowPot implements Pot {
-  private chunks: Chunk[] = [];
-  private tokensSeen = 0;
+export class DistilledPot {
+  private readonly distiller: Distiller;
+  readonly budget: number;
+  readonly chunkTokens: number;
 
   constructor(
-    private readonly model: ModelHost,
-    private readonly budget: number,
-    private readonly chunkSize: number,
-    private readonly maxAnswerTokens: number,
-  ) {}
-
-  /** The window: the budget, but never more than the context leaves after prompt and answer. */
-  private get capacity(): number {
-    return Math.max(16, Math.min(this.budget, this.model.maxPositions - PROMPT_RESERVE - this.maxAnswerTokens));
+    readonly engine: Engine,
+    readonly label: string,
+    private readonly settings: PotSettings,
+  ) {
+    this.distiller = new Distiller(engine);
+    const maxPositions = engine.config.maxPositions;
+    // The pot, a chunk and the question must fit the trained context: settings are capped by the model.
+    this.chunkTokens = Math.max(16, Math.min(settings.chunkSize, defaultChunkTokens(maxPositions)));
+    this.budget = Math.max(16, Math.min(settings.budget, defaultBudget(maxPositions, this.chunkTokens)));
   }
 
-  private get kept(): number {
-    return this.chunks.reduce((n, c) => n + c.tokens.length, 0);
+  get device(): string {
+    return this.engine.device;
   }
 
   stats(): PotStats {
-    const kept = this.kept;
-    return { tokensSeen: this.tokensSeen, tokensKept: kept, budget: this.budget, cacheBytes: kept * this.model.bytesPerToken };
+    const pot = this.distiller.pot;
+    if (!pot) return { tokensSeen: 0, tokensKept: 0, budget: this.budget, cacheBytes: 0 };
+    const s = pot.summary();
+    return { tokensSeen: s.tokensSeen, tokensKept: s.tokensKept, budget: s.budget, cacheBytes: s.cacheBytes };
   }
 
-  async ingestFile(file: SourceFile, between: () => Promise<void>): Promise<void> {
-    this.removeFile(file.relPath);
-    const uri = pathToFileURL(file.absPath).toString();
-    const tok = this.model.tokenizer;
-    const lines = file.text.split('\n');
-    // Lines are tokenized one by one and grouped until a chunk is full (a very long line is cut).
-    let current: Chunk = { relPath: file.relPath, uri, startLine: 0, endLine: 0, tokens: tok.encode(`\n// file: ${file.relPath}\n`) };
-    const flush = async (): Promise<void> => {
-      if (current.tokens.length === 0) return;
-      this.tokensSeen += current.tokens.length;
-      this.chunks.push(current);
-      this.evict();
-      await between();
+  /** Brings the pot up to date with the workspace (restoring the persisted pot when there is one). */
+  async ingest(req: IngestRequest): Promise<IngestOutcome> {
+    const include = req.include.length > 0 ? req.include : undefined;
+    const exclude = req.exclude.length > 0 ? req.exclude : undefined;
+    // The skip report (every file with its reason); the distiller walks with the same rules.
+    const walk = await walkRepository(this.settings.root, { include, exclude, signal: req.signal });
+    const summary = await this.distiller.ingest({
+      repo: this.settings.root,
+      policy: this.settings.policy,
+      budget: this.budget,
+      chunkTokens: this.chunkTokens,
+      include,
+      exclude,
+      cacheDir: this.settings.cacheDir || undefined,
+      signal: req.signal,
+      betweenChunks: req.betweenChunks,
+      onProgress: (p) => req.onProgress({ tokensSeen: p.tokensSeen, tokensKept: p.tokensKept, budget: p.budget, cacheBytes: p.cacheBytes, filesDone: p.filesDone, filesTotal: p.filesTotal, tokensPerSecond: p.tokensPerSecond }),
+    });
+    return {
+      files: walk.files.map((f) => f.path),
+      skipped: walk.skipped.map((s) => ({ path: s.path, reason: s.detail ? `${s.reason}: ${s.detail}` : s.reason })),
+      source: summary.source,
+      tokensPerSecond: summary.tokensPerSecond,
     };
-    for (let i = 0; i < lines.length; i++) {
-      let t = tok.encode(lines[i] + '\n');
-      if (t.length > this.chunkSize) t = t.slice(0, this.chunkSize);
-      if (current.tokens.length + t.length > this.chunkSize && current.tokens.length > 0) {
-        await flush();
-        current = { relPath: file.relPath, uri, startLine: i, endLine: i, tokens: [] };
-      }
-      current.tokens.push(...t);
-      current.endLine = i;
-    }
-    await flush();
-    this.evict();
   }
 
-  removeFile(relPath: string): void {
-    this.chunks = this.chunks.filter((c) => c.relPath !== relPath);
-  }
-
-  private evict(): void {
-    let kept = this.kept;
-    while (kept > this.capacity && this.chunks.length > 0) {
-      kept -= this.chunks.shift()!.tokens.length;
-    }
-  }
-
-  reset(): void {
-    this.chunks = [];
-    this.tokensSeen = 0;
-  }
-
-  currentSources(): Source[] {
-    return sourcesOf(this.chunks);
+  /** Forgets the persisted pot so the next ingest streams everything anew. */
+  forgetPersisted(): void {
+    if (!this.settings.cacheDir) return;
+    rmSync(potPath(this.settings.cacheDir, this.settings.root, this.engine.model.weightsHash, this.settings.policy, this.budget), { force: true });
   }
 
   async answer(req: AnswerRequest): Promise<Answer> {
-    const tok = this.model.tokenizer;
-    const prompt = tok.encode(formatPrompt(req));
-    const room = Math.max(0, this.model.maxPositions - prompt.length - req.maxTokens - 1);
-    // Newest chunks first until the context is full.
-    const used: Chunk[] = [];
-    let n = 0;
-    for (let i = this.chunks.length - 1; i >= 0; i--) {
-      const c = this.chunks[i];
-      if (n + c.tokens.length > room) break;
-      used.unshift(c);
-      n += c.tokens.length;
-    }
-    const context: number[] = [];
-    if (tok.bosTokenId !== undefined) context.push(tok.bosTokenId);
-    for (const c of used) context.push(...c.tokens);
-    const maxTokens = Math.max(1, Math.min(req.maxTokens, this.model.maxPositions - context.length - prompt.length));
+    let question = req.question.trim();
+    if (req.selection) question = `${question}\n\nThe code in question (${this.relPath(req.selection.uri)}):\n${req.selection.text}`;
+    if (req.steering.trim()) question = `${req.steering.trim()}\n${question}`;
     const started = performance.now();
-    const out = await this.model.generate({
-      context,
-      prompt,
-      maxTokens,
-      greedy: req.greedy,
-      stop: ['\nQuestion:'],
+    const a = await this.distiller.ask(question, {
+      maxTokens: req.maxTokens,
+      sampling: req.greedy ? { kind: 'greedy' } : { kind: 'sample', temperature: 0.7, topP: 0.9 },
       signal: req.signal,
-      onToken: req.onToken,
+      onText: req.onToken,
+      maxSources: 5,
     });
     const seconds = (performance.now() - started) / 1000;
     return {
-      text: out.text,
-      sources: sourcesOf(used),
-      stopReason: toStopReason(out.stopReason),
-      tokens: out.tokens,
-      tokensPerSecond: seconds > 0 ? out.tokens / seconds : 0,
+      text: a.answer,
+      sources: a.sources.map((c) => this.source(c.file, c.startLine, c.endLine, c.weight)),
+      stopReason: toStopReason(a.stopReason),
+      tokens: a.tokens,
+      tokensPerSecond: seconds > 0 ? a.tokens / seconds : 0,
     };
   }
 
-  snapshot(): PotSnapshot {
-    return { version: 1, model: this.model.label, tokensSeen: this.tokensSeen, chunks: this.chunks };
+  /** Files by their share of the pot's slots: what an answer cut short (before attention ranking) cites. */
+  currentSources(max = 5): Source[] {
+    const pot = this.distiller.pot;
+    if (!pot) return [];
+    const perFile = new Map<string, { n: number; min: number; max: number }>();
+    const tags = pot.cache.tags() as (SlotSource | undefined)[];
+    for (const t of tags) {
+      if (!t) continue;
+      const e = perFile.get(t.file) ?? { n: 0, min: Infinity, max: 0 };
+      e.n++;
+      if (t.line > 0) {
+        e.min = Math.min(e.min, t.line);
+        e.max = Math.max(e.max, t.line);
+      }
+      perFile.set(t.file, e);
+    }
+    const total = tags.length || 1;
+    return [...perFile]
+      .map(([file, e]) => this.source(file, Number.isFinite(e.min) ? e.min : 1, Math.max(e.max, 1), e.n / total))
+      .sort((a, b) => b.weight - a.weight)
+      .slice(0, max);
   }
 
-  restore(s: PotSnapshot): boolean {
-    if (s.version !== 1 || s.model !== this.model.label || !Array.isArray(s.chunks)) return false;
-    this.chunks = s.chunks;
-    this.tokensSeen = s.tokensSeen;
-    this.evict();
-    return true;
+  private source(file: string, startLine: number, endLine: number, weight: number): Source {
+    return {
+      uri: pathToFileURL(path.join(this.settings.root, file)).toString(),
+      path: file,
+      // Citations are 1-based; LSP ranges are 0-based.
+      range: { start: { line: Math.max(0, startLine - 1), character: 0 }, end: { line: Math.max(0, endLine - 1), character: 0 } },
+      weight,
+    };
   }
-}
 
-function toStopReason(s: GenerateStop): StopReason {
-  return s;
-}
-
-export function formatPrompt(req: Pick<AnswerRequest, 'question' | 'selection' | 'steering'>): string {
-  let p = '\n\n';
-  if (req.steering) p += `${req.steering.trim()}\n`;
-  if (req.selection) p += `Code:\n${req.selection.text}\n`;
-  return `${p}Question: ${req.question.trim()}\nAnswer:`;
-}
-
-function sourcesOf(chunks: Chunk[]): Source[] {
-  const byFile = new Map<string, { uri: string; start: number; end: number; tokens: number }>();
-  let total = 0;
-  for (const c of chunks) {
-    total += c.tokens.length;
-    const s = byFile.get(c.relPath);
-    if (s) {
-      s.start = Math.min(s.start, c.startLine);
-      s.end = Math.max(s.end, c.endLine);
-      s.tokens += c.tokens.length;
-    } else {
-      byFile.set(c.relPath, { uri: c.uri, start: c.startLine, end: c.endLine, tokens: c.tokens.length });
+  private relPath(uri: string): string {
+    try {
+      const abs = new URL(uri).pathname;
+      return path.relative(this.settings.root, decodeURIComponent(abs)).split(path.sep).join('/');
+    } catch {
+      return uri;
     }
   }
-  return [...byFile.entries()]
-    .map(([path, s]) => ({
-      uri: s.uri,
-      path,
-      range: { start: { line: s.start, character: 0 }, end: { line: s.end, character: 0 } },
-      weight: total > 0 ? s.tokens / total : 0,
-    }))
-    .sort((a, b) => b.weight - a.weight || a.path.localeCompare(b.path));
+
+  dispose(): Promise<void> {
+    return this.engine.dispose();
+  }
+}
+
+function toStopReason(s: string): StopReason {
+  return s === 'eos' || s === 'stop' || s === 'length' || s === 'cancelled' ? s : 'stop';
 }

@@ -3,9 +3,8 @@
 // Results are cached per (document, version, symbol).
 import type { Hover, Position } from 'vscode-languageserver-protocol';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { isAbortError } from './model_host.js';
 import { continueInChatCommand, type ContinueInChatArgs, type Source } from './protocol.js';
-import type { Session } from './session.js';
+import { isAbortError, type Session } from './session.js';
 
 const CONTEXT_LINES_BEFORE = 6;
 const CONTEXT_LINES_AFTER = 12;

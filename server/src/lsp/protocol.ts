@@ -37,7 +37,7 @@ export interface ServerSettings {
   /** Label shown in status (e.g. "repopot-tiny-code"). */
   modelLabel: string;
   device: Device;
-  /** Tokens the distilled cache may keep. */
+  /** Tokens the distilled cache may keep (capped by what the model's context allows). */
   cacheBudget: number;
   /** Tokens per ingest chunk (the unit between which ingestion yields). */
   chunkSize: number;
@@ -52,8 +52,6 @@ export interface ServerSettings {
   maxAnswerTokens: number;
   /** Where the server may persist its cache; empty = no persistence. */
   cacheDir: string;
-  /** Skip files larger than this many bytes. */
-  maxFileBytes: number;
 }
 
 export const defaultSettings: ServerSettings = {
@@ -63,14 +61,14 @@ export const defaultSettings: ServerSettings = {
   cacheBudget: 4096,
   chunkSize: 256,
   policy: 'infinipot',
-  include: ['**/*'],
-  exclude: ['**/node_modules/**', '**/.git/**', '**/dist/**', '**/out/**'],
+  /** Empty: every file (minus .gitignore'd, vendored, generated and binary files). */
+  include: [],
+  exclude: [],
   hover: { enabled: true, deadlineMs: 2000 },
   steering: '',
   decoder: 'greedy',
   maxAnswerTokens: 256,
   cacheDir: '',
-  maxFileBytes: 1024 * 1024,
 };
 
 /** initializationOptions sent by the client. Every field optional: the server fills in defaultSettings. */

@@ -1,7 +1,8 @@
 // llama2.c's tokenizer.bin (a SentencePiece BPE flattened by llama2.c's tokenizer.py):
 //   int32 max_token_length, then per token: float32 score, int32 length, `length` bytes.
-// encode/decode follow run.c: dummy-prefix space, per-codepoint lookup with byte fallback (<0xXX> = byte + 3),
-// then repeatedly merge the adjacent pair whose concatenation is a token with the best score.
+// encode follows run.c: dummy-prefix space, per-codepoint lookup with byte fallback (<0xXX> = byte + 3), then
+// repeatedly merge the adjacent pair whose concatenation is a token with the best score. decode follows run.c
+// too, except that it also drops the dummy-prefix space at the very start (as HF's Llama decoder does).
 import { promises as fsp } from 'node:fs';
 import { ModelImportError, describeError } from './errors';
 import type { Tokenizer } from './tokenizer';
@@ -122,8 +123,9 @@ export class Llama2cTokenizer implements Tokenizer {
       const special = id === BOS_ID || id === EOS_ID || id === 0;
       if (!(special && skipSpecial)) {
         let piece = this.pieces[id];
-        // After BOS, SentencePiece's dummy-prefix space is not part of the text (run.c strips it).
-        if (previous === BOS_ID && piece.startsWith(' ')) piece = piece.slice(1);
+        // The dummy-prefix space is not part of the text: run.c strips it after BOS; like HF's Llama decoder
+        // (Strip start=1) we also strip it at the start of a sequence without BOS (e.g. generated ids only).
+        if ((previous === BOS_ID || previous === -1) && piece.startsWith(' ')) piece = piece.slice(1);
         const byteMatch = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
         chunks.push(byteMatch ? Buffer.from([parseInt(byteMatch[1], 16)]) : Buffer.from(piece, 'latin1'));
       }

@@ -212,6 +212,7 @@ async function pullFile(url: string, dest: string, report: (done: number, total?
     }
   }
 
+  if ((await sizeOf(partFile)) === undefined) await fsp.writeFile(partFile, ''); // an empty file has no body to stream
   const size = (await sizeOf(partFile)) ?? 0;
   if (info.size !== undefined && size !== info.size) {
     throw new ModelPullError('interrupted', `download of ${fileName} stopped at ${size} of ${info.size} bytes; run the same command again to resume`, fileName);
