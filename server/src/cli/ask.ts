@@ -35,7 +35,7 @@ export async function runAsk(argv: string[]): Promise<number> {
       onText: values.json ? undefined : (t) => process.stdout.write(t),
     });
     if (values.json) {
-      emitJson({ answer: answer.answer, sources: answer.sources, policy: summary.policy, budget: summary.budget, tokensSeen: summary.tokensSeen });
+      emitJson({ answer: answer.answer, sources: answer.sources, policy: summary.policy, budget: summary.budget, tokensSeen: summary.tokensSeen, pot: summary.source });
     } else {
       process.stdout.write('\n\nSources:\n');
       for (const s of answer.sources) process.stdout.write(`  ${s.file}:${s.startLine}-${s.endLine}  (${(s.weight * 100).toFixed(0)}%)\n`);

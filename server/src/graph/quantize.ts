@@ -7,9 +7,27 @@
 
 import { float32ToFp16Bits } from '../model/halfFloat.js';
 
+/**
+ * fp32 → fp16 bits for a whole tensor, round to nearest even. Values in fp16's normal range (all real weights) take
+ * an inlined bit path (this runs over every weight of a 0.5B model); zeros, subnormals, overflow and NaN go through
+ * the general float32ToFp16Bits.
+ */
 export function toFp16(data: Float32Array): Uint16Array {
   const out = new Uint16Array(data.length);
-  for (let i = 0; i < data.length; i++) out[i] = float32ToFp16Bits(data[i]);
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    const exponent = ((x >>> 23) & 0xff) - 112; // rebias 127 → 15
+    if (exponent > 0 && exponent < 31) {
+      const mantissa = x & 0x7fffff;
+      let half = ((x >>> 16) & 0x8000) | (exponent << 10) | (mantissa >>> 13);
+      const rest = mantissa & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct
+      out[i] = half;
+    } else {
+      out[i] = float32ToFp16Bits(data[i]);
+    }
+  }
   return out;
 }
 
