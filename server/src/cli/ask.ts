@@ -1,7 +1,7 @@
 // `repopot ask "QUESTION" --repo DIR`: distill the repository (or reuse its saved pot) and answer with sources.
 import { Distiller } from '../distill/distiller';
 import { CliError, emitJson, intOption, interruptSignal, parseOptions } from './args';
-import { distillFlags, distillOptions, openEngine } from './distillCommon';
+import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
 
 const HELP = `usage: repopot ask "QUESTION" --repo DIR [--max-tokens N] [--budget N] [--policy P] [--model DIR] [--json]`;
 
@@ -19,15 +19,7 @@ export async function runAsk(argv: string[]): Promise<number> {
   const engine = await openEngine(values, log);
   try {
     const distiller = new Distiller(engine);
-    let lastReport = 0;
-    const summary = await distiller.ingest({
-      ...options,
-      onProgress: (p) => {
-        if (values.json || Date.now() - lastReport < 1000) return;
-        lastReport = Date.now();
-        process.stderr.write(`\rreading ${p.filesDone}/${p.filesTotal} files · ${p.tokensSeen} tokens · ${p.tokensKept}/${p.budget} kept   `);
-      },
-    });
+    const summary = await distiller.ingest({ ...options, onProgress: progressPrinter(values.json) });
     if (!values.json) process.stderr.write(`\r${summary.source === 'reused' ? 'reused the saved pot' : `read ${summary.files} files`} · ${summary.tokensSeen} tokens → ${summary.tokensKept} kept (${summary.policy})\n`);
     const answer = await distiller.ask(question, {
       maxTokens: intOption(values['max-tokens'], 'max-tokens', 128, 1),

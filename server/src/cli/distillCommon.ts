@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Engine } from '../engine/engine';
 import { defaultCacheDir } from '../engine/paths';
 import { POLICY_NAMES, type PolicyName } from '../distill/policies/policy';
-import type { DistillOptions } from '../distill/distiller';
+import type { DistillOptions, IngestProgress } from '../distill/distiller';
 import { choiceOption, CliError, intOption } from './args';
 import { DEVICES, WEIGHT_FORMATS, resolveModelDir } from './common';
 
@@ -54,5 +54,16 @@ export function distillOptions(values: DistillFlagValues, signal: AbortSignal): 
     exclude: values.exclude,
     cacheDir: values['no-cache'] ? undefined : defaultCacheDir(),
     signal,
+  };
+}
+
+/** Ingest progress on stderr, at most once a second (nothing in --json mode). */
+export function progressPrinter(json: boolean | undefined): ((p: IngestProgress) => void) | undefined {
+  if (json) return undefined;
+  let lastReport = 0;
+  return (p) => {
+    if (Date.now() - lastReport < 1000) return;
+    lastReport = Date.now();
+    process.stderr.write(`\r${p.filesDone}/${p.filesTotal} files · ${p.tokensSeen} tokens seen · ${p.tokensKept}/${p.budget} kept · ${p.tokensPerSecond.toFixed(0)} tok/s   `);
   };
 }

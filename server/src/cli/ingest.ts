@@ -1,7 +1,7 @@
 // `repopot ingest --repo DIR`: stream a repository into the pot and print a summary.
 import { Distiller } from '../distill/distiller';
 import { emitJson, interruptSignal, parseOptions } from './args';
-import { distillFlags, distillOptions, openEngine } from './distillCommon';
+import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
 
 const HELP = `usage: repopot ingest --repo DIR [--budget N] [--chunk N] [--policy infinipot|streaming|h2o|tova|random|snapkv|full]
                       [--include GLOB]... [--exclude GLOB]... [--model DIR] [--device D] [--quant Q] [--no-cache] [--json]`;
@@ -17,15 +17,7 @@ export async function runIngest(argv: string[]): Promise<number> {
   const engine = await openEngine(values, log);
   try {
     const distiller = new Distiller(engine);
-    let lastReport = 0;
-    const summary = await distiller.ingest({
-      ...options,
-      onProgress: (p) => {
-        if (values.json || Date.now() - lastReport < 1000) return;
-        lastReport = Date.now();
-        process.stderr.write(`\r${p.filesDone}/${p.filesTotal} files · ${p.tokensSeen} tokens seen · ${p.tokensKept}/${p.budget} kept · ${p.tokensPerSecond.toFixed(0)} tok/s   `);
-      },
-    });
+    const summary = await distiller.ingest({ ...options, onProgress: progressPrinter(values.json) });
     const line = {
       files: summary.files,
       skipped: summary.skipped,

@@ -56,7 +56,7 @@ export class LlamaGraphBuilder {
   }
 
   build(): OnnxGraph {
-    const io = this.makeInputs();
+    const io = this.makeInputsAndOutputs();
     this.rope = makeRopeTables(this.g, io.positionIds, this.config.headDim, this.config.ropeTheta);
     this.attentionShared = makeSharedAttentionInputs(this.g, this.config, io.mask, io.rows);
     this.embedding = makeEmbeddingTable(this.g, this.weight('model.embed_tokens.weight'), this.options.weights);
@@ -72,7 +72,7 @@ export class LlamaGraphBuilder {
     return w;
   }
 
-  protected makeInputs(): GraphInputs {
+  protected makeInputsAndOutputs(): GraphInputs {
     const { numLayers, numKvHeads, headDim } = this.config;
     const g = this.g;
     const io: GraphInputs = {
