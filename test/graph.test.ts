@@ -118,7 +118,7 @@ async function runAndCompare(session: RuntimeSession, config: ModelConfig, weigh
   return { logits, ref, newKeys, newValues };
 }
 
-const prompt = [3, 17, 42, 5, 88, 1, 60, 23, 9];
+const prompt = [3, 17, 42, 5, 88, 1, 60, 23, 9, 71, 14, 33, 95, 2, 48, 50, 7, 66, 81, 12, 29, 40];
 const range = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
 
 for (const { label, config } of cases) {
@@ -143,7 +143,7 @@ for (const { label, config } of cases) {
       try {
         const full = referenceForward(config, weights, { tokens: prompt, positions: range(0, prompt.length) });
         let past = emptyPast(config);
-        for (const [start, end] of [[0, 4], [4, 5], [5, 9]]) {
+        for (const [start, end] of [[0, 4], [4, 5], [5, 22]]) {
           const step = { tokens: prompt.slice(start, end), positions: range(start, end - start) };
           const { logits, newKeys, newValues } = await runAndCompare(session, config, weights, past, step, allLogits, `chunk ${start}..${end}`);
           const expected = full.logits.subarray(start * config.vocabSize, end * config.vocabSize);
@@ -171,33 +171,37 @@ for (const { label, config } of cases) {
       }
     });
 
-    test('block-causal mask over a past cache, with attention mass', async () => {
-      const withMass: GraphOptions = { weights: 'fp32', logits: 'all', attentionMass: true };
-      const session = await sessionFor(config, weights, withMass);
-      try {
-        const first = await runAndCompare(session, config, weights, emptyPast(config), { tokens: prompt.slice(0, 4), positions: range(0, 4), rows: Float32Array.from([1, 0, 0.5, 2]) }, withMass, 'mass prefill');
-        const past = appendPast(emptyPast(config), first.newKeys, first.newValues, 4);
-        // 5 new tokens in blocks {0,1,2} and {3,4}: full attention inside a block, the second block sees the first;
-        // cache slot 1 is hidden from everyone (an evicted slot), and positions are not contiguous (a shifted cache).
-        const q = 5;
-        const total = past.length + q;
-        const mask = new Float32Array(q * total);
-        const block = (r: number) => (r < 3 ? 0 : 1);
-        for (let r = 0; r < q; r++) {
-          mask[r * total + 1] = MASK_NEG;
-          for (let c = 0; c < q; c++) if (block(c) > block(r)) mask[r * total + past.length + c] = MASK_NEG;
+    for (const q of [5, 18]) {
+      test(`block-causal mask over a past cache, with attention mass (${q} new rows)`, async () => {
+        const withMass: GraphOptions = { weights: 'fp32', logits: 'all', attentionMass: true };
+        const session = await sessionFor(config, weights, withMass);
+        try {
+          const first = await runAndCompare(session, config, weights, emptyPast(config), { tokens: prompt.slice(0, 4), positions: range(0, 4), rows: Float32Array.from([1, 0, 0.5, 2]) }, withMass, 'mass prefill');
+          const past = appendPast(emptyPast(config), first.newKeys, first.newValues, 4);
+          // New tokens in two blocks: full attention inside a block, the second block sees the first; cache slot 1 is
+          // hidden from everyone (an evicted slot), and positions are not contiguous (a shifted cache).
+          const total = past.length + q;
+          const mask = new Float32Array(q * total);
+          const split = Math.floor(q / 2) + 1;
+          const block = (r: number) => (r < split ? 0 : 1);
+          for (let r = 0; r < q; r++) {
+            mask[r * total + 1] = MASK_NEG;
+            for (let c = 0; c < q; c++) if (block(c) > block(r)) mask[r * total + past.length + c] = MASK_NEG;
+          }
+          const rows = Float32Array.from({ length: q }, (_, r) => [1, 1, 0, 0.25, 3][r % 5]);
+          const step = { tokens: prompt.slice(4, 4 + q), positions: range(10, q), mask, rows };
+          const { ref } = await runAndCompare(session, config, weights, past, step, withMass, 'block-causal');
+          // The hidden slot gets no mass; the total is Σ rows × heads (each softmax row sums to 1).
+          const mass = ref.attentionMass![0];
+          assert.ok(mass[1] < 1e-6, 'masked cache slot received attention mass');
+          const sum = mass.reduce((a, b) => a + b, 0);
+          const rowSum = rows.reduce((a, b) => a + b, 0);
+          assert.ok(Math.abs(sum - rowSum * config.numHeads) < 1e-3, `attention mass sums to ${sum}`);
+        } finally {
+          await session.dispose();
         }
-        const step = { tokens: prompt.slice(4, 9), positions: [10, 11, 12, 13, 14], mask, rows: Float32Array.from([1, 1, 0, 0.25, 3]) };
-        const { ref } = await runAndCompare(session, config, weights, past, step, withMass, 'block-causal');
-        // The hidden slot gets no mass; the total is Σ rows × heads (each softmax row sums to 1).
-        const mass = ref.attentionMass![0];
-        assert.ok(mass[1] < 1e-6, 'masked cache slot received attention mass');
-        const sum = mass.reduce((a, b) => a + b, 0);
-        assert.ok(Math.abs(sum - 5.25 * config.numHeads) < 1e-3, `attention mass sums to ${sum}`);
-      } finally {
-        await session.dispose();
-      }
-    });
+      });
+    }
   });
 }
 

@@ -146,7 +146,7 @@ class ServerUnderTest {
 }
 
 /** Copies the fixture and adds the files that must be skipped, each with an expected reason. */
-async function makeWorkspace(): Promise<{ root: string; expectSkipped: Record<string, RegExp>; expectIgnored: string[] }> {
+async function makeWorkspace(): Promise<{ root: string; expectSkipped: Record<string, RegExp> }> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'repopot-ws-'));
   await fs.cp(fixture, root, { recursive: true });
   await fs.mkdir(path.join(root, 'ignored'));
@@ -309,6 +309,28 @@ describe('language server protocol', { skip }, () => {
     assert.equal(done.tokensSeen, before.tokensSeen, 'nothing re-ingested: files unchanged');
     const { result } = await server.ask('What does bulk_price do?');
     assert.ok(result && result.sources.length > 0);
+  });
+
+  it('answers while a long ingest is running (ingestion yields between chunks)', async () => {
+    const big = await fs.mkdtemp(path.join(os.tmpdir(), 'repopot-big-'));
+    tmpDirs.push(big);
+    for (let f = 0; f < 40; f++) {
+      const body = Array.from({ length: 60 }, (_, i) => `export function f${f}_${i}(x: number): number {\n  return x * ${i} + ${f};\n}\n`).join('\n');
+      await fs.writeFile(path.join(big, `module${f}.ts`), body);
+    }
+    const s = await ServerUnderTest.start(big, { maxAnswerTokens: 16 });
+    try {
+      await s.waitForStatus((st) => st.state === 'ingesting' && st.filesDone >= 1 && st.tokensSeen > 0);
+      const { result } = await s.ask('Which function adds f?');
+      assert.ok(result, 'answered');
+      const now = s.statuses[s.statuses.length - 1];
+      assert.ok(now.state !== 'idle' && now.filesDone < now.filesTotal, `ingestion still running when the answer came (${now.state}, ${now.filesDone}/${now.filesTotal})`);
+      const next = await s.waitForStatus((st) => st.state === 'ingesting', now.seq);
+      assert.ok(next.tokensSeen >= now.tokensSeen, 'ingestion went on after the answer');
+      assert.ok(next.compression >= 1);
+    } finally {
+      await s.stop();
+    }
   });
 
   it('handles an empty repository', async () => {

@@ -38,5 +38,5 @@ const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')
 const out = path.join(root, `repopot-${target}-${version}.vsix`);
 rmSync(out, { force: true });
 const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
-run(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--skip-license', '--allow-missing-repository', '--allow-star-activation']);
+run(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--skip-license', '--allow-missing-repository', '--allow-star-activation', '--no-rewrite-relative-links']);
 console.log(`package: ${path.relative(root, out)}`);

@@ -11,6 +11,8 @@ export const SECTION = 'repopot';
 export const RESTART_SETTINGS = [
   'model',
   'device',
+  'decoder',
+  'steering.vectors',
   'cache.budget',
   'cache.chunkSize',
   'cache.policy',
@@ -19,7 +21,7 @@ export const RESTART_SETTINGS = [
 ] as const;
 
 /** Never taken from workspace settings in an untrusted workspace (also declared in package.json). */
-export const TRUST_RESTRICTED = ['model', 'device'] as const;
+export const TRUST_RESTRICTED = ['model', 'device', 'steering.vectors'] as const;
 
 /** Models offered for download (keys of server/src/model/pull.ts KNOWN_MODELS). */
 export const DOWNLOADABLE_MODELS = ['qwen2.5-coder-0.5b-instruct', 'qwen2.5-coder-1.5b-instruct'] as const;
@@ -63,8 +65,13 @@ export class Config {
       include: this.get<string[]>('files.include', d.include),
       exclude: this.get<string[]>('files.exclude', d.exclude),
       hover: { enabled: this.hoverEnabled, deadlineMs: this.get<number>('hover.deadlineMs', d.hover.deadlineMs) },
-      steering: this.get<string>('steering', d.steering),
+      steering: {
+        enabled: this.get<boolean>('steering.enabled', d.steering.enabled),
+        strength: this.get<number | null>('steering.strength', d.steering.strength),
+        vectorsPath: this.get<string>('steering.vectors', d.steering.vectorsPath).trim(),
+      },
       decoder: this.get<Decoder>('decoder', d.decoder),
+      temperature: this.get<number>('answer.temperature', d.temperature),
       maxAnswerTokens: this.get<number>('answer.maxTokens', d.maxAnswerTokens),
     };
   }

@@ -145,7 +145,8 @@ export class Ctx implements vscode.Disposable {
   }
 
   private requireClient(): LanguageClient {
-    if (!this.client || !this.isRunning) throw new Error('the RepoPot server is not running');
+    if (this.currentHealth.kind === 'problem') throw new Error(this.currentHealth.problem.message);
+    if (!this.client || !this.isRunning) throw new Error('the RepoPot server is not running (RepoPot: Restart Server, or see the logs)');
     return this.client;
   }
 

@@ -68,7 +68,11 @@ export class InlineAnswers implements vscode.Disposable {
   }
 
   async askAboutSelection(editor: vscode.TextEditor): Promise<void> {
-    const selection = editor.selection.isEmpty ? editor.document.lineAt(editor.selection.active.line).range : editor.selection;
+    let selection: vscode.Range = editor.selection.isEmpty ? editor.document.lineAt(editor.selection.active.line).range : editor.selection;
+    // A selection ending at the start of a line ends, for the widget, on the line before.
+    if (selection.end.character === 0 && selection.end.line > selection.start.line) {
+      selection = new vscode.Range(selection.start, editor.document.lineAt(selection.end.line - 1).range.end);
+    }
     const code = editor.document.getText(selection);
     if (!code.trim()) {
       void vscode.window.showInformationMessage('RepoPot: select some code to ask about.');
@@ -87,6 +91,7 @@ export class InlineAnswers implements vscode.Disposable {
     const answer = new InlineAnswer(thread, question);
     this.answers.set(thread, answer);
     answer.render();
+    editor.revealRange(new vscode.Range(selection.end, selection.end), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     try {
       const result = await this.ctx.ask(
         { question, selection: { uri: editor.document.uri.toString(), range: toRange(selection), text: code } },

@@ -6,6 +6,7 @@ import type { ClientHealth } from './ctx';
 import { formatBytes } from './models';
 
 export function formatTokens(n: number): string {
+  if (n >= 1024 && n % 1024 === 0 && n < 1024 * 1024) return `${n / 1024}k`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(n >= 1e4 ? 0 : 1).replace(/\.0$/, '')}k`;
   return String(n);

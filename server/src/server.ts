@@ -76,6 +76,7 @@ function mergeSettings(base: ServerSettings, patch: Partial<ServerSettings> | un
     if (v !== undefined && v !== null && typeof v === typeof base[key]) (out as unknown as Record<string, unknown>)[key] = v;
   }
   if (patch.hover) out.hover = { ...base.hover, ...patch.hover };
+  if (patch.steering && typeof patch.steering === 'object') out.steering = { ...base.steering, ...patch.steering };
   return out;
 }
 
@@ -106,7 +107,18 @@ connection.onInitialize((params): InitializeResult => {
       log,
       loadPot: (s, root) => {
         if (!s.modelPath) throw new Error('no model folder is configured');
-        return loadPot({ modelDir: s.modelPath, label: s.modelLabel, device: s.device, log, root, budget: s.cacheBudget, chunkSize: s.chunkSize, policy: s.policy, cacheDir: s.cacheDir });
+        return loadPot({
+          modelDir: s.modelPath,
+          label: s.modelLabel,
+          device: s.device,
+          log,
+          root,
+          budget: s.cacheBudget,
+          chunkSize: s.chunkSize,
+          policy: s.policy,
+          cacheDir: s.cacheDir,
+          steeringVectors: s.steering.vectorsPath,
+        });
       },
     });
     hover = new HoverExplainer(session);

@@ -193,13 +193,25 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--vocab-size', type=int, default=4096)
     ap.add_argument('--max-chars', type=int, default=40_000_000)
+    ap.add_argument('--expected-only', action='store_true',
+                    help='only write <out>/expected.json: Python encodings of sample texts for verify-tokenizer.mjs')
     a = ap.parse_args()
+    if a.expected_only:
+        tok = Tokenizer(os.path.join(a.out, 'tokenizer.json'))
+        exp = []
+        for i, line in enumerate(open(a.corpus, encoding='utf-8')):
+            if i % 97 == 0:
+                s = json.loads(line)['text'][:3000]
+                exp.append({'text': s, 'ids': tok.encode(s)})
+        s = '<|file|> a.ts\nconst X = 1;\n<|question|> What does constant `X` equal?\n<|answer|> 1<|end|>\n'
+        exp.append({'text': s, 'ids': tok.encode(s)})
+        json.dump(exp, open(os.path.join(a.out, 'expected.json'), 'w'))
+        return
     texts, n = [], 0
     for line in open(a.corpus, encoding='utf-8'):
         r = json.loads(line)
         if r['split'] != 'train':
             continue
-        t = '<|file|> ' + r['path'] + '\n' + r['text']
         texts.append(r['path'] + '\n' + r['text'] + '\n')
         n += len(r['text'])
         if n > a.max_chars:

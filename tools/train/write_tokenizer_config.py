@@ -9,7 +9,8 @@ TEMPLATE_DOC = {
     'question': '<|question|> {question}\\n<|answer|>',
     'bare_answer': ' {answer}<|end|>\\n',
     'trace_answer': '<|trace|> {trace}<|final|> {answer}<|end|>\\n',
-    'document_separator': '<|endoftext|>',
+    'bos': '<|endoftext|> (once, at the very start of every prompt; also separates packed training samples)',
+    'answer_extraction': 'text after <|final|> if present, else the whole answer; stop at <|end|>',
 }
 
 
@@ -31,7 +32,7 @@ def main(out_dir):
         'repopot_template': TEMPLATE_DOC,
         # Jinja chat template over messages with role "file" (path, content), "question", "answer" (optional trace)
         'chat_template': (
-            "{% for m in messages %}"
+            "{{ bos_token }}{% for m in messages %}"
             "{% if m['role'] == 'file' %}<|file|> {{ m['path'] }}\n{{ m['content'] }}\n"
             "{% elif m['role'] == 'question' %}<|question|> {{ m['content'] }}\n<|answer|>"
             "{% elif m['role'] == 'answer' %}{% if m['trace'] %}<|trace|> {{ m['trace'] }}<|final|>{% endif %} {{ m['content'] }}<|end|>\n"

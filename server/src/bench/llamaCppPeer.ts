@@ -7,6 +7,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { readGgufHeader, GgmlType } from './gguf.js';
 import type { BenchTarget, TargetInit, TargetLoadInfo } from './benchTarget.js';
 
@@ -39,6 +40,11 @@ function ggmlElementBytes(type: number): number {
   }
 }
 
+function ggmlTypeName(type: number): string {
+  const names: Record<number, string> = { 0: 'F32', 1: 'F16', 2: 'Q4_0', 8: 'Q8_0', 30: 'BF16' };
+  return names[type] ?? `ggml type ${type}`;
+}
+
 /** Weight bytes llama.cpp reads per decode step: every tensor once, except token_embd when output.weight exists. */
 export function ggufWeightBytesPerToken(ggufPath: string): number {
   const header = readGgufHeader(ggufPath);
@@ -53,7 +59,8 @@ export function ggufWeightBytesPerToken(ggufPath: string): number {
 
 function nodeLlamaCppVersion(): string {
   try {
-    const file = require.resolve('node-llama-cpp/package.json');
+    // Its exports map hides package.json; the entry point is <root>/dist/index.js.
+    const file = path.join(path.dirname(require.resolve('node-llama-cpp')), '..', 'package.json');
     return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
@@ -110,7 +117,7 @@ export class LlamaCppPeer implements BenchTarget {
         'llama.cpp binary': this.llama.buildType,
       },
       notes: [
-        `llama.cpp KV cache ${String(this.context.kvCacheKeyType)}/${String(this.context.kvCacheValueType)} (ggml type ids), flash attention ${String(this.context.flashAttention)}, threads ${this.context.currentThreads}`,
+        `llama.cpp KV cache K ${ggmlTypeName(this.context.kvCacheKeyType)} / V ${ggmlTypeName(this.context.kvCacheValueType)}, flash attention ${String(this.context.flashAttention)}, batch ${this.context.batchSize}, threads ${this.context.currentThreads}`,
       ],
     };
   }

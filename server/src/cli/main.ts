@@ -8,6 +8,7 @@ import { runModel } from './model';
 import { runIngest } from './ingest';
 import { runAsk } from './ask';
 import { runEval } from './eval';
+import { runSteer } from './steer';
 import { CliError } from './args';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -20,6 +21,7 @@ const commands = new Map<string, { run: Command; summary: string }>([
   ['ingest', { run: runIngest, summary: 'stream a repository into the pot (--repo DIR)' }],
   ['ask', { run: runAsk, summary: 'answer a question about a repository, with sources' }],
   ['eval', { run: runEval, summary: 'model quality on held-out sets: eval lookup' }],
+  ['steer', { run: runSteer, summary: 'KV-cache steering vectors: steer build --pairs FILE --out FILE' }],
 ]);
 
 function usage(): string {

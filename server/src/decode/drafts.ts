@@ -1,39 +1,52 @@
 // Draft tokens for block verification, from two free sources:
-//  - n-gram lookup (prompt-lookup decoding): the longest recent suffix of the context (history + prompt + output
-//    so far) that occurred before, and the tokens that followed it then. Answers about code repeat identifiers,
+//  - n-gram lookup (prompt-lookup decoding): recent earlier occurrences of the longest suffix of the context
+//    (history + prompt + output so far) and the tokens that followed them. Answers about code repeat identifiers,
 //    paths and signatures from the repository text, so these copies are often right.
 //  - Jacobi iteration: what the previous verification pass predicted for the positions beyond the accepted
 //    ones (conditioned on drafts that may have been wrong, but often still right).
+// Several candidate continuations are returned; the decoder verifies them together as a token tree.
 
 export interface DrafterOptions {
-  /** Longest suffix matched (default 4); longer matches are preferred. */
+  /** Longest suffix matched (default 4); longer matches come first. */
   maxNgram?: number;
   /** Shortest suffix matched (default 1). */
   minNgram?: number;
+  /** Candidate continuations per proposal (default 4, Jacobi included). */
+  maxCandidates?: number;
 }
+
+/** Occurrences remembered per n-gram (most recent last). */
+const OCCURRENCES = 8;
 
 export class Drafter {
   /** history ‖ prompt ‖ accepted output. */
   private readonly sequence: number[] = [];
-  /** Per n: n-gram key → end (exclusive) of its latest occurrence that has a following token. */
-  private readonly latest: Map<string, number>[];
+  /** Per n: n-gram key → ends (exclusive) of its latest occurrences that have a following token. */
+  private readonly ends: Map<string, number[]>[];
   private readonly maxNgram: number;
   private readonly minNgram: number;
+  private readonly maxCandidates: number;
   /** Jacobi guesses by output index (index into the decoder's output tokens). */
-  private jacobi = new Map<number, number>();
-  private outputStart: number;
+  private readonly jacobi = new Map<number, number>();
+  private readonly outputStart: number;
 
   constructor(source: readonly number[], options: DrafterOptions = {}) {
     this.maxNgram = Math.max(1, options.maxNgram ?? 4);
     this.minNgram = Math.min(this.maxNgram, Math.max(1, options.minNgram ?? 1));
-    this.latest = Array.from({ length: this.maxNgram + 1 }, () => new Map<string, number>());
+    this.maxCandidates = Math.max(1, options.maxCandidates ?? 4);
+    this.ends = Array.from({ length: this.maxNgram + 1 }, () => new Map<string, number[]>());
     for (const t of source) this.push(t);
     this.outputStart = this.sequence.length;
   }
 
-  /** Records an accepted output token (call in order, once per token). */
+  /** Records an emitted output token (call in order, once per token). */
   accept(token: number): void {
     this.push(token);
+  }
+
+  /** Output tokens accepted so far. */
+  get outputLength(): number {
+    return this.sequence.length - this.outputStart;
   }
 
   /** Remembers `predicted` as the guess for output index `outputIndex` (Jacobi). */
@@ -41,47 +54,36 @@ export class Drafter {
     this.jacobi.set(outputIndex, predicted);
   }
 
-  /** Up to `count` drafts for the output positions after the accepted ones and `pending` (decided, not yet accepted here). */
-  propose(count: number, pending: readonly number[] = []): { tokens: number[]; source: 'ngram' | 'jacobi' | 'none' } {
-    if (count <= 0) return { tokens: [], source: 'none' };
-    const context = pending.length ? [...this.sequence, ...pending] : this.sequence;
-    const strong = this.ngramChain(context, count, 2);
-    if (strong.length > 0) return { tokens: strong, source: 'ngram' };
-    const firstIndex = this.sequence.length - this.outputStart + pending.length;
+  /**
+   * Candidate continuations of the accepted output, best first, each at most `length` tokens: n-gram copies
+   * (longest matching suffix first, most recent occurrence first), then the Jacobi guesses.
+   */
+  candidates(length: number): number[][] {
+    if (length <= 0) return [];
+    const out: number[][] = [];
+    const seen = new Set<string>();
+    const add = (chain: number[]) => {
+      if (chain.length === 0 || out.length >= this.maxCandidates) return;
+      const key = chain.join(',');
+      if (seen.has(key)) return;
+      seen.add(key);
+      out.push(chain);
+    };
+    const seq = this.sequence;
     const jacobi: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const t = this.jacobi.get(firstIndex + i);
+    for (let i = 0; i < length; i++) {
+      const t = this.jacobi.get(this.outputLength + i);
       if (t === undefined) break;
       jacobi.push(t);
     }
-    if (jacobi.length > 0) return { tokens: jacobi, source: 'jacobi' };
-    const weak = this.ngramChain(context, count, this.minNgram);
-    return weak.length > 0 ? { tokens: weak, source: 'ngram' } : { tokens: [], source: 'none' };
-  }
-
-  /** Copies continuations, looking up again after each copied run so one proposal can fill the block. */
-  private ngramChain(context: readonly number[], count: number, minimum: number): number[] {
-    const out: number[] = [];
-    const view = (i: number) => (i < context.length ? context[i] : out[i - context.length]);
-    let total = context.length;
-    while (out.length < count) {
-      let from = -1;
-      for (let n = Math.min(this.maxNgram, total); n >= Math.max(minimum, this.minNgram); n--) {
-        const key = keyOf(view, total - n, n);
-        const end = this.latest[n].get(key);
-        if (end !== undefined && end < total) {
-          from = end;
-          break;
-        }
-      }
-      if (from < 0) break;
-      // Copy the continuation (it may run into the tokens just copied, LZ77-style: that is how repeats extend).
-      const before = out.length;
-      for (let i = from; out.length < count && out.length - before < 64 && i < context.length + out.length; i++) out.push(view(i));
-      if (out.length === before) break;
-      total = context.length + out.length;
-      minimum = Math.max(minimum, 2); // chained lookups only on strong matches
+    // Keep a slot for the Jacobi chain: it is the only source when the text is new.
+    const ngramSlots = jacobi.length > 0 ? this.maxCandidates - 1 : this.maxCandidates;
+    for (let n = Math.min(this.maxNgram, seq.length); n >= this.minNgram && out.length < ngramSlots; n--) {
+      const list = this.ends[n].get(keyOf(seq, seq.length - n, n));
+      if (!list) continue;
+      for (let k = list.length - 1; k >= 0 && out.length < ngramSlots; k--) add(copyFrom(seq, list[k], length));
     }
+    add(jacobi);
     return out;
   }
 
@@ -89,12 +91,28 @@ export class Drafter {
     const seq = this.sequence;
     seq.push(token);
     const end = seq.length - 1; // the n-grams ending just before `token` now have a follower
-    for (let n = 1; n <= this.maxNgram && n <= end; n++) this.latest[n].set(keyOf((i) => seq[i], end - n, n), end);
+    for (let n = 1; n <= this.maxNgram && n <= end; n++) {
+      const key = keyOf(seq, end - n, n);
+      const map = this.ends[n];
+      const list = map.get(key);
+      if (!list) map.set(key, [end]);
+      else {
+        list.push(end);
+        if (list.length > OCCURRENCES) list.shift();
+      }
+    }
   }
 }
 
-function keyOf(at: (i: number) => number, start: number, n: number): string {
-  let key = String(at(start));
-  for (let i = 1; i < n; i++) key += ',' + at(start + i);
+/** `length` tokens from `from`; a copy that runs into the present continues from its own start (LZ77-style repeats). */
+function copyFrom(seq: readonly number[], from: number, length: number): number[] {
+  const chain: number[] = [];
+  for (let i = from; chain.length < length; i++) chain.push(i < seq.length ? seq[i] : chain[i - seq.length]);
+  return chain;
+}
+
+function keyOf(seq: readonly number[], start: number, n: number): string {
+  let key = String(seq[start]);
+  for (let i = 1; i < n; i++) key += ',' + seq[start + i];
   return key;
 }

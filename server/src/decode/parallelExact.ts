@@ -12,6 +12,7 @@
 import { EngineError, type Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import { argmax, GREEDY, Sampler, type Sampling } from '../engine/sampling';
+import { MASK_NEG } from '../graph/contract';
 import { Drafter, type DrafterOptions } from './drafts';
 import { OutputCollector, prefillPasses, type DecodeOptions, type DecodeResult, type Decoder, type DecoderName } from './types';
 
@@ -26,11 +27,11 @@ export interface ParallelOptions {
 }
 
 /**
- * After the first row whose decision disagrees with the drafts, may accept more of the block's positions
- * (lossy: those rows saw a wrong draft). Returns how many of `rows` (in order) to keep; the exact decoder keeps none.
+ * After the first row whose decision disagrees with the drafts, decides whether to keep the next positions of the
+ * block too (lossy: those rows saw a wrong draft). The exact decoder has none.
  */
 export interface LossyRule {
-  /** Probability of the token the sampler picked for the row, under the sampling distribution. */
+  /** `confidence`: probability of the token the sampler picked for the row, under the sampling distribution. */
   accept(confidence: number): boolean;
 }
 
@@ -57,6 +58,7 @@ export class ParallelDecoder implements Decoder {
     if (prompt.length > 0) await engine.prefill(cache, prompt, { signal: options.signal });
     if (!cache.lastLogits) throw new EngineError('generate: empty prompt and the cache holds no logits to continue from');
     const promptEnd = cache.length;
+    const promptLogits = cache.lastLogits;
     const out = new OutputCollector(engine, options);
     const drafter = new Drafter([...(this.options.history ?? []), ...(options.history ?? []), ...prompt], this.options.drafter);
     let decodePasses = 0;
@@ -73,65 +75,145 @@ export class ParallelDecoder implements Decoder {
     let committed: number[] = [];
     if (!out.mustStop() && !emit(sampler.next(cache.lastLogits, 0, vocab))) committed = [out.tokens[out.tokens.length - 1]];
 
-    let lastRows: { logits: Float32Array; base: number } | undefined;
+    /** The pass whose row `row` holds the logits after the last true-context slot. */
+    let lastRows: { logits: Float32Array; row: number } | undefined;
     let trueLength = promptEnd; // cache slots holding K/V of the true context (the rest are rejected drafts)
     while (!out.ended) {
-      const { tokens: drafts } = drafter.propose(Math.max(0, this.block - committed.length));
-      const input = [...committed, ...drafts];
+      const tree = buildTree(drafter.candidates(Math.max(0, this.block - committed.length)), Math.max(0, this.block - committed.length));
+      const c = committed.length;
+      const input = [...committed, ...tree.tokens];
       const base = cache.length;
-      // Output index of input[0]: everything emitted before it is already in the cache.
-      const firstOutput = base - promptEnd;
-      const r = await engine.forward(cache, input, { logits: 'all' });
+      const firstOutput = base - promptEnd; // output index of input[0]: everything before it is in the cache
+      const startPosition = cache.nextPosition();
+      const positions = input.map((_, i) => (i < c ? startPosition + i : startPosition + c - 1 + tree.depth[i - c]));
+      const r = await engine.forward(cache, input, { positions, mask: treeMask(base, c, tree.parent), logits: 'all' });
       decodePasses++;
-      draftsProposed += drafts.length;
-      lastRows = { logits: r.logits, base };
-      for (let i = committed.length - 1; i < input.length; i++) drafter.guess(firstOutput + i + 1, argmax(r.logits, i * vocab, vocab));
+      draftsProposed += tree.tokens.length;
 
-      // Exact part: rows conditioned only on true tokens.
-      let row = committed.length - 1;
-      let valid = committed.length; // input slots whose K/V belong to the true context
+      // Exact part: walk down the tree while the decided token is a child of the current node.
+      let node = -1; // -1: the last committed token
+      const rowOf = (n: number) => (n < 0 ? c - 1 : c + n);
+      const path: number[] = [];
       committed = [];
       while (!out.mustStop()) {
-        const token = sampler.next(r.logits, row * vocab, vocab);
+        const token = sampler.next(r.logits, rowOf(node) * vocab, vocab);
         if (emit(token)) break;
-        if (row + 1 < input.length && input[row + 1] === token) {
-          valid++;
+        const child = tree.childWith(node, token);
+        if (child >= 0) {
+          path.push(child);
           draftsAccepted++;
-          row++;
+          node = child;
           continue;
         }
         committed = [token];
         break;
       }
-      // Lossy part (confidence mode): rows after a wrong draft, kept while confident; they are fed next block.
+      // Jacobi: the rows along the first-child chain below the accepted node guess the next positions.
+      for (let n = node, depth = path.length; n === -1 || n >= 0; depth++) {
+        drafter.guess(firstOutput + c + depth, argmax(r.logits, rowOf(n) * vocab, vocab));
+        n = tree.firstChild(n);
+        if (n < 0) break;
+      }
+      // Lossy part (confidence mode): rows below a wrong draft, kept while confident; fed in the next block.
       if (this.lossy && committed.length === 1) {
-        for (let next = row + 1; next < input.length && committed.length < this.block; next++) {
+        for (let n = tree.firstChild(node); n >= 0 && committed.length < this.block; n = tree.firstChild(n)) {
           if (out.mustStop()) break;
-          const token = sampler.next(r.logits, next * vocab, vocab);
-          if (!this.lossy.accept(probabilityOf(r.logits, next * vocab, vocab, token, temperature))) break;
+          const token = sampler.next(r.logits, rowOf(n) * vocab, vocab);
+          if (!this.lossy.accept(probabilityOf(r.logits, rowOf(n) * vocab, vocab, token, temperature))) break;
           if (emit(token)) break;
           committed.push(token);
         }
       }
-      trueLength = base + valid;
-      if (!out.ended) cache.truncate(trueLength);
+      // Keep the committed slots and the accepted path; drop every other draft slot.
+      const keepUpTo = base + c + (path.length ? path[path.length - 1] + 1 : 0);
+      const dropped: number[] = [];
+      for (let n = 0, k = 0; base + c + n < keepUpTo; n++) {
+        if (k < path.length && path[k] === n) k++;
+        else dropped.push(base + c + n);
+      }
+      cache.truncate(keepUpTo);
+      if (dropped.length) cache.remove(dropped);
+      trueLength = base + c + path.length;
+      lastRows = { logits: r.logits, row: rowOf(node) };
     }
     // Roll back to exactly what Engine.generate would hold: the prompt and the tokens fed so far.
     const fed = promptEnd + out.fedCount();
     cache.truncate(Math.min(fed, trueLength));
     if (fed > trueLength) {
       // Confidence mode ended on tokens decided from a wrong context: feed them as Engine.generate would have.
-      const r = await engine.forward(cache, out.tokens.slice(trueLength - promptEnd, fed - promptEnd), { logits: 'all' });
+      const r = await engine.forward(cache, out.tokens.slice(trueLength - promptEnd, fed - promptEnd), { logits: 'last' });
       decodePasses++;
-      lastRows = { logits: r.logits, base: trueLength };
+      lastRows = { logits: r.logits, row: 0 };
     }
-    if (lastRows && fed > lastRows.base) {
-      const row = fed - lastRows.base - 1;
-      cache.lastLogits = lastRows.logits.slice(row * vocab, (row + 1) * vocab);
-    }
+    if (lastRows && fed >= trueLength) cache.lastLogits = lastRows.logits.slice(lastRows.row * vocab, (lastRows.row + 1) * vocab);
+    else if (!lastRows && fed === promptEnd) cache.lastLogits = promptLogits;
     const prefill = prompt.length > 0 ? prefillPasses(prompt.length) : 0;
     return { ...out.finish(), forwardPasses: prefill + decodePasses, decodePasses, draftsProposed, draftsAccepted };
   }
+}
+
+/** Draft chains merged into a token trie, laid out in insertion order (a chain's nodes are contiguous). */
+export interface DraftTree {
+  tokens: number[];
+  /** Parent node index, -1 for the root (the last committed token). */
+  parent: number[];
+  /** 1 for children of the root. */
+  depth: number[];
+  childWith(node: number, token: number): number;
+  firstChild(node: number): number;
+}
+
+/** Merges chains (best first) into at most `budget` nodes; later chains get a fair share, the first the rest. */
+export function buildTree(chains: readonly (readonly number[])[], budget: number): DraftTree {
+  const tokens: number[] = [];
+  const parent: number[] = [];
+  const depth: number[] = [];
+  const children = new Map<number, Map<number, number>>();
+  const share = chains.length > 1 ? Math.max(2, Math.floor(budget / chains.length)) : budget;
+  chains.forEach((chain, i) => {
+    let at = -1;
+    const allowed = i === 0 ? Math.max(share, budget - share * (chains.length - 1)) : share;
+    for (let k = 0; k < chain.length && k < allowed && tokens.length < budget; k++) {
+      let kids = children.get(at);
+      if (!kids) children.set(at, (kids = new Map()));
+      let node = kids.get(chain[k]);
+      if (node === undefined) {
+        node = tokens.length;
+        tokens.push(chain[k]);
+        parent.push(at);
+        depth.push(at < 0 ? 1 : depth[at] + 1);
+        kids.set(chain[k], node);
+      }
+      at = node;
+    }
+  });
+  return {
+    tokens,
+    parent,
+    depth,
+    childWith: (node, token) => children.get(node)?.get(token) ?? -1,
+    firstChild: (node) => {
+      const kids = children.get(node);
+      if (!kids) return -1;
+      let first = -1;
+      for (const n of kids.values()) if (first < 0 || n < first) first = n;
+      return first;
+    },
+  };
+}
+
+/** Past slots visible to all; committed tokens causal; each tree node sees the committed tokens and its ancestors. */
+export function treeMask(past: number, committed: number, parent: readonly number[]): Float32Array {
+  const q = committed + parent.length;
+  const total = past + q;
+  const mask = new Float32Array(q * total).fill(MASK_NEG);
+  for (let r = 0; r < q; r++) {
+    const row = r * total;
+    mask.fill(0, row, row + past + Math.min(r, committed - 1) + 1);
+    if (r < committed) continue;
+    for (let n = r - committed; n >= 0; n = parent[n]) mask[row + past + committed + n] = 0;
+  }
+  return mask;
 }
 
 /** softmax(row / temperature)[token], computed stably. */

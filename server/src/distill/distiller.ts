@@ -14,6 +14,8 @@ import { citeSources, type Citation } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
 import type { PolicyName } from './policies/policy';
+import { generateSteered, type SteerSettings } from '../steer/apply';
+import type { Decoder } from '../decode/types';
 
 export interface DistillOptions {
   repo: string;
@@ -189,13 +191,19 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   const promptTokens = engine.tokenizer.encode(prompt.text);
   const cache = pot.cache.clone();
   const potLength = cache.length;
-  const result = await engine.generate(cache, promptTokens, {
+  const generateOptions = {
     maxTokens: options.maxTokens ?? 128,
     sampling: options.sampling,
     stop: [...prompt.stop, ...(options.stop ?? [])],
     signal: options.signal,
     onText: options.onText,
-  });
+  };
+  // One-shot KV-cache steering: the same decode after a single edit of the slot before the last prompt token.
+  const result = options.steer
+    ? await generateSteered(engine, cache, promptTokens, options.steer, generateOptions)
+    : options.decoder
+      ? await options.decoder.generate(cache, promptTokens, generateOptions)
+      : await engine.generate(cache, promptTokens, generateOptions);
   let sources: Citation[] = [];
   if (result.tokens.length > 0 && result.stopReason !== 'cancelled' && options.maxSources !== 0) {
     // Attention the answer's tokens put on the pot's slots ranks the sources.
@@ -217,6 +225,10 @@ export interface AskOptions {
   signal?: AbortSignal;
   onText?: (text: string) => void;
   maxSources?: number;
+  /** KV-cache steering vectors and strengths (server/src/steer); absent: no steering. */
+  steer?: SteerSettings;
+  /** How the answer is decoded (server/src/decode); absent: Engine.generate (sequential). Ignored when steering. */
+  decoder?: Decoder;
 }
 
 export interface Answer {

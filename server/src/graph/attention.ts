@@ -11,6 +11,11 @@
 //
 // maskG is the [1,1,q,T] mask repeated G times along rows (built once, shared by all layers).
 // With attentionMass:  rowsG [1,1,1,G*q] ─MatMul(probs)→ [1,kvH,1,T] ─ReduceSum(0,1,2)→ attention_mass.{i} [T]
+//
+// Decode pays Concat + Transpose copies of the token-major cache per layer. A copy-free decode branch (Gemm with
+// transB on the cache viewed as [P, kvH*hd], picked by an If on q) was measured on onnxruntime 1.30 CPU and was not
+// faster: MLAS packs a non-constant B anyway, and If costs ~0.2 ms per layer. Removing these copies needs a
+// head-major cache in the contract (or a contrib attention op), not a different graph over the same layout.
 
 import type { OnnxGraph } from './onnxProto.js';
 

@@ -64,7 +64,6 @@ export function quantizeBlocks(data: Float32Array, n: number, k: number, bits: Q
   const scales = new Float32Array(n * blocksPerRow);
   const zero = 1 << (bits - 1);
   const maxLevel = zero - 1; // symmetric range [-maxLevel, maxLevel] keeps 0 exact
-  const maxCode = (1 << bits) - 1;
   for (let row = 0; row < n; row++) {
     for (let block = 0; block < blocksPerRow; block++) {
       const start = row * k + block * blockSize;
@@ -76,11 +75,18 @@ export function quantizeBlocks(data: Float32Array, n: number, k: number, bits: Q
       const blockIndex = row * blocksPerRow + block;
       scales[blockIndex] = scale;
       const blobOffset = blockIndex * blobSize;
-      for (let j = 0; j < blockSize; j++) {
-        const value = j < count ? data[start + j] : 0;
-        const code = Math.min(maxCode, Math.max(0, Math.round(value * inverse) + zero));
-        if (bits === 8) packed[blobOffset + j] = code;
-        else packed[blobOffset + (j >> 1)] |= j & 1 ? code << 4 : code;
+      // |value * inverse| ≤ maxLevel, so value * inverse + zero + 0.5 lies in (0, 2^bits) and truncation rounds
+      // half up like Math.round, without clamping. Padding columns (j ≥ count) encode 0 as `zero`.
+      const bias = zero + 0.5;
+      if (bits === 8) {
+        for (let j = 0; j < count; j++) packed[blobOffset + j] = (data[start + j] * inverse + bias) | 0;
+        for (let j = count; j < blockSize; j++) packed[blobOffset + j] = zero;
+      } else {
+        for (let j = 0; j < blockSize; j += 2) {
+          const low = j < count ? (data[start + j] * inverse + bias) | 0 : zero;
+          const high = j + 1 < count ? (data[start + j + 1] * inverse + bias) | 0 : zero;
+          packed[blobOffset + (j >> 1)] = low | (high << 4);
+        }
       }
     }
   }

@@ -10,7 +10,8 @@ import { defaultBudget, defaultChunkTokens, Distiller } from '../distill/distill
 import { potPath } from '../distill/potStore.js';
 import type { SlotSource } from '../distill/provenance.js';
 import { walkRepository } from '../distill/repoWalker.js';
-import type { AskSelection, Policy, SkippedFile, Source, StopReason } from './protocol.js';
+import type { SteeringVectors } from '../steer/vectors.js';
+import type { AskSelection, Policy, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
 
 export interface PotStats {
   tokensSeen: number;
@@ -39,9 +40,10 @@ export interface IngestOutcome {
 export interface AnswerRequest {
   question: string;
   selection?: AskSelection;
-  steering: string;
+  steering: SteeringSettings;
   maxTokens: number;
-  greedy: boolean;
+  /** 0 = greedy. */
+  temperature: number;
   signal?: AbortSignal;
   onToken?: (text: string) => void;
 }
@@ -72,6 +74,8 @@ export class DistilledPot {
     readonly engine: Engine,
     readonly label: string,
     private readonly settings: PotSettings,
+    /** KV-cache steering vectors found for this model, if any. */
+    readonly steeringVectors?: SteeringVectors,
   ) {
     this.distiller = new Distiller(engine);
     const maxPositions = engine.config.maxPositions;
@@ -126,11 +130,13 @@ export class DistilledPot {
   async answer(req: AnswerRequest): Promise<Answer> {
     let question = req.question.trim();
     if (req.selection) question = `${question}\n\nThe code in question (${this.relPath(req.selection.uri)}):\n${req.selection.text}`;
-    if (req.steering.trim()) question = `${req.steering.trim()}\n${question}`;
+    const vectors = req.steering.enabled ? this.steeringVectors : undefined;
+    const cValue = req.steering.strength ?? vectors?.defaultCValue ?? 1;
     const started = performance.now();
     const a = await this.distiller.ask(question, {
       maxTokens: req.maxTokens,
-      sampling: req.greedy ? { kind: 'greedy' } : { kind: 'sample', temperature: 0.7, topP: 0.9 },
+      sampling: req.temperature > 0 ? { kind: 'sample', temperature: req.temperature, topP: 0.9 } : { kind: 'greedy' },
+      steer: vectors && cValue !== 0 ? { vectors, cValue } : undefined,
       signal: req.signal,
       onText: req.onToken,
       maxSources: 5,

@@ -29,7 +29,17 @@ function notification<P>(method: string): NotificationSpec<P> {
 
 export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type Policy = 'infinipot' | 'streaming' | 'h2o' | 'tova';
-export type Decoder = 'greedy' | 'sample';
+/** server/src/decode DECODER_SETTINGS. */
+export type Decoder = 'sequential' | 'parallel' | 'confidence' | 'auto' | 'block-diffusion';
+
+export interface SteeringSettings {
+  /** Apply KV-cache steering vectors (server/src/steer) to answers when the model has them. */
+  enabled: boolean;
+  /** c_v; null = the strength tuned into the vectors file (else 1). */
+  strength: number | null;
+  /** Vectors file; empty = steering.safetensors in the model folder. */
+  vectorsPath: string;
+}
 
 export interface ServerSettings {
   /** Absolute model folder; empty = the extension's own model. */
@@ -45,9 +55,10 @@ export interface ServerSettings {
   include: string[];
   exclude: string[];
   hover: { enabled: boolean; deadlineMs: number };
-  /** Free text prepended to every question (e.g. "answer briefly"). */
-  steering: string;
+  steering: SteeringSettings;
   decoder: Decoder;
+  /** 0 = greedy; above 0 samples with this temperature (top-p 0.9). */
+  temperature: number;
   /** Max tokens per answer. */
   maxAnswerTokens: number;
   /** Where the server may persist its cache; empty = no persistence. */
@@ -65,8 +76,9 @@ export const defaultSettings: ServerSettings = {
   include: [],
   exclude: [],
   hover: { enabled: true, deadlineMs: 2000 },
-  steering: '',
-  decoder: 'greedy',
+  steering: { enabled: true, strength: null, vectorsPath: '' },
+  decoder: 'sequential',
+  temperature: 0,
   maxAnswerTokens: 256,
   cacheDir: '',
 };

@@ -52,7 +52,7 @@ export class Session {
 
   /** Settings that take effect without a restart (the client restarts the server for the rest). */
   updateLiveSettings(s: ServerSettings): void {
-    this.settings = { ...this.settings, hover: s.hover, steering: s.steering, decoder: s.decoder, maxAnswerTokens: s.maxAnswerTokens };
+    this.settings = { ...this.settings, hover: s.hover, steering: { ...s.steering, vectorsPath: this.settings.steering.vectorsPath }, temperature: s.temperature, maxAnswerTokens: s.maxAnswerTokens };
   }
 
   /** Loads the model and starts background ingestion (which restores the persisted pot). Never throws. */
@@ -67,6 +67,9 @@ export class Session {
     if (this.disposed) return;
     this.status.update({ model: this.pot.label, device: this.pot.device, ...this.pot.stats() });
     this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.budget} tokens, chunks of ${this.pot.chunkTokens}`);
+    if (this.settings.decoder !== 'sequential') {
+      this.hooks.log(`decoder "${this.settings.decoder}": answers are decoded sequentially until the distiller's ask accepts a decoder`);
+    }
     this.startIngest();
   }
 
@@ -213,7 +216,7 @@ export class Session {
   // ---------- answers ----------
 
   /** Answers with the engine at interactive priority; `signal` cancels waiting and generating. */
-  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'greedy'> & { maxTokens?: number }): Promise<Answer> {
+  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature'> & { maxTokens?: number }): Promise<Answer> {
     if (this.failed) throw new SessionError(this.failed);
     const pot = this.pot;
     if (!pot) throw new SessionError('RepoPot is still loading its model');
@@ -225,7 +228,7 @@ export class Session {
         ...req,
         steering: this.settings.steering,
         maxTokens: req.maxTokens ?? this.settings.maxAnswerTokens,
-        greedy: this.settings.decoder === 'greedy',
+        temperature: this.settings.temperature,
       });
       if (answer.tokensPerSecond > 0 && answer.tokens > 1) this.status.update({ tokensPerSecond: answer.tokensPerSecond });
       return answer;

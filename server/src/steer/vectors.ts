@@ -1,11 +1,16 @@
 // Steering vectors (Belitsky et al. 2025, "KV Cache Steering"): per layer and KV head, the mean over
 // contrastive pairs of K/V(positive example) − K/V(negative example) read at one token position.
 //
-// Extraction position: the last token of each example, where an example is the pair's prompt
-// followed by its completion (positive: trace + answer, negative: bare answer), i.e. the
-// completion's end, as the paper reads its contrastive examples at their final token.
-// Keys in our cache are post-RoPE and the two examples of a pair end at different positions, so each
-// key is un-rotated to position 0 before averaging; apply.ts re-rotates ΔK to the slot it edits.
+// Extraction position, as in the paper's code (MaxBelitsky/cache-steering: few-shot demonstrations
+// with reasoning vs. without, then the question, read at the end of the prompt): each example is
+// `demos` other training pairs (prompt + completion: trace + answer in the positive, the bare answer
+// in the negative) followed by the pair's own prompt, and K/V are read at that prompt's SECOND-TO-LAST
+// token: exactly the slot the one-shot edit targets at inference, where the prompt is prefilled
+// without its last token (the paper appends an offset token for the same alignment). The two examples
+// of a pair differ only in whether the demonstrations reason. 'completion-end' (read at the last token
+// of one pair's prompt + completion) is kept as an option for comparison.
+// Keys in our cache are post-RoPE and the two examples end at different positions, so each key is
+// un-rotated to position 0 before averaging; apply.ts re-rotates ΔK to the slot it edits.
 // Layer 0 is never steered (its K/V depend only on the token and its position).
 import type { Engine } from '../engine/engine';
 import type { CacheShape } from '../engine/kvCache';
@@ -21,8 +26,12 @@ export class SteeringError extends Error {
 }
 
 export const VECTORS_FORMAT = 'repopot-steering-v1';
-export const EXTRACTION_POSITION = 'completion-end';
-export const EXTRACTION_POSITION_DOC = 'last token of prompt+completion (the completion end); keys un-rotated to position 0 before averaging';
+export type ExtractionMode = 'fewshot-query' | 'completion-end';
+export const EXTRACTION_DOCS: Record<ExtractionMode, string> = {
+  'fewshot-query': 'N demonstrations (prompt + trace/bare completion) then the pair prompt; K/V at its second-to-last token (the slot steered at inference); keys un-rotated to position 0',
+  'completion-end': 'pair prompt + completion; K/V at its last token (the completion end); keys un-rotated to position 0',
+};
+export const DEFAULT_DEMOS = 3;
 /** Where vectors for a model live by default: next to its weights. */
 export const DEFAULT_VECTORS_FILE = 'steering.safetensors';
 
@@ -44,23 +53,43 @@ export interface SteeringVectors {
   file?: string;
 }
 
-/** Token ids of one contrastive pair. */
+/** Token ids of one contrastive pair and where to read them. */
 export interface TokenPair {
   positive: number[];
   negative: number[];
+  /** Read K/V this many tokens from the end: 1 = last token (default), 2 = second-to-last. */
+  fromEnd?: number;
 }
 
-/** Formats pairs with the engine's tokenizer (RepoPot template or plain frame). */
-export function tokenizePairs(engine: Engine, pairs: readonly SteeringPair[]): TokenPair[] {
+export interface TokenizeOptions {
+  mode?: ExtractionMode;
+  /** fewshot-query: demonstrations before each pair's prompt (fewer when the context is short). */
+  demos?: number;
+}
+
+/** Formats pairs with the engine's tokenizer (RepoPot template or plain frame) as contrastive examples. */
+export function tokenizePairs(engine: Engine, pairs: readonly SteeringPair[], options: TokenizeOptions = {}): TokenPair[] {
   const tokenizer = engine.tokenizer;
   const format = promptFormat(tokenizer);
-  return pairs.map((p) => {
+  const mode = options.mode ?? 'fewshot-query';
+  const out: TokenPair[] = [];
+  for (const [i, p] of pairs.entries()) {
     const prompt = format.prompt(p.files, p.question);
-    return {
-      positive: encodeExample(tokenizer, prompt + format.positive(p.trace, p.answer)),
-      negative: encodeExample(tokenizer, prompt + format.negative(p.answer)),
-    };
-  });
+    if (mode === 'completion-end') {
+      out.push({ positive: encodeExample(tokenizer, prompt + format.positive(p.trace, p.answer)), negative: encodeExample(tokenizer, prompt + format.negative(p.answer)), fromEnd: 1 });
+      continue;
+    }
+    // Demonstrations: the next pairs in file order (the generator interleaves kinds), as many as fit.
+    for (let k = Math.min(options.demos ?? DEFAULT_DEMOS, pairs.length - 1); k >= 1; k--) {
+      const demos = Array.from({ length: k }, (_, j) => pairs[(i + 1 + j) % pairs.length]);
+      const positive = encodeExample(tokenizer, demos.map((d) => format.prompt(d.files, d.question) + format.positive(d.trace, d.answer)).join('') + prompt);
+      if (positive.length > engine.config.maxPositions) continue;
+      const negative = encodeExample(tokenizer, demos.map((d) => format.prompt(d.files, d.question) + format.negative(d.answer)).join('') + prompt);
+      out.push({ positive, negative, fromEnd: 2 });
+      break;
+    }
+  }
+  return out;
 }
 
 /**
@@ -92,11 +121,12 @@ export interface ExampleState {
   values: Float32Array[];
 }
 
-/** Prefills one example in a fresh cache and reads K (un-rotated) and V at its last token. */
-export async function readLastToken(engine: Engine, tokens: readonly number[], signal?: AbortSignal): Promise<ExampleState> {
+/** Prefills one example in a fresh cache and reads K (un-rotated) and V `fromEnd` tokens from its end. */
+export async function readTokenState(engine: Engine, tokens: readonly number[], fromEnd = 1, signal?: AbortSignal): Promise<ExampleState> {
+  if (!Number.isInteger(fromEnd) || fromEnd < 1 || fromEnd > tokens.length) throw new SteeringError(`cannot read token ${fromEnd} from the end of a ${tokens.length}-token example`);
   const cache = engine.newCache(tokens.length);
   await engine.prefill(cache, tokens, { signal });
-  const slot = cache.length - 1;
+  const slot = cache.length - fromEnd;
   const position = cache.position(slot);
   const keys: Float32Array[] = [];
   const values: Float32Array[] = [];
@@ -108,6 +138,8 @@ export async function readLastToken(engine: Engine, tokens: readonly number[], s
 }
 
 export interface BuildOptions {
+  /** Recorded in the metadata: how the token pairs were made (tokenizePairs' mode). */
+  extraction?: ExtractionMode;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -123,8 +155,8 @@ export async function buildSteeringVectors(engine: Engine, pairs: readonly Token
   const keySums = layers.map(() => new Float64Array(rowSize));
   const valueSums = layers.map(() => new Float64Array(rowSize));
   for (let i = 0; i < pairs.length; i++) {
-    const positive = await readLastToken(engine, pairs[i].positive, options.signal);
-    const negative = await readLastToken(engine, pairs[i].negative, options.signal);
+    const positive = await readTokenState(engine, pairs[i].positive, pairs[i].fromEnd ?? 1, options.signal);
+    const negative = await readTokenState(engine, pairs[i].negative, pairs[i].fromEnd ?? 1, options.signal);
     layers.forEach((layer, j) => {
       for (let x = 0; x < rowSize; x++) {
         keySums[j][x] += positive.keys[layer][x] - negative.keys[layer][x];
@@ -141,7 +173,7 @@ export async function buildSteeringVectors(engine: Engine, pairs: readonly Token
     keys: keySums.map(mean),
     values: valueSums.map(mean),
     pairs: pairs.length,
-    extractionPosition: EXTRACTION_POSITION,
+    extractionPosition: options.extraction ?? 'fewshot-query',
   };
 }
 
@@ -162,7 +194,7 @@ export async function saveSteeringVectors(file: string, vectors: SteeringVectors
     layers: JSON.stringify(vectors.layers),
     pairs: String(vectors.pairs),
     extraction_position: vectors.extractionPosition,
-    extraction_position_doc: EXTRACTION_POSITION_DOC,
+    extraction_position_doc: EXTRACTION_DOCS[vectors.extractionPosition as ExtractionMode] ?? vectors.extractionPosition,
     key_form: 'position-free (un-rotated); re-rotated to the edited slot when applied',
   };
   if (vectors.defaultCValue !== undefined) metadata.default_c_value = String(vectors.defaultCValue);

@@ -1,0 +1,49 @@
+// Decoder selection by name (CLI `--decoder`, the product setting).
+
+import type { Engine } from '../engine/engine';
+import { defaultCacheDir } from '../engine/paths';
+import { chooseDecoder } from './autoSelect';
+import { BlockDiffusionDecoder, type BlockDiffusionOptions } from './blockDiffusion';
+import { confidenceDecoder } from './confidence';
+import { ParallelDecoder } from './parallelExact';
+import { SequentialDecoder } from './sequential';
+import type { Decoder } from './types';
+
+export type { Decoder, DecodeOptions, DecodeResult, DecoderName } from './types';
+export { SequentialDecoder } from './sequential';
+export { ParallelDecoder, DEFAULT_BLOCK } from './parallelExact';
+export { confidenceDecoder, DEFAULT_THRESHOLD } from './confidence';
+export { BlockDiffusionDecoder } from './blockDiffusion';
+export { Drafter } from './drafts';
+export { chooseDecoder } from './autoSelect';
+
+export const DECODER_SETTINGS = ['sequential', 'parallel', 'confidence', 'auto', 'block-diffusion'] as const;
+export type DecoderSetting = (typeof DECODER_SETTINGS)[number];
+
+export interface MakeDecoderOptions {
+  block?: number;
+  threshold?: number;
+  /** Repository tokens for n-gram drafts. */
+  history?: readonly number[];
+  /** Where `auto` remembers its measurement (default: the user cache dir). */
+  cacheDir?: string;
+  diffusion?: BlockDiffusionOptions;
+  log?: (message: string) => void;
+}
+
+export async function makeDecoder(engine: Engine, setting: DecoderSetting, options: MakeDecoderOptions = {}): Promise<Decoder> {
+  switch (setting) {
+    case 'sequential':
+      return new SequentialDecoder(engine);
+    case 'parallel':
+      return new ParallelDecoder(engine, { block: options.block, history: options.history });
+    case 'confidence':
+      return confidenceDecoder(engine, { block: options.block, history: options.history, threshold: options.threshold });
+    case 'block-diffusion':
+      return new BlockDiffusionDecoder(engine, { block: options.block, threshold: options.threshold, ...options.diffusion });
+    case 'auto': {
+      const choice = await chooseDecoder(engine, { cacheDir: options.cacheDir ?? defaultCacheDir(), block: options.block, log: options.log });
+      return choice.choice === 'parallel' ? new ParallelDecoder(engine, { block: options.block, history: options.history }) : new SequentialDecoder(engine);
+    }
+  }
+}

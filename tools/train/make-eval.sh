@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Held-out evaluation sets (data/eval/*.jsonl) from held-out packages, ~1k and ~2k token repositories.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mkdir -p data/eval
+for b in 1024 2048; do
+  k=$((b / 1024))k
+  nice -n ${NICE:-10} node --import tsx tools/train/gen-questions.ts --mode eval --split heldout --budget $b \
+      --per-type 150 --attempts 8000 --seed $b --out data/eval/lookup-$k.jsonl
+  nice -n ${NICE:-10} /usr/bin/python3 tools/train/gen_questions_py.py --mode eval --split heldout --budget $b \
+      --per-type 150 --attempts 6000 --seed $b --out data/eval/lookup-py-$k.jsonl
+done
