@@ -22,7 +22,7 @@ import {
   type GgmlTypeName,
 } from '../server/src/bench/gguf';
 import { decodeRooflineTokPerSec, median } from '../server/src/bench/engineBench';
-import { loadLlamaCpp, ggufWeightBytesPerToken } from '../server/src/bench/llamaCppPeer';
+import { loadLlamaCpp, ggufWeightBytesPerToken, type LlamaToken } from '../server/src/bench/llamaCppPeer';
 import { repopotWeightBytesPerToken } from '../server/src/bench/repopotTarget';
 import { randomWeights, seededRandom, tinyConfig } from '../server/src/model/randomWeights';
 import { Engine } from '../server/src/engine/engine';
@@ -158,8 +158,8 @@ async function crossCheck(architecture: Architecture, type: GgmlTypeName): Promi
     const cache = engine.newCache();
     let ours = await engine.forward(cache, prompt, { logits: 'last' });
     type Item = Parameters<typeof sequence.controlledEvaluate>[0][number];
-    let items: Item[] = prompt.slice(0, -1);
-    let last = prompt[prompt.length - 1];
+    let items: Item[] = prompt.slice(0, -1).map((t) => t as LlamaToken);
+    let last = prompt[prompt.length - 1] as LlamaToken;
     const oursTokens: number[] = [];
     const theirsTokens: number[] = [];
     let worst = 0;
@@ -171,7 +171,7 @@ async function crossCheck(architecture: Architecture, type: GgmlTypeName): Promi
       let scale = 0;
       for (let v = 0; v < config.vocabSize; v++) {
         scale = Math.max(scale, Math.abs(ours.logits[v]));
-        worst = Math.max(worst, Math.abs(ours.logits[v] - (logits.get(v) ?? NaN)));
+        worst = Math.max(worst, Math.abs(ours.logits[v] - (logits.get(v as LlamaToken) ?? NaN)));
       }
       assert.ok(scale > 0.5, 'logits are not degenerate');
       worstScale = Math.max(worstScale, scale);
@@ -180,7 +180,7 @@ async function crossCheck(architecture: Architecture, type: GgmlTypeName): Promi
       theirsTokens.push(theirs.token!);
       // Feed our token to both so a near-tie cannot make the sequences diverge.
       items = [];
-      last = next;
+      last = next as LlamaToken;
       ours = await engine.forward(cache, [next], { logits: 'last' });
     }
     // Relative to the logit scale: different kernels (and summation orders) in fp32 on both sides.
@@ -214,7 +214,7 @@ test('tiny Q8_0 and Q4_0 GGUFs load in llama.cpp and generate in-vocabulary toke
       const { config, file } = writeTiny('llama', type);
       const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
       const context = await model.createContext({ contextSize: 128, batchSize: 32, threads: 2 });
-      const out = await context.getSequence().controlledEvaluate([260, 261, [262, { generateNext: { token: true } }]]);
+      const out = await context.getSequence().controlledEvaluate([260 as LlamaToken, 261 as LlamaToken, [262 as LlamaToken, { generateNext: { token: true } }]]);
       const token = out[2]!.next.token!;
       assert.ok(Number.isInteger(token) && token >= 0 && token < config.vocabSize, `${type}: token ${token}`);
       await context.dispose();

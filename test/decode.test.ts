@@ -157,6 +157,20 @@ test('exact mode: EOS mid-block ends like sequential (all emitted tokens fed)', 
   await engine.dispose();
 });
 
+test('exact mode with seeded sampling draws the same tokens as sequential sampling (one draw per token, in order)', async () => {
+  const model = withTokenizer(randomModel('qwen2', { eosTokenIds: [] }, 23));
+  const engine = await Engine.fromModel(model, { cacheDir });
+  for (const seed of [1, 2, 3]) {
+    const prompt = sampleTokens(4, model.config.vocabSize, seed);
+    const sampling = { kind: 'sample' as const, temperature: 0.7, topP: 0.9, seed };
+    const sequential = await run(new SequentialDecoder(engine), engine, prompt, { maxTokens: 24, sampling });
+    const parallel = await run(new ParallelDecoder(engine, { block: 8 }), engine, prompt, { maxTokens: 24, sampling, history: [...prompt, ...sequential.result.tokens] });
+    assertSameOutcome(parallel, sequential, `seed ${seed}`);
+    assert.ok(parallel.result.draftsAccepted > 0);
+  }
+  await engine.dispose();
+});
+
 test('stories260K: exact mode equals sequential greedy on story prompts', async (t) => {
   const dir = path.join(sharedDir(), 'models', 'stories260K');
   if (!fs.existsSync(dir)) return t.skip(`../shared absent: ${dir} not found`);

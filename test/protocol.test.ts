@@ -333,6 +333,22 @@ describe('language server protocol', { skip }, () => {
     }
   });
 
+  it('decodes with the configured decoder (parallel is exact: same answer as sequential)', async () => {
+    await server.idle();
+    const question = 'What does apply_discount return?';
+    const sequential = await server.ask(question);
+    const s = await ServerUnderTest.start(ws.root, { maxAnswerTokens: 48, decoder: 'parallel' });
+    try {
+      await s.idle();
+      const parallel = await s.ask(question);
+      assert.ok(sequential.result && parallel.result);
+      assert.equal(parallel.result.text, sequential.result.text);
+      assert.equal(parallel.progress.filter((p) => p.kind === 'token').map((p) => (p.kind === 'token' ? p.text : '')).join(''), parallel.result.text);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('handles an empty repository', async () => {
     const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'repopot-empty-'));
     tmpDirs.push(empty);
@@ -360,5 +376,37 @@ describe('language server protocol', { skip }, () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe('language server units', () => {
+  it('EngineLock serves interactive callers before background ones', async () => {
+    const { EngineLock } = await import('../server/src/lsp/scheduler.js');
+    const lock = new EngineLock();
+    const order: string[] = [];
+    const first = await lock.acquire('background');
+    const bg = lock.acquire('background').then((r) => (order.push('background'), r));
+    const ia = lock.acquire('interactive').then((r) => (order.push('interactive'), r));
+    first();
+    (await ia)();
+    (await bg)();
+    assert.deepEqual(order, ['interactive', 'background']);
+    const held = await lock.acquire('background');
+    const ac = new AbortController();
+    const waiting = lock.acquire('interactive', ac.signal);
+    ac.abort();
+    await assert.rejects(waiting);
+    held();
+    (await lock.acquire('interactive'))();
+  });
+
+  it('symbolAt finds the identifier under the cursor', async () => {
+    const { symbolAt } = await import('../server/src/lsp/hover.js');
+    const { TextDocument } = await import('vscode-languageserver-textdocument');
+    const doc = TextDocument.create('file:///x.ts', 'typescript', 1, 'const total = cart.total();\nx 42');
+    assert.equal(symbolAt(doc, { line: 0, character: 8 })?.name, 'total');
+    assert.equal(symbolAt(doc, { line: 0, character: 16 })?.name, 'cart');
+    assert.equal(symbolAt(doc, { line: 0, character: 13 }), undefined, 'punctuation and spaces');
+    assert.equal(symbolAt(doc, { line: 1, character: 3 }), undefined, 'a number');
   });
 });

@@ -12,6 +12,7 @@ import type { Tokenizer } from '../server/src/model/tokenizer';
 import { readSafetensorsHeader } from '../server/src/model/safetensors';
 import {
   buildSteeringVectors,
+  DEFAULT_VECTORS_FILE,
   loadSteeringVectors,
   readTokenState,
   rotateKeyRow,
@@ -23,6 +24,7 @@ import {
 } from '../server/src/steer/vectors';
 import { applySteering, generateSteered } from '../server/src/steer/apply';
 import { loadPairs, promptFormat } from '../server/src/steer/pairs';
+import { defaultSteering } from '../server/src/steer/defaults';
 
 const cacheDir = scratchCacheDir();
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-steer-'));
@@ -267,4 +269,38 @@ test('rotateKeyRow un-rotates exactly what it rotates', () => {
   const row = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i + 1));
   assert.ok(maxAbsDiff(rotateKeyRow(rotateKeyRow(row, shape, 37), shape, -37), row) < 1e-6);
   assert.ok(maxAbsDiff(rotateKeyRow(row, shape, 5), rope(row, 2, 8, 10000, 5)) < 1e-6);
+});
+
+test('defaultSteering: on by default only when the stored evaluation showed a gain', async () => {
+  const model = modelWithTokenizer(10);
+  await withEngine(model, async (engine) => {
+    const identity = { modelHash: model.weightsHash, shape: engine.newCache().shape };
+    const dir = fs.mkdtempSync(path.join(outDir, 'model-'));
+    assert.equal((await defaultSteering(dir, identity)).enabledByDefault, false);
+    const vectors = await buildSteeringVectors(engine, tokenPairs(model.config.vocabSize));
+    const file = path.join(dir, DEFAULT_VECTORS_FILE);
+    await saveSteeringVectors(file, { ...vectors, defaultCValue: 4, defaultLayers: [2], evaluatedGain: -3 });
+    const off = await defaultSteering(dir, identity);
+    assert.equal(off.enabledByDefault, false);
+    assert.equal(off.settings?.cValue, 4, 'the user can still turn it on with the tuned strength');
+    await saveSteeringVectors(file, { ...vectors, defaultCValue: 4, defaultLayers: [2], evaluatedGain: 7.5 });
+    const on = await defaultSteering(dir, identity);
+    assert.equal(on.enabledByDefault, true);
+    assert.deepEqual(on.settings?.layers, [2]);
+    const foreign = await defaultSteering(dir, { ...identity, modelHash: 'random:other' });
+    assert.equal(foreign.enabledByDefault, false);
+    assert.match(foreign.reason, /another model/);
+  });
+});
+
+test('promptFormat follows the RepoPot Q&A template when the tokenizer has its tokens', () => {
+  const specials = new Map([['<|file|>', 90], ['<|question|>', 91], ['<|answer|>', 92], ['<|end|>', 93], ['<|trace|>', 94], ['<|final|>', 95]]);
+  const format = promptFormat({ ...charTokenizer(96), tokenToId: (t) => specials.get(t) });
+  assert.equal(format.template, 'repopot');
+  const files = [{ path: 'src/a.ts', text: 'export const A = 1;' }];
+  assert.equal(format.prompt(files, 'What is A?'), '<|file|> src/a.ts\nexport const A = 1;\n<|question|> What is A?\n<|answer|>');
+  assert.equal(format.positive('a.ts sets A = 1.', '1'), '<|trace|> a.ts sets A = 1.<|final|> 1<|end|>');
+  assert.equal(format.negative('1'), ' 1<|end|>');
+  assert.deepEqual(format.finalAnswer('<|trace|> a.ts sets A = 1.<|final|> 1'), { answer: '1', trace: 'a.ts sets A = 1.' });
+  assert.ok(format.stop.includes('<|end|>'));
 });

@@ -53,7 +53,10 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
   ) {}
 
   private get history(): ChatEntry[] {
-    return this.ctx.extension.workspaceState.get<ChatEntry[]>(HISTORY_KEY, []);
+    // An entry saved mid-answer (window closed while streaming) reads back as stopped.
+    return this.ctx.extension.workspaceState
+      .get<ChatEntry[]>(HISTORY_KEY, [])
+      .map((e) => (e.done ? e : { ...e, done: true, stopReason: 'cancelled' as const }));
   }
 
   private async saveHistory(entries: ChatEntry[]): Promise<void> {

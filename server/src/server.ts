@@ -118,6 +118,7 @@ connection.onInitialize((params): InitializeResult => {
           policy: s.policy,
           cacheDir: s.cacheDir,
           steeringVectors: s.steering.vectorsPath,
+          decoder: s.decoder,
         });
       },
     });

@@ -4,7 +4,7 @@
 // "Ask About Selection" (inline answer). Screenshots go to docs/images/.
 //
 // Setup: tools/e2e/setup.sh (installs code-server etc. outside the project; prints REPOPOT_* paths).
-// Run:   npm run e2e            (setup + this file; `npm run package` must have produced a .vsix)
+// Run:   npm run e2e            (setup, `npm run package`, then this file)
 // Model: REPOPOT_TEST_MODEL or ../shared/models/stories260K. Skips (exit 0, "skipped: …") when a piece is missing.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
@@ -213,6 +213,31 @@ async function main(): Promise<void> {
       await page.keyboard.press('Enter');
       await page.locator('.review-widget', { hasText: 'Sources' }).first().waitFor();
       await page.screenshot({ path: path.join(imagesDir, 'inline.png') });
+    });
+
+    await step('a killed server is restarted and restores its persisted cache', async () => {
+      const pids = execFileSync('pgrep', ['-f', `${extensions}/.*dist/server\\.js`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      if (pids.length !== 1) throw new Error(`expected one RepoPot server process, found ${pids.length}`);
+      process.kill(Number(pids[0]), 'SIGKILL');
+      // The client restarts it; the gauge comes back, its tooltip saying the cache was restored.
+      await page.locator('.statusbar-item', { hasText: /loading model|RepoPot/ }).first().waitFor();
+      await gauge.first().waitFor();
+      await page.keyboard.press('Escape');
+      await page.mouse.move(700, 300);
+      await gauge.first().hover();
+      await page.locator('.monaco-hover', { hasText: 'restored from disk' }).waitFor();
+      const again = execFileSync('pgrep', ['-f', `${extensions}/.*dist/server\\.js`], { encoding: 'utf8' }).trim();
+      if (again === pids[0]) throw new Error('the server was not restarted');
+    });
+
+    await step('with no model chosen and none bundled: a clear message, nothing breaks', async () => {
+      // "Choose Model…" → RepoPot's own model, which this build does not bundle yet.
+      await page.keyboard.press('Escape');
+      await runCommand(page, 'RepoPot: Choose Model…');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'repopot-tiny-code' }).first().click();
+      await page.locator('.notification-toast', { hasText: 'Choose a model' }).first().waitFor();
+      await page.locator('.statusbar-item', { hasText: 'RepoPot: no model' }).first().waitFor();
+      await page.screenshot({ path: path.join(imagesDir, 'no-model.png') });
     });
 
     await step('no CSP violations or script errors in the chat webview', async () => {

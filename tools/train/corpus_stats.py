@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Token counts of the corpus by split and language (for the model card)."""
 import json, sys, os, collections
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import Tokenizer
 tok = Tokenizer(sys.argv[2] if len(sys.argv) > 2 else '.train/tok/tokenizer.json')

@@ -11,6 +11,7 @@ greedily (no KV cache; slow) and the text after `<|final|>` is compared.
 """
 import argparse, collections, json, os, random, sys
 import torch
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama
 from bpe import Tokenizer

@@ -14,6 +14,7 @@ and prints a greedy continuation of a repository-with-question prompt.
 import argparse, glob, json, os, shutil, struct, sys
 import numpy as np
 import torch
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama, hf_config
 from bpe import Tokenizer

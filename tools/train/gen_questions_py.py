@@ -7,6 +7,7 @@ Same question types, templates, forms and output records as gen-questions.ts.
   /usr/bin/python3 tools/train/gen_questions_py.py --mode eval --split heldout --budget 1024 --out data/eval/lookup-py-1k.jsonl
 """
 import argparse, ast, json, os, posixpath, random, sys
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import Tokenizer
 

@@ -37,19 +37,24 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(d, self.nkv * self.hd, bias=False)
         self.o_proj = nn.Linear(self.nh * self.hd, d, bias=False)
 
-    def forward(self, x, cos, sin, mask):
+    def forward(self, x, cos, sin, mask, cache=None):
         B, T, _ = x.shape
         q = self.q_proj(x).view(B, T, self.nh, self.hd).transpose(1, 2)
         k = self.k_proj(x).view(B, T, self.nkv, self.hd).transpose(1, 2)
         v = self.v_proj(x).view(B, T, self.nkv, self.hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if cache is not None:
+            if 'k' in cache:
+                k = torch.cat([cache['k'], k], dim=2)
+                v = torch.cat([cache['v'], v], dim=2)
+            cache['k'], cache['v'] = k, v
         rep = self.nh // self.nkv
         if rep > 1:
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
         att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
-        att = att.masked_fill(mask[:T, :T], float('-inf'))
+        att = att.masked_fill(mask, float('-inf'))
         att = att.softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, self.nh * self.hd)
         return self.o_proj(y)
@@ -75,8 +80,8 @@ class Layer(nn.Module):
         self.input_layernorm = RMSNorm(c['hidden_size'], c['rms_norm_eps'])
         self.post_attention_layernorm = RMSNorm(c['hidden_size'], c['rms_norm_eps'])
 
-    def forward(self, x, cos, sin, mask):
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask)
+    def forward(self, x, cos, sin, mask, cache=None):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, cache)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -112,24 +117,29 @@ class Llama(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
 
-    def forward(self, ids):
+    def forward(self, ids, caches=None, pos=0):
+        """ids [B, T] at absolute positions pos..pos+T-1; caches: list of per-layer dicts (KV cache) or None"""
         T = ids.shape[1]
         x = self.model.embed_tokens(ids)
-        cos, sin = self.cos[:, :, :T], self.sin[:, :, :T]
-        for l in self.model.layers:
-            x = l(x, cos, sin, self.mask)
+        cos, sin = self.cos[:, :, pos:pos + T], self.sin[:, :, pos:pos + T]
+        mask = self.mask[pos:pos + T, :pos + T]
+        for i, l in enumerate(self.model.layers):
+            x = l(x, cos, sin, mask, None if caches is None else caches[i])
         x = self.model.norm(x)
         return x @ self.model.embed_tokens.weight.t()  # tied lm_head
 
     @torch.no_grad()
     def generate(self, ids, max_new=64, stop=()):
-        ids = list(ids)
+        """greedy decoding with a KV cache (prompt + max_new must fit max_position_embeddings)"""
+        ids = list(ids)[-(self.config['max_position_embeddings'] - max_new):]
+        caches = [{} for _ in self.model.layers]
+        logits = self(torch.tensor([ids]), caches, 0)
         for _ in range(max_new):
-            ctx = torch.tensor([ids[-self.config['max_position_embeddings']:]])
-            nxt = int(self(ctx)[0, -1].argmax())
+            nxt = int(logits[0, -1].argmax())
             ids.append(nxt)
             if nxt in stop:
                 break
+            logits = self(torch.tensor([[nxt]]), caches, len(ids) - 1)
         return ids
 
 

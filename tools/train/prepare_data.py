@@ -10,6 +10,7 @@ Output: <out>.npy uint16 [N, seq] and <out>.json stats.
 """
 import argparse, json, os, random, sys
 import numpy as np
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import Tokenizer
 

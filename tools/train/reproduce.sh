@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1
 $PY -c "import torch, numpy, regex, matplotlib" 2>/dev/null || {
   echo "missing deps: apt-get install -y python3-torch libopenblas0-pthread python3-regex python3-matplotlib" >&2; exit 1; }
 

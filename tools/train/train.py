@@ -11,6 +11,7 @@ A stage with --init-from starts from another stage's weights (fresh optimizer).
 import argparse, json, math, os, sys, time
 import numpy as np
 import torch
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama
 

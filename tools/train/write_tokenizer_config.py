@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Write tokenizer_config.json (special tokens + RepoPot question/answer template)."""
 import json, sys, os
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import SPECIALS
 

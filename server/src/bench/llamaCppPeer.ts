@@ -22,6 +22,9 @@ type Token = Parameters<LlamaContextSequence['controlledEvaluate']>[0][number] e
     : Item
   : never;
 
+/** node-llama-cpp's branded token id type. */
+export type LlamaToken = Token;
+
 /** Bytes per element of ggml types we may meet in GGUF tensors or KV caches. */
 function ggmlElementBytes(type: number): number {
   switch (type) {

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
-import { exactMatch, loadEvalSet } from '../eval/evalSet';
+import { exactMatch, loadEvalSet, median } from '../eval/evalSet';
 import { encodeExample, promptFormat, type PromptFormat, type SteeringFile, type SteeringPair } from '../steer/pairs';
 import { applySteering, generateSteered, type SteerSettings } from '../steer/apply';
 import { logProbOf } from '../engine/sampling';
@@ -132,8 +132,11 @@ class ModeTotals {
   latencyMs = 0;
   n = 0;
   skipped = 0;
+  /** Decode ms/token of each question in order (NaN: skipped or under two tokens). */
+  readonly perQuestion: number[] = [];
 
   add(r: QuestionRun): void {
+    this.perQuestion.push(r.decodeTokens > 0 ? r.decodeMs / r.decodeTokens : NaN);
     if (r.skipped) {
       this.skipped++;
       return;
@@ -163,7 +166,7 @@ async function runMode(engine: Engine, format: PromptFormat, questions: readonly
  * All modes per question, in an order that rotates from question to question, so that drift in
  * machine speed (thermal, GC, other load) falls on every mode alike: decodeOverhead compares them.
  */
-async function runInterleaved(engine: Engine, format: PromptFormat, questions: readonly SteerQuestion[], steer: SteerSettings, o: SteerBenchOptions): Promise<Map<SteerMode, ModeSummary>> {
+async function runInterleaved(engine: Engine, format: PromptFormat, questions: readonly SteerQuestion[], steer: SteerSettings, o: SteerBenchOptions): Promise<{ summaries: Map<SteerMode, ModeSummary>; overheadMedian: number }> {
   const totals = new Map(STEER_MODES.map((m) => [m, new ModeTotals()] as const));
   for (const [i, q] of questions.entries()) {
     for (let k = 0; k < STEER_MODES.length; k++) {
@@ -171,7 +174,10 @@ async function runInterleaved(engine: Engine, format: PromptFormat, questions: r
       totals.get(mode)!.add(await runQuestion(engine, format, q, mode, mode === 'steer' ? steer : undefined, o.maxTokens, o.signal));
     }
   }
-  return new Map([...totals].map(([m, t]) => [m, t.summary()]));
+  // Median over questions of steer/plain decode ms/token: robust to load spikes on a shared machine.
+  const plain = totals.get('plain')!.perQuestion;
+  const ratios = totals.get('steer')!.perQuestion.map((x, i) => x / plain[i] - 1).filter((x) => Number.isFinite(x));
+  return { summaries: new Map([...totals].map(([m, t]) => [m, t.summary()])), overheadMedian: median(ratios) };
 }
 
 /** log p(completion | prompt) with the prompt's last token held back and the edit applied before it. */
@@ -239,12 +245,18 @@ export async function tuneSteering(engine: Engine, o: SteerBenchOptions, emit: E
   return best;
 }
 
-export async function runSteerBench(engine: Engine, o: SteerBenchOptions, emit: Emit): Promise<SteerTuning> {
+export interface SteerBenchResult extends SteerTuning {
+  /** Per held-out set with measured questions: steer − plain accuracy, in points. */
+  steerMinusPlain: Map<string, number>;
+}
+
+export async function runSteerBench(engine: Engine, o: SteerBenchOptions, emit: Emit): Promise<SteerBenchResult> {
   const format = promptFormat(engine.tokenizer);
   const tuning = o.cValue !== undefined
     ? { cValue: o.cValue, layers: o.layers ?? o.vectors.layers, trainAccuracy: NaN }
     : await tuneSteering(engine, o, emit);
   const steer: SteerSettings = { vectors: o.vectors, cKey: o.cKey, cValue: tuning.cValue, layers: tuning.layers };
+  const gains = new Map<string, number>();
   if (o.heldoutPairs && o.heldoutPairs.length > 0) {
     const cValues = [...new Set([...o.cValues, tuning.cValue])].sort((a, b) => a - b);
     const pairs = o.limit ? o.heldoutPairs.slice(0, o.limit) : o.heldoutPairs;
@@ -253,7 +265,7 @@ export async function runSteerBench(engine: Engine, o: SteerBenchOptions, emit: 
   }
   for (const [set, all] of o.heldout) {
     const questions = o.limit ? all.slice(0, o.limit) : all;
-    const results = await runInterleaved(engine, format, questions, steer, o);
+    const { summaries: results, overheadMedian } = await runInterleaved(engine, format, questions, steer, o);
     for (const mode of STEER_MODES) {
       const s = results.get(mode)!;
       emit({ bench: 'steer', set, mode, accuracy: s.accuracy, traceRate: s.traceRate, tokens: s.tokens, msPerToken: s.msPerToken, latencyMs: s.latencyMs, n: s.n, skipped: s.skipped, template: format.template, ...(mode === 'steer' ? { cValue: tuning.cValue, cKey: o.cKey, layers: rangeLabel(tuning.layers) } : {}) });
@@ -261,13 +273,15 @@ export async function runSteerBench(engine: Engine, o: SteerBenchOptions, emit: 
     const plain = results.get('plain')!;
     const cot = results.get('cot')!;
     const steered = results.get('steer')!;
+    if (plain.n > 0) gains.set(set, (steered.accuracy - plain.accuracy) * 100);
     emit({
       bench: 'steer', summary: true, set,
       steerMinusPlain: (steered.accuracy - plain.accuracy) * 100,
       steerMinusCot: (steered.accuracy - cot.accuracy) * 100,
       decodeOverhead: steered.msPerToken / plain.msPerToken - 1,
+      decodeOverheadMedian: overheadMedian,
       cValue: tuning.cValue, cKey: o.cKey, layers: rangeLabel(tuning.layers), n: plain.n, skipped: plain.skipped,
     });
   }
-  return tuning;
+  return { ...tuning, steerMinusPlain: gains };
 }

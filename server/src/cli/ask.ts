@@ -1,12 +1,15 @@
 // `repopot ask "QUESTION" --repo DIR`: distill the repository (or reuse its saved pot) and answer with sources.
 import { Distiller } from '../distill/distiller';
-import { CliError, emitJson, intOption, interruptSignal, parseOptions } from './args';
+import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOptions } from './args';
+import { makeDecoder } from '../decode/index';
+import { potHistory } from '../decode/history';
 import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
 
-const HELP = `usage: repopot ask "QUESTION" --repo DIR [--max-tokens N] [--budget N] [--policy P] [--model DIR] [--json]`;
+const HELP = `usage: repopot ask "QUESTION" --repo DIR [--max-tokens N] [--budget N] [--policy P] [--model DIR]
+                    [--decoder sequential|parallel|confidence|auto] [--json]`;
 
 export async function runAsk(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, { ...distillFlags, 'max-tokens': { type: 'string' } }, 'ask', true);
+  const { values, positionals } = parseOptions(argv, { ...distillFlags, 'max-tokens': { type: 'string' }, decoder: { type: 'string' } }, 'ask', true);
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
@@ -21,7 +24,13 @@ export async function runAsk(argv: string[]): Promise<number> {
     const distiller = new Distiller(engine);
     const summary = await distiller.ingest({ ...options, onProgress: progressPrinter(values.json) });
     if (!values.json) process.stderr.write(`\r${summary.source === 'reused' ? 'reused the saved pot' : `read ${summary.files} files`} · ${summary.tokensSeen} tokens → ${summary.tokensKept} kept (${summary.policy})\n`);
+    const decoderSetting = choiceOption(values.decoder, 'decoder', ['sequential', 'parallel', 'confidence', 'auto'] as const, 'sequential');
+    // Parallel decoders draft from the repository lines the pot holds.
+    const decoder = decoderSetting === 'sequential' || !distiller.pot
+      ? undefined
+      : await makeDecoder(engine, decoderSetting, { history: potHistory(distiller.pot.cache.tags(), options.repo, engine.tokenizer), log });
     const answer = await distiller.ask(question, {
+      decoder,
       maxTokens: intOption(values['max-tokens'], 'max-tokens', 128, 1),
       signal,
       onText: values.json ? undefined : (t) => process.stdout.write(t),

@@ -47,8 +47,10 @@ export async function runBenchDecode(argv: string[]): Promise<number> {
   const modelDir = resolveModelDir(values.model);
   const engine = await Engine.load(modelDir, { device, weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'fp32'), log });
   try {
-    // A model with a small vocabulary is a story model (stories260K): code questions mean nothing to it.
-    const fallback: DecodeWorkload = engine.config.vocabSize <= 4096 ? 'stories' : 'eval';
+    // RepoPot's Q&A tokens, a chat template or a real vocabulary: code questions. A 512-token story model
+    // (stories260K) knows no code, so it gets story prompts.
+    const codeModel = engine.tokenizer.tokenToId('<|question|>') !== undefined || engine.model.renderChat !== undefined || engine.config.vocabSize > 1024;
+    const fallback: DecodeWorkload = codeModel ? 'eval' : 'stories';
     await runDecodeBench(engine, {
       workload: choiceOption<DecodeWorkload>(values.workload, 'workload', ['eval', 'stories'], fallback),
       evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),

@@ -91,8 +91,10 @@ export async function runBenchSteer(argv: string[]): Promise<number> {
     }, emit);
     if (values['update-vectors'] && cValue === undefined) {
       // Tuned on the training split only; stored with the vectors so Ask uses them as defaults.
-      await saveSteeringVectors(vectorsFile, { ...vectors, defaultCValue: tuning.cValue, defaultLayers: tuning.layers });
-      log(`stored c_v = ${tuning.cValue}, layers ${rangeLabel(tuning.layers)} in ${vectorsFile}`);
+      // The verdict Ask uses to steer by default: the multi-hop gain when measured, else the held-out split's.
+      const gain = tuning.steerMinusPlain.get('multihop') ?? tuning.steerMinusPlain.get('heldout');
+      await saveSteeringVectors(vectorsFile, { ...vectors, defaultCValue: tuning.cValue, defaultLayers: tuning.layers, evaluatedGain: gain });
+      log(`stored c_v = ${tuning.cValue}, layers ${rangeLabel(tuning.layers)}, evaluated gain ${gain ?? 'n/a'} in ${vectorsFile}`);
     }
     return 0;
   } finally {

@@ -16,10 +16,10 @@ import { MASK_NEG } from '../graph/contract';
 import { Drafter, type DrafterOptions } from './drafts';
 import { OutputCollector, prefillPasses, type DecodeOptions, type DecodeResult, type Decoder, type DecoderName } from './types';
 
-export const DEFAULT_BLOCK = 12;
+export const DEFAULT_BLOCK = 8;
 
 export interface ParallelOptions {
-  /** Tokens per verification pass: decided tokens plus drafts (default 12). */
+  /** Tokens per verification pass: decided tokens plus drafts (default 8). */
   block?: number;
   /** Tokens of the repository text the cache was built from (n-gram draft source), for every call. */
   history?: readonly number[];

@@ -11,7 +11,9 @@ import { potPath } from '../distill/potStore.js';
 import type { SlotSource } from '../distill/provenance.js';
 import { walkRepository } from '../distill/repoWalker.js';
 import type { SteeringVectors } from '../steer/vectors.js';
-import type { AskSelection, Policy, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
+import { makeDecoder, type Decoder as TokenDecoder } from '../decode/index.js';
+import { potHistory } from '../decode/history.js';
+import type { AskSelection, Decoder, Policy, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
 
 export interface PotStats {
   tokensSeen: number;
@@ -63,10 +65,14 @@ export interface PotSettings {
   policy: Policy;
   /** Where the pot is persisted; empty = not persisted. */
   cacheDir: string;
+  decoder: Decoder;
+  log: (message: string) => void;
 }
 
 export class DistilledPot {
   private readonly distiller: Distiller;
+  /** Built on the first answer after each ingest (parallel decoders draft from the pot's lines). */
+  private decoder: Promise<TokenDecoder | undefined> | undefined;
   readonly budget: number;
   readonly chunkTokens: number;
 
@@ -113,6 +119,7 @@ export class DistilledPot {
       betweenChunks: req.betweenChunks,
       onProgress: (p) => req.onProgress({ tokensSeen: p.tokensSeen, tokensKept: p.tokensKept, budget: p.budget, cacheBytes: p.cacheBytes, filesDone: p.filesDone, filesTotal: p.filesTotal, tokensPerSecond: p.tokensPerSecond }),
     });
+    this.decoder = undefined;
     return {
       files: walk.files.map((f) => f.path),
       skipped: walk.skipped.map((s) => ({ path: s.path, reason: s.detail ? `${s.reason}: ${s.detail}` : s.reason })),
@@ -132,8 +139,10 @@ export class DistilledPot {
     if (req.selection) question = `${question}\n\nThe code in question (${this.relPath(req.selection.uri)}):\n${req.selection.text}`;
     const vectors = req.steering.enabled ? this.steeringVectors : undefined;
     const cValue = req.steering.strength ?? vectors?.defaultCValue ?? 1;
+    const decoder = await this.tokenDecoder();
     const started = performance.now();
     const a = await this.distiller.ask(question, {
+      decoder,
       maxTokens: req.maxTokens,
       sampling: req.temperature > 0 ? { kind: 'sample', temperature: req.temperature, topP: 0.9 } : { kind: 'greedy' },
       steer: vectors && cValue !== 0 ? { vectors, cValue } : undefined,
@@ -149,6 +158,22 @@ export class DistilledPot {
       tokens: a.tokens,
       tokensPerSecond: seconds > 0 ? a.tokens / seconds : 0,
     };
+  }
+
+  /** The configured decoder (undefined = the engine's sequential decoding); a failure falls back to sequential. */
+  private tokenDecoder(): Promise<TokenDecoder | undefined> {
+    const setting = this.settings.decoder;
+    const pot = this.distiller.pot;
+    if (setting === 'sequential' || !pot) return Promise.resolve(undefined);
+    this.decoder ??= makeDecoder(this.engine, setting, {
+      history: potHistory(pot.cache.tags() as (SlotSource | undefined)[], this.settings.root, this.engine.tokenizer),
+      cacheDir: this.settings.cacheDir || undefined,
+      log: this.settings.log,
+    }).catch((err: unknown) => {
+      this.settings.log(`decoder "${setting}" unavailable, decoding sequentially: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    });
+    return this.decoder;
   }
 
   /** Files by their share of the pot's slots: what an answer cut short (before attention ranking) cites. */

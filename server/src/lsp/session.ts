@@ -67,9 +67,6 @@ export class Session {
     if (this.disposed) return;
     this.status.update({ model: this.pot.label, device: this.pot.device, ...this.pot.stats() });
     this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.budget} tokens, chunks of ${this.pot.chunkTokens}`);
-    if (this.settings.decoder !== 'sequential') {
-      this.hooks.log(`decoder "${this.settings.decoder}": answers are decoded sequentially until the distiller's ask accepts a decoder`);
-    }
     this.startIngest();
   }
 

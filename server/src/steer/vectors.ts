@@ -49,6 +49,8 @@ export interface SteeringVectors {
   /** Tuned defaults stored with the vectors (c_k = 0 per the issue; c_v from the training split). */
   defaultCValue?: number;
   defaultLayers?: number[];
+  /** Held-out accuracy gain of steering over the plain prompt, in points (from `bench steer --update-vectors`). */
+  evaluatedGain?: number;
   /** The file the vectors came from, for messages. */
   file?: string;
 }
@@ -199,6 +201,7 @@ export async function saveSteeringVectors(file: string, vectors: SteeringVectors
   };
   if (vectors.defaultCValue !== undefined) metadata.default_c_value = String(vectors.defaultCValue);
   if (vectors.defaultLayers !== undefined) metadata.default_layers = JSON.stringify(vectors.defaultLayers);
+  if (vectors.evaluatedGain !== undefined && Number.isFinite(vectors.evaluatedGain)) metadata.evaluated_gain = String(vectors.evaluatedGain);
   await writeSafetensors(file, tensors, 'F32', metadata);
 }
 
@@ -251,6 +254,7 @@ export async function loadSteeringVectors(file: string, model?: ModelIdentity): 
     extractionPosition: meta.extraction_position ?? 'unknown',
     defaultCValue: meta.default_c_value !== undefined ? Number(meta.default_c_value) : undefined,
     defaultLayers: meta.default_layers !== undefined ? (JSON.parse(meta.default_layers) as number[]) : undefined,
+    evaluatedGain: meta.evaluated_gain !== undefined ? Number(meta.evaluated_gain) : undefined,
     file,
   };
   if (model) checkVectorsForModel(vectors, model);
