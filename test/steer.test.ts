@@ -25,6 +25,7 @@ import {
 import { applySteering, generateSteered } from '../server/src/steer/apply';
 import { loadPairs, promptFormat } from '../server/src/steer/pairs';
 import { defaultSteering } from '../server/src/steer/defaults';
+import { defaultLayerRanges, pairQuestions, runSteerBench } from '../server/src/bench/steerBench';
 
 const cacheDir = scratchCacheDir();
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-steer-'));
@@ -303,4 +304,34 @@ test('promptFormat follows the RepoPot Q&A template when the tokenizer has its t
   assert.equal(format.negative('1'), ' 1<|end|>');
   assert.deepEqual(format.finalAnswer('<|trace|> a.ts sets A = 1.<|final|> 1'), { answer: '1', trace: 'a.ts sets A = 1.' });
   assert.ok(format.stop.includes('<|end|>'));
+});
+
+test('bench steer: sweep on the training split, plot, then plain|cot|steer lines and a summary per set', async () => {
+  const base = randomModel('llama', { numLayers: 3, maxPositions: 2048 }, 11);
+  const model: EngineModel = { ...base, tokenizer: charTokenizer(base.config.vocabSize) };
+  await withEngine(model, async (engine) => {
+    const root = path.join(__dirname, '..', 'data', 'steering');
+    const train = loadPairs(path.join(root, 'train.jsonl')).slice(0, 4);
+    const heldoutPairs = loadPairs(path.join(root, 'heldout.jsonl')).slice(0, 2);
+    const vectors = await buildSteeringVectors(engine, tokenizePairs(engine, train, { demos: 1 }));
+    const lines: Record<string, unknown>[] = [];
+    const plotFile = path.join(outDir, 'sweep.png');
+    const result = await runSteerBench(engine, {
+      vectors, train, heldoutPairs, heldout: new Map([['heldout', pairQuestions(heldoutPairs)]]),
+      cValues: [1, 2], cKey: 0, maxTokens: 3, tuneLimit: 2, plotFile,
+    }, (line) => lines.push(line));
+    assert.ok(fs.readFileSync(plotFile).subarray(1, 4).toString() === 'PNG');
+    // c_v × layer ranges: all (1-2), lower half (1), upper half (2).
+    assert.equal(lines.filter((l) => l.phase === 'sweep' && l.mode === 'steer').length, 2 * defaultLayerRanges([1, 2]).length);
+    assert.equal(defaultLayerRanges([1, 2]).length, 3);
+    for (const mode of ['plain', 'cot', 'steer']) {
+      const line = lines.find((l) => l.set === 'heldout' && l.mode === mode && l.phase === undefined);
+      assert.ok(line, mode);
+      for (const key of ['accuracy', 'tokens', 'msPerToken']) assert.equal(typeof line[key], 'number', `${mode}.${key}`);
+    }
+    const summary = lines.find((l) => l.summary === true);
+    assert.ok(summary && typeof summary.steerMinusPlain === 'number' && typeof summary.steerMinusCot === 'number' && typeof summary.decodeOverhead === 'number');
+    assert.ok(result.steerMinusPlain.has('heldout'));
+    assert.equal(lines.filter((l) => l.phase === 'preference').length, 2);
+  });
 });

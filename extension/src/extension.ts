@@ -191,43 +191,51 @@ class FirstIngestProgress implements vscode.Disposable {
   private static readonly KEY = 'repopot.firstIngestDone';
   private resolve: (() => void) | undefined;
   private report: ((s: StatusParams) => void) | undefined;
+  /** Set when the notification is asked for (withProgress may start its task later). */
+  private shown = false;
 
   constructor(private readonly c: Ctx) {}
 
   observe(h: ClientHealth): void {
     const s = h.kind === 'running' ? h.status : undefined;
     if (!s) return;
-    if (s.state === 'ingesting' && !this.resolve && !s.restored && !this.c.extension.workspaceState.get<boolean>(FirstIngestProgress.KEY)) this.open();
+    if (s.state === 'ingesting' && !this.shown && !s.restored && !this.c.extension.workspaceState.get<boolean>(FirstIngestProgress.KEY)) this.open();
     this.report?.(s);
-    if (this.resolve && (s.state === 'idle' || s.state === 'error')) {
+    if (this.shown && (s.state === 'idle' || s.state === 'error')) {
       if (s.state === 'idle') void this.c.extension.workspaceState.update(FirstIngestProgress.KEY, true);
       this.close();
     }
   }
 
   private open(): void {
+    this.shown = true;
     void vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'RepoPot: reading the workspace', cancellable: true },
       (progress, token) =>
         new Promise<void>((resolve) => {
+          if (!this.shown) return resolve(); // closed before the notification started
           let lastPct = 0;
-          this.resolve = resolve;
           this.report = (s) => {
             const pct = s.filesTotal > 0 ? Math.floor((100 * s.filesDone) / s.filesTotal) : 0;
             progress.report({ message: `${s.filesDone}/${s.filesTotal} files · ${s.tokensSeen.toLocaleString('en-US')} tokens`, increment: Math.max(0, pct - lastPct) });
             lastPct = Math.max(lastPct, pct);
           };
-          token.onCancellationRequested(() => {
+          const sub = token.onCancellationRequested(() => {
             void vscode.commands.executeCommand('repopot.pause');
             void vscode.window.showInformationMessage('RepoPot: ingestion paused. Resume it from the status bar.');
             this.close();
           });
+          this.resolve = () => {
+            sub.dispose();
+            resolve();
+          };
         }),
     );
   }
 
   private close(): void {
     const r = this.resolve;
+    this.shown = false;
     this.resolve = undefined;
     this.report = undefined;
     r?.();

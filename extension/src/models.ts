@@ -16,9 +16,11 @@ export function modelsRoot(ext: vscode.ExtensionContext): string {
   return path.join(ext.globalStorageUri.fsPath, 'models');
 }
 
+/** Holds weights the engine can load: Hugging Face (config.json + *.safetensors) or llama2.c (*.bin). */
 function looksLikeModel(dir: string): boolean {
   try {
-    return fs.statSync(dir).isDirectory() && fs.readdirSync(dir).length > 0;
+    const names = fs.readdirSync(dir);
+    return (names.includes('config.json') && names.some((n) => n.endsWith('.safetensors'))) || names.some((n) => n.endsWith('.bin'));
   } catch {
     return false;
   }
@@ -44,7 +46,9 @@ export function resolveModel(ext: vscode.ExtensionContext, config: Config): { di
   if (!path.isAbsolute(choice)) {
     return { problem: { message: `repopot.model must be empty, one of ${DOWNLOADABLE_MODELS.join(', ')}, or an absolute folder (got "${choice}").` } };
   }
-  if (!looksLikeModel(choice)) return { problem: { message: `The model folder ${choice} does not exist or is empty.` } };
+  if (!looksLikeModel(choice)) {
+    return { problem: { message: `${choice} is not a model folder (expected config.json with *.safetensors, or a llama2.c *.bin checkpoint).` } };
+  }
   return { dir: choice, label: path.basename(choice) };
 }
 

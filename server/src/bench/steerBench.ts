@@ -97,9 +97,10 @@ export function rangeLabel(layers: readonly number[]): string {
 
 /** Runs one question in one mode from a fresh cache. */
 async function runQuestion(engine: Engine, format: PromptFormat, q: SteerQuestion, mode: SteerMode, steer: SteerSettings | undefined, maxTokens: number, signal?: AbortSignal): Promise<QuestionRun> {
-  const text = mode === 'cot' ? format.cotPrompt(q.files, q.question) : format.prompt(q.files, q.question);
-  const prompt = encodeExample(engine.tokenizer, text);
-  if (prompt.length + maxTokens > engine.config.maxPositions) return { correct: false, traced: false, tokens: 0, decodeMs: 0, decodeTokens: 0, latencyMs: 0, skipped: true };
+  const cotPrompt = encodeExample(engine.tokenizer, format.cotPrompt(q.files, q.question));
+  const prompt = mode === 'cot' ? cotPrompt : encodeExample(engine.tokenizer, format.prompt(q.files, q.question));
+  // Skipped in every mode alike when the longest (step-by-step) prompt and the answer do not fit.
+  if (cotPrompt.length + maxTokens > engine.config.maxPositions) return { correct: false, traced: false, tokens: 0, decodeMs: 0, decodeTokens: 0, latencyMs: 0, skipped: true };
   const stamps: number[] = [];
   const started = performance.now();
   const options = { maxTokens, stop: format.stop, signal, onToken: () => stamps.push(performance.now()) };

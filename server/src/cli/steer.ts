@@ -14,7 +14,7 @@ const HELP = `usage: repopot steer build [--model DIR] [--pairs FILE] [--out FIL
   --extraction  fewshot-query (default, the paper's): demos with/without traces then the pair's prompt,
                 read at the slot the edit targets; completion-end: one pair's prompt + completion, last token
   --demos       demonstrations per example (default ${DEFAULT_DEMOS}; fewer when the context is short)
-  --out    vectors file (default DIR/${DEFAULT_VECTORS_FILE}, next to the model)`;
+  --out         vectors file (default DIR/${DEFAULT_VECTORS_FILE}, next to the model)`;
 
 export function defaultTrainPairs(): string {
   return path.join(projectRoot(), 'data', 'steering', 'train.jsonl');

@@ -109,6 +109,8 @@ export class BlockDiffusionDecoder implements Decoder {
     const temperature = sampling.kind === 'sample' ? sampling.temperature : 1;
     const out = new OutputCollector(engine, options);
     const start = cache.nextPosition();
+    // Blocks are aligned to positions 0, B, 2B, …; a cache this decoder (or prefillBlocks) filled always ends on one.
+    if (start % B !== 0 && prompt.length > 0) throw new EngineError(`block diffusion: the cache ends at position ${start}, not on a block boundary (block ${B})`);
     // The prompt's whole blocks go into the cache; its partial last block is decoded with the first block.
     const tailLength = (start + prompt.length) % B;
     const headLength = Math.max(0, prompt.length - tailLength);

@@ -28,6 +28,12 @@ export class Drafter {
   private readonly maxCandidates: number;
   /** Jacobi guesses by output index (index into the decoder's output tokens). */
   private readonly jacobi = new Map<number, number>();
+  /**
+   * What the model predicted after a pair (and after a single token) in verification passes, wherever that pair
+   * sat in the tree (lookahead decoding's n-gram pool): the model's own continuations, reused when they recur.
+   */
+  private readonly predictedAfterPair = new Map<string, number>();
+  private readonly predictedAfterToken = new Map<number, number>();
   private readonly outputStart: number;
 
   constructor(source: readonly number[], options: DrafterOptions = {}) {
@@ -54,6 +60,28 @@ export class Drafter {
     this.jacobi.set(outputIndex, predicted);
   }
 
+  /** Records that the model, given a context ending in `previous`, `last`, predicted `predicted`. */
+  learn(previous: number | undefined, last: number, predicted: number): void {
+    if (previous !== undefined) this.predictedAfterPair.set(`${previous},${last}`, predicted);
+    this.predictedAfterToken.set(last, predicted);
+  }
+
+  /** A chain through the learned predictions, starting after the accepted output. */
+  private pooledChain(length: number): number[] {
+    const seq = this.sequence;
+    const chain: number[] = [];
+    const at = (i: number) => (i < seq.length ? seq[i] : chain[i - seq.length]);
+    while (chain.length < length) {
+      const total = seq.length + chain.length;
+      if (total === 0) break;
+      const last = at(total - 1);
+      const next = (total >= 2 ? this.predictedAfterPair.get(`${at(total - 2)},${last}`) : undefined) ?? this.predictedAfterToken.get(last);
+      if (next === undefined) break;
+      chain.push(next);
+    }
+    return chain;
+  }
+
   /**
    * Candidate continuations of the accepted output, best first, each at most `length` tokens: n-gram copies
    * (longest matching suffix first, most recent occurrence first), then the Jacobi guesses.
@@ -76,13 +104,15 @@ export class Drafter {
       if (t === undefined) break;
       jacobi.push(t);
     }
-    // Keep a slot for the Jacobi chain: it is the only source when the text is new.
-    const ngramSlots = jacobi.length > 0 ? this.maxCandidates - 1 : this.maxCandidates;
+    const pooled = this.pooledChain(length);
+    // Keep slots for the model's own guesses: they are the only source when the text is new.
+    const ngramSlots = Math.max(1, this.maxCandidates - (jacobi.length > 0 ? 1 : 0) - (pooled.length > 0 ? 1 : 0));
     for (let n = Math.min(this.maxNgram, seq.length); n >= this.minNgram && out.length < ngramSlots; n--) {
       const list = this.ends[n].get(keyOf(seq, seq.length - n, n));
       if (!list) continue;
       for (let k = list.length - 1; k >= 0 && out.length < ngramSlots; k--) add(copyFrom(seq, list[k], length));
     }
+    add(pooled);
     add(jacobi);
     return out;
   }

@@ -1,9 +1,11 @@
-// Parallel exact decoding for autoregressive models (Jacobi + n-gram drafts, one verification pass per block).
+// Parallel exact decoding for autoregressive models: drafts (n-gram copies + Jacobi guesses) merged into a token
+// tree and verified in one forward pass per block.
 //
-//   committed (decided, not yet in the cache) ‖ drafts  ──► one forward pass, all rows' logits, K/V appended
-//        row i predicts the token after input i:  decide row by row while the decided token equals the next
-//        draft ─► accepted drafts + one more token (the first disagreement, or the row after the last draft)
-//   cache.truncate(rejected slots)  ─► next block
+//   committed (decided, not yet in the cache) ‖ tree of drafts ──► one forward pass (tree mask: each draft sees the
+//        committed tokens and its ancestors), all rows' logits, K/V appended
+//   walk: decide from the last committed row; while the decided token is a child of the current node, accept it
+//        and decide from that child's row ─► accepted path + one more token (the first disagreement)
+//   drop every slot off the accepted path (cache.truncate / cache.remove) ─► next block
 //
 // The sampler is called once per emitted token, in order, on logits of the true context, so greedy output equals
 // sequential greedy (and seeded sampling consumes the same random numbers as Engine.generate). The confidence
@@ -109,10 +111,15 @@ export class ParallelDecoder implements Decoder {
         break;
       }
       // Jacobi: the rows along the first-child chain below the accepted node guess the next positions.
-      for (let n = node, depth = path.length; n === -1 || n >= 0; depth++) {
+      for (let n = node, depth = path.length; ; depth++) {
         drafter.guess(firstOutput + c + depth, argmax(r.logits, rowOf(n) * vocab, vocab));
         n = tree.firstChild(n);
-        if (n < 0) break;
+        if (n < 0) break; // no child (−1 here never means the root again)
+      }
+      // Every row is the model's prediction after its node's last two tokens: remember them (n-gram pool).
+      const tokenBefore = (n: number): number | undefined => (n < 0 ? (c >= 2 ? input[c - 2] : out.tokens[firstOutput - 1 + c - 1]) : tree.parent[n] < 0 ? input[c - 1] : tree.tokens[tree.parent[n]]);
+      for (let n = -1; n < tree.tokens.length; n++) {
+        drafter.learn(tokenBefore(n), n < 0 ? input[c - 1] : tree.tokens[n], argmax(r.logits, rowOf(n) * vocab, vocab));
       }
       // Lossy part (confidence mode): rows below a wrong draft, kept while confident; fed in the next block.
       if (this.lossy && committed.length === 1) {

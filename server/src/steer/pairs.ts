@@ -55,6 +55,8 @@ export interface PromptFormat {
   cotPrompt(files: readonly SteeringFile[], question: string): string;
   positive(trace: string, answer: string): string;
   negative(answer: string): string;
+  /** Written after a completion when another example follows (few-shot demonstrations). */
+  separator: string;
   /** Text that ends an answer. */
   stop: string[];
   /** The answer part of generated text (drops a trace the model wrote first). */
@@ -67,14 +69,15 @@ export function promptFormat(tokenizer: Tokenizer): PromptFormat {
   const has = (t: string) => tokenizer.tokenToId(t) !== undefined;
   if (has('<|question|>') && has('<|answer|>') && has('<|file|>')) {
     const end = has('<|end|>') ? '<|end|>' : '\n';
-    const files = (fs: readonly SteeringFile[]) => fs.map((f) => `<|file|> ${f.path}\n${f.text}\n`).join('');
+    const files = (list: readonly SteeringFile[]) => list.map((f) => `<|file|> ${f.path}\n${f.text}\n`).join('');
     return {
       template: 'repopot',
-      prompt: (fs, q) => `${files(fs)}<|question|> ${q}\n<|answer|>`,
-      cotPrompt: (fs, q) => `${files(fs)}<|question|> ${q} ${COT_REQUEST}\n<|answer|>`,
+      prompt: (list, q) => `${files(list)}<|question|> ${q}\n<|answer|>`,
+      cotPrompt: (list, q) => `${files(list)}<|question|> ${q} ${COT_REQUEST}\n<|answer|>`,
       // tools/train/write_tokenizer_config.py: trace form follows <|answer|> directly, bare form after a space.
       positive: (trace, answer) => `<|trace|> ${trace}<|final|> ${answer}${end}`,
       negative: (answer) => ` ${answer}${end}`,
+      separator: '\n', // the training data writes `<|end|>\n` between samples
       stop: [...(has('<|end|>') ? ['<|end|>'] : []), '<|question|>', '<|file|>'],
       finalAnswer: (text) => {
         const at = text.indexOf('<|final|>');
@@ -83,13 +86,14 @@ export function promptFormat(tokenizer: Tokenizer): PromptFormat {
       },
     };
   }
-  const files = (fs: readonly SteeringFile[]) => fs.map((f) => `File: ${f.path}\n${f.text}\n`).join('');
+  const files = (list: readonly SteeringFile[]) => list.map((f) => `File: ${f.path}\n${f.text}\n`).join('');
   return {
     template: 'plain',
-    prompt: (fs, q) => `${files(fs)}Question: ${q}\nAnswer:`,
-    cotPrompt: (fs, q) => `${files(fs)}Question: ${q} ${COT_REQUEST}\nAnswer:`,
+    prompt: (list, q) => `${files(list)}Question: ${q}\nAnswer:`,
+    cotPrompt: (list, q) => `${files(list)}Question: ${q} ${COT_REQUEST}\nAnswer:`,
     positive: (trace, answer) => ` ${trace} Final answer: ${answer}\n`,
     negative: (answer) => ` ${answer}\n`,
+    separator: '',
     stop: ['\nQuestion:', '\nFile:'],
     finalAnswer: (text) => {
       const at = text.indexOf('Final answer:');

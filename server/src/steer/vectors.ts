@@ -84,9 +84,9 @@ export function tokenizePairs(engine: Engine, pairs: readonly SteeringPair[], op
     // Demonstrations: the next pairs in file order (the generator interleaves kinds), as many as fit.
     for (let k = Math.min(options.demos ?? DEFAULT_DEMOS, pairs.length - 1); k >= 1; k--) {
       const demos = Array.from({ length: k }, (_, j) => pairs[(i + 1 + j) % pairs.length]);
-      const positive = encodeExample(tokenizer, demos.map((d) => format.prompt(d.files, d.question) + format.positive(d.trace, d.answer)).join('') + prompt);
+      const positive = encodeExample(tokenizer, demos.map((d) => format.prompt(d.files, d.question) + format.positive(d.trace, d.answer) + format.separator).join('') + prompt);
       if (positive.length > engine.config.maxPositions) continue;
-      const negative = encodeExample(tokenizer, demos.map((d) => format.prompt(d.files, d.question) + format.negative(d.answer)).join('') + prompt);
+      const negative = encodeExample(tokenizer, demos.map((d) => format.prompt(d.files, d.question) + format.negative(d.answer) + format.separator).join('') + prompt);
       out.push({ positive, negative, fromEnd: 2 });
       break;
     }
