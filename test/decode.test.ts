@@ -342,3 +342,14 @@ test('auto: measures once, remembers the choice in the cache dir, reuses it', as
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'atomic write left no temporary file');
   await engine.dispose();
 });
+
+test('ask: the drafter source is the repository lines the pot holds, in slot order, read again from disk', async () => {
+  const { potHistory } = await import('../server/src/decode/history');
+  const repo = fs.mkdtempSync(path.join(scratchCacheDir(), 'repo-'));
+  fs.writeFileSync(path.join(repo, 'a.ts'), 'one\ntwo\nthree\n');
+  fs.writeFileSync(path.join(repo, 'b.ts'), 'four\n');
+  const encode = (text: string) => Array.from(text, (ch) => ch.charCodeAt(0));
+  const tags = [{ file: 'a.ts', line: 0 }, { file: 'a.ts', line: 1 }, { file: 'a.ts', line: 1 }, { file: 'b.ts', line: 1 }, undefined, { file: 'a.ts', line: 3 }, { file: 'gone.ts', line: 1 }];
+  assert.deepEqual(potHistory(tags, repo, { encode }), encode('one\nfour\nthree\n'));
+  assert.deepEqual(potHistory(tags, repo, { encode }, 6), encode('three\n'), 'the limit keeps the most recent lines');
+});

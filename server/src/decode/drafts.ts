@@ -4,6 +4,8 @@
 //    paths and signatures from the repository text, so these copies are often right.
 //  - Jacobi iteration: what the previous verification pass predicted for the positions beyond the accepted
 //    ones (conditioned on drafts that may have been wrong, but often still right).
+//  - a pool of the model's own predictions (lookahead decoding): every row of every pass says what follows its
+//    node's last two tokens; chained, they continue phrases the model produced or considered before.
 // Several candidate continuations are returned; the decoder verifies them together as a token tree.
 
 export interface DrafterOptions {

@@ -95,10 +95,14 @@ export class ParallelDecoder implements Decoder {
       // Exact part: walk down the tree while the decided token is a child of the current node.
       let node = -1; // -1: the last committed token
       const rowOf = (n: number) => (n < 0 ? c - 1 : c + n);
+      // Each row's argmax is needed up to three times (greedy decision, Jacobi guess, pool): compute it once.
+      const argmaxOfRow = new Int32Array(input.length).fill(-1);
+      const predicted = (row: number): number => (argmaxOfRow[row] >= 0 ? argmaxOfRow[row] : (argmaxOfRow[row] = argmax(r.logits, row * vocab, vocab)));
+      const decide = (row: number): number => (sampling.kind === 'greedy' ? predicted(row) : sampler.next(r.logits, row * vocab, vocab));
       const path: number[] = [];
       committed = [];
       while (!out.mustStop()) {
-        const token = sampler.next(r.logits, rowOf(node) * vocab, vocab);
+        const token = decide(rowOf(node));
         if (emit(token)) break;
         const child = tree.childWith(node, token);
         if (child >= 0) {
@@ -112,20 +116,20 @@ export class ParallelDecoder implements Decoder {
       }
       // Jacobi: the rows along the first-child chain below the accepted node guess the next positions.
       for (let n = node, depth = path.length; ; depth++) {
-        drafter.guess(firstOutput + c + depth, argmax(r.logits, rowOf(n) * vocab, vocab));
+        drafter.guess(firstOutput + c + depth, predicted(rowOf(n)));
         n = tree.firstChild(n);
         if (n < 0) break; // no child (−1 here never means the root again)
       }
       // Every row is the model's prediction after its node's last two tokens: remember them (n-gram pool).
-      const tokenBefore = (n: number): number | undefined => (n < 0 ? (c >= 2 ? input[c - 2] : out.tokens[firstOutput - 1 + c - 1]) : tree.parent[n] < 0 ? input[c - 1] : tree.tokens[tree.parent[n]]);
+      const tokenBefore = (n: number): number | undefined => (n < 0 ? (c >= 2 ? input[c - 2] : out.tokens[firstOutput - 1]) : tree.parent[n] < 0 ? input[c - 1] : tree.tokens[tree.parent[n]]);
       for (let n = -1; n < tree.tokens.length; n++) {
-        drafter.learn(tokenBefore(n), n < 0 ? input[c - 1] : tree.tokens[n], argmax(r.logits, rowOf(n) * vocab, vocab));
+        drafter.learn(tokenBefore(n), n < 0 ? input[c - 1] : tree.tokens[n], predicted(rowOf(n)));
       }
       // Lossy part (confidence mode): rows below a wrong draft, kept while confident; fed in the next block.
       if (this.lossy && committed.length === 1) {
         for (let n = tree.firstChild(node); n >= 0 && committed.length < this.block; n = tree.firstChild(n)) {
           if (out.mustStop()) break;
-          const token = sampler.next(r.logits, rowOf(n) * vocab, vocab);
+          const token = decide(rowOf(n));
           if (!this.lossy.accept(probabilityOf(r.logits, rowOf(n) * vocab, vocab, token, temperature))) break;
           if (emit(token)) break;
           committed.push(token);
