@@ -1,7 +1,7 @@
 // KV-cache steering on tiny random models: vector extraction (mean of differences, un-rotated keys,
 // first layer excluded, metadata), the one-shot edit (only the intended slot and layers), decoding
 // after it (equals a hand-edited cache; c = 0 equals plain decoding) and clear errors.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,9 +26,13 @@ import { applySteering, generateSteered } from '../server/src/steer/apply';
 import { loadPairs, promptFormat } from '../server/src/steer/pairs';
 import { defaultSteering } from '../server/src/steer/defaults';
 import { defaultLayerRanges, pairQuestions, runSteerBench } from '../server/src/bench/steerBench';
+import { askPot, questionPrompt, splitTrace } from '../server/src/distill/distiller';
+import { Pot } from '../server/src/distill/pot';
+import { streamingPolicy } from '../server/src/distill/policies/streaming';
 
 const cacheDir = scratchCacheDir();
 const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-steer-'));
+after(() => fs.rmSync(outDir, { recursive: true, force: true }));
 
 /** Characters ↔ ids (mod vocab): enough for TextStream and the plain prompt frame. */
 function charTokenizer(vocabSize: number): Tokenizer {
@@ -333,5 +337,33 @@ test('bench steer: sweep on the training split, plot, then plain|cot|steer lines
     assert.ok(summary && typeof summary.steerMinusPlain === 'number' && typeof summary.steerMinusCot === 'number' && typeof summary.decodeOverhead === 'number');
     assert.ok(result.steerMinusPlain.has('heldout'));
     assert.equal(lines.filter((l) => l.phase === 'preference').length, 2);
+  });
+});
+
+test('askPot with steer: the pot stays untouched, c = 0 answers as unsteered, c > 0 equals a hand-edited clone', async () => {
+  const model = modelWithTokenizer(12);
+  await withEngine(model, async (engine) => {
+    const vectors = await buildSteeringVectors(engine, tokenPairs(model.config.vocabSize));
+    const pot = new Pot(engine, { budget: 64, policy: streamingPolicy() });
+    const potTokens = sampleTokens(24, model.config.vocabSize, 13);
+    await pot.append(potTokens, potTokens.map((_, i) => ({ file: 'a.ts', line: i + 1 })));
+    await pot.finish();
+    const before = pot.cache.clone();
+    const question = 'What does f return?';
+    const plain = await askPot(engine, pot, question, { maxTokens: 6, maxSources: 0 });
+    const zero = await askPot(engine, pot, question, { maxTokens: 6, maxSources: 0, steer: { vectors, cValue: 0 } });
+    assert.equal(zero.answer, plain.answer);
+    const steered = await askPot(engine, pot, question, { maxTokens: 6, maxSources: 0, steer: { vectors, cValue: 5, layers: [1] } });
+    for (let l = 0; l < model.config.numLayers; l++) {
+      assert.deepEqual(pot.cache.keyView(l), before.keyView(l), 'the pot is never edited (answers run on a clone)');
+      assert.deepEqual(pot.cache.valueView(l), before.valueView(l));
+    }
+    const prompt = engine.tokenizer.encode(questionPrompt(engine, question).text);
+    const byHand = pot.cache.clone();
+    await engine.prefill(byHand, prompt.slice(0, -1));
+    byHand.addDelta(byHand.length - 1, 1, null, vectors.values[0], 0, 5);
+    const expected = await engine.generate(byHand, prompt.slice(-1), { maxTokens: 6, stop: questionPrompt(engine, question).stop });
+    assert.equal(steered.tokens, expected.tokens.length);
+    assert.equal(steered.answer, splitTrace(expected.text).answer);
   });
 });
