@@ -17,6 +17,8 @@ const entries = [
   { in: 'extension/src/extension.ts', out: 'dist/extension.js' },
   { in: 'server/src/server.ts', out: 'dist/server.js' },
   { in: 'server/src/cli/main.ts', out: 'dist/cli.js' },
+  // Each benchmarked engine runs in its own forked process (attributable peak RSS).
+  { in: 'server/src/bench/engineBenchWorker.ts', out: 'dist/engineBenchWorker.js' },
 ];
 
 // The chat webview's script: runs in the browser sandbox of a webview (markdown-it, DOMPurify, highlight.js inside).

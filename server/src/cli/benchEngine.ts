@@ -28,7 +28,7 @@ export async function runBenchEngine(argv: string[]): Promise<number> {
   for (const p of peers ?? []) if (p !== 'repopot' && p !== 'llama.cpp') throw new CliError(`--peers: unknown peer "${p}" (repopot, llama.cpp)`);
   const cacheLengths = values['cache-lengths']?.split(',').map((v) => intOption(v, 'cache-lengths', 0, 1));
   const print = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
-  const summary = await runEngineBench({
+  await runEngineBench({
     configPath: path.resolve(values.config),
     quant: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'int4'),
     peers,
@@ -38,6 +38,5 @@ export async function runBenchEngine(argv: string[]): Promise<number> {
     bandwidth: values['no-bandwidth'] ? false : undefined,
     log: (m) => process.stderr.write(`repopot: ${m}\n`),
   }, print);
-  print({ bench: 'engine', summary: true, model: summary.model, quant: summary.quant, decodeRooflineFraction: summary.decodeRooflineFraction ?? null, decodeVsLlamaCpp: summary.decodeVsLlamaCpp ?? null });
   return 0;
 }
