@@ -209,7 +209,9 @@ async function main(): Promise<void> {
       await page.keyboard.press('Shift+End');
       await word.click({ button: 'right', modifiers: ['Shift'] }).catch(() => undefined);
       const menuItem = page.locator('.context-view .action-label', { hasText: 'Ask About Selection' });
-      if (await menuItem.isVisible().catch(() => false)) await menuItem.click();
+      // The context menu renders asynchronously: wait for the item rather than sampling it once.
+      const menuShown = await menuItem.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
+      if (menuShown) await menuItem.click();
       else {
         await page.keyboard.press('Escape');
         await runCommand(page, 'RepoPot: Ask About Selection');

@@ -12,6 +12,8 @@ interface ArchitectureSpec {
 const supportedArchitectures = new Map<string, ArchitectureSpec>([
   ['LlamaForCausalLM', { architecture: 'llama', qkvBias: false, qkNorm: false }], // Llama, SmolLM2, TinyLlama
   ['Qwen2ForCausalLM', { architecture: 'qwen2', qkvBias: true, qkNorm: false }], // Qwen2, Qwen2.5(-Coder)
+  // Fast-dLLM v2 block-diffusion checkpoints: Qwen2.5 weights and layout, decoded by decode/blockDiffusion.ts.
+  ['Fast_dLLM_QwenForCausalLM', { architecture: 'qwen2', qkvBias: true, qkNorm: false }],
   ['Qwen3ForCausalLM', { architecture: 'qwen3', qkvBias: false, qkNorm: true }],
 ]);
 
