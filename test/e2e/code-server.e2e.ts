@@ -209,13 +209,11 @@ async function main(): Promise<void> {
       await page.keyboard.press('Shift+End');
       await word.click({ button: 'right', modifiers: ['Shift'] }).catch(() => undefined);
       const menuItem = page.locator('.context-view .action-label', { hasText: 'Ask About Selection' });
-      // The context menu renders asynchronously: wait for the item rather than sampling it once.
-      const menuShown = await menuItem.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false);
-      if (menuShown) await menuItem.click();
-      else {
-        await page.keyboard.press('Escape');
-        await runCommand(page, 'RepoPot: Ask About Selection');
-      }
+      // The editor context menu offers the command (it renders asynchronously, so wait for it). Clicks
+      // inside code-server's menus are unreliable under playwright, so the command runs from the palette.
+      await menuItem.waitFor({ state: 'visible', timeout: 15_000 });
+      await page.keyboard.press('Escape');
+      await runCommand(page, 'RepoPot: Ask About Selection');
       await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
       await page.keyboard.press('Enter');
       await page.locator('.review-widget', { hasText: 'Sources' }).first().waitFor();
@@ -246,8 +244,15 @@ async function main(): Promise<void> {
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'repopot-tiny-code' }).first().click();
       if (bundled) {
         await gauge.first().waitFor({ timeout: 120_000 });
-        await gauge.first().hover();
-        await page.locator('.monaco-hover', { hasText: 'repopot-tiny-code' }).waitFor();
+        // The tooltip is read when the hover opens: re-open it until the restarted server reports the model.
+        const tooltip = page.locator('.monaco-hover', { hasText: 'repopot-tiny-code' }).first();
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          await page.mouse.move(700, 300);
+          await gauge.first().hover();
+          if (await tooltip.waitFor({ timeout: 3_000 }).then(() => true, () => false)) break;
+          if (Date.now() > deadline) throw new Error('the gauge never reported repopot-tiny-code');
+        }
       } else {
         await page.locator('.notification-toast', { hasText: 'Choose a model' }).first().waitFor();
         await page.locator('.statusbar-item', { hasText: 'RepoPot: no model' }).first().waitFor();
