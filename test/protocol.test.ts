@@ -1,6 +1,6 @@
 // Protocol tests: spawn the bundled language server (dist/server.js, from `npm run build`) over IPC, as the
 // extension does, and speak JSON-RPC to it.
-// Model: REPOPOT_TEST_MODEL, else ../shared/models/stories260K (a real tiny llama2.c model; it knows stories,
+// Model: REPOPOT_TEST_MODEL, else RepoPot's own model (models/repopot-tiny-code), else ../shared/models/stories260K (a real tiny llama2.c model; it knows stories,
 // not code, so answers are checked for shape, not sense). Skipped with a message when neither exists.
 import { fork, type ChildProcess } from 'node:child_process';
 import { promises as fs, existsSync } from 'node:fs';
@@ -39,7 +39,7 @@ import {
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const serverJs = path.join(repoRoot, 'dist', 'server.js');
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'repo');
-const modelDir = process.env.REPOPOT_TEST_MODEL ?? path.resolve(repoRoot, '..', 'shared', 'models', 'stories260K');
+const modelDir = process.env.REPOPOT_TEST_MODEL ?? (existsSync(path.join(repoRoot, 'models', 'repopot-tiny-code', 'model.safetensors')) ? path.join(repoRoot, 'models', 'repopot-tiny-code') : path.resolve(repoRoot, '..', 'shared', 'models', 'stories260K'));
 const skip = !existsSync(modelDir)
   ? `no test model at ${modelDir} (set REPOPOT_TEST_MODEL or provide ../shared)`
   : !existsSync(serverJs)

@@ -5,7 +5,7 @@
 //
 // Setup: tools/e2e/setup.sh (installs code-server etc. outside the project; prints REPOPOT_* paths).
 // Run:   npm run e2e            (setup, `npm run package`, then this file)
-// Model: REPOPOT_TEST_MODEL or ../shared/models/stories260K. Skips (exit 0, "skipped: …") when a piece is missing.
+// Model: REPOPOT_TEST_MODEL, else RepoPot's own model (models/repopot-tiny-code), else ../shared/models/stories260K. Skips (exit 0, "skipped: …") when a piece is missing.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,7 +19,7 @@ const toolsDir = process.env.REPOPOT_E2E_DIR ?? path.resolve(project, '..', 'e2e
 const codeServer = process.env.REPOPOT_CODE_SERVER ?? path.join(toolsDir, 'node_modules', '.bin', 'code-server');
 const chromiumPath = process.env.REPOPOT_CHROMIUM ?? '/usr/bin/chromium';
 const playwrightDir = process.env.REPOPOT_PLAYWRIGHT ?? path.join(toolsDir, 'node_modules', 'playwright-core');
-const modelDir = process.env.REPOPOT_TEST_MODEL ?? path.resolve(project, '..', 'shared', 'models', 'stories260K');
+const modelDir = process.env.REPOPOT_TEST_MODEL ?? (existsSync(path.join(project, 'models', 'repopot-tiny-code', 'model.safetensors')) ? path.join(project, 'models', 'repopot-tiny-code') : path.resolve(project, '..', 'shared', 'models', 'stories260K'));
 const imagesDir = path.join(project, 'docs', 'images');
 const TIMEOUT = 60_000;
 

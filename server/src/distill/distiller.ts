@@ -196,7 +196,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     sampling: options.sampling,
     stop: [...prompt.stop, ...(options.stop ?? [])],
     signal: options.signal,
-    onText: options.onText,
+    onText: options.onText ? displayStream(options.onText) : undefined,
   };
   // One-shot KV-cache steering: the same decode after a single edit of the slot before the last prompt token.
   const result = options.steer
@@ -215,7 +215,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     sources = citeSources(pot.cache.tags(), mass, options.maxSources ?? 5);
   }
   const { answer, trace } = splitTrace(result.text);
-  return { answer, trace, sources, stopReason: result.stopReason, tokens: result.tokens.length };
+  return { answer, trace, text: displayText(result.text), sources, stopReason: result.stopReason, tokens: result.tokens.length };
 }
 
 export interface AskOptions {
@@ -232,7 +232,10 @@ export interface AskOptions {
 }
 
 export interface Answer {
+  /** The final answer (after any reasoning trace), trimmed. */
   answer: string;
+  /** What a reader sees: trace and answer without the model's control tokens; equals the streamed text. */
+  text: string;
   /** The reasoning the model wrote before its final answer, when it wrote one. */
   trace?: string;
   sources: Citation[];
@@ -270,4 +273,23 @@ export function splitTrace(text: string): { answer: string; trace?: string } {
 
 function stripSpecial(text: string): string {
   return text.replace(/<\|[a-z_]+\|>/g, '').trim();
+}
+
+/** Generated text as shown to a reader: control tokens dropped (the trace/answer boundary becomes a line break). */
+export function displayText(raw: string): string {
+  return raw.replace(/<\|final\|>/g, '\n').replace(/<\|[a-z_]+\|>/g, '').trimStart();
+}
+
+/** Streams displayText of the growing output: special tokens decode whole, so the display only grows. */
+function displayStream(onText: (text: string) => void): (piece: string) => void {
+  let raw = '';
+  let shown = 0;
+  return (piece) => {
+    raw += piece;
+    const display = displayText(raw);
+    if (display.length > shown) {
+      onText(display.slice(shown));
+      shown = display.length;
+    }
+  };
 }

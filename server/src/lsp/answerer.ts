@@ -152,7 +152,7 @@ export class DistilledPot {
     });
     const seconds = (performance.now() - started) / 1000;
     return {
-      text: a.answer,
+      text: a.text,
       sources: a.sources.map((c) => this.source(c.file, c.startLine, c.endLine, c.weight)),
       stopReason: toStopReason(a.stopReason),
       tokens: a.tokens,
