@@ -4,6 +4,7 @@ import { CliError } from './args';
 const suites = new Map<string, (argv: string[]) => Promise<number>>([
   ['engine', async (argv) => (await import('./benchEngine')).runBenchEngine(argv)],
   ['distill', async (argv) => (await import('./benchDistill')).runBenchDistill(argv)],
+  ['hover', async (argv) => (await import('./benchHover')).runBenchHover(argv)],
   ['steer', async (argv) => (await import('./benchSteer')).runBenchSteer(argv)],
   ['decode', async (argv) => (await import('./benchDecode')).runBenchDecode(argv)],
 ]);
