@@ -292,7 +292,7 @@ describe('config.json mapping', () => {
       () => hfConfigToModelConfig({ ...tinyConfigJson('LlamaForCausalLM'), architectures: ['GPT2LMHeadModel'] }, '/x/config.json'),
       (err: unknown) =>
         err instanceof ModelImportError && err.file === '/x/config.json' &&
-        /GPT2LMHeadModel is not supported \(supported: LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM\)/.test(err.message),
+        /GPT2LMHeadModel is not supported \(supported: LlamaForCausalLM, Qwen2ForCausalLM, Fast_dLLM_QwenForCausalLM, Qwen3ForCausalLM\)/.test(err.message),
     );
   });
 });

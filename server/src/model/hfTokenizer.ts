@@ -4,6 +4,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
+import { readJsonFile, fileExists } from './jsonFile';
 import { ModelImportError, describeError } from './errors';
 import type { Tokenizer } from './tokenizer';
 
@@ -13,28 +14,7 @@ function isRecord(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function readJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    throw new ModelImportError(file, `cannot read (${describeError(err)})`, { cause: err });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ModelImportError(file, `is not valid JSON (${describeError(err)})`, { cause: err });
-  }
-}
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fsp.access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** tokenizer_config.json names special tokens either as strings or as {content: ...} objects. */
 export function specialTokenContent(value: unknown): string | undefined {
@@ -177,8 +157,8 @@ export class HfTokenizer implements Tokenizer {
 
 /** Which tokenizer files a Hugging Face folder has; undefined when it has none we can use. */
 export async function findHfTokenizerFiles(dir: string): Promise<'tokenizer.json' | 'vocab+merges' | undefined> {
-  if (await exists(path.join(dir, 'tokenizer.json'))) return 'tokenizer.json';
-  if ((await exists(path.join(dir, 'vocab.json'))) && (await exists(path.join(dir, 'merges.txt')))) return 'vocab+merges';
+  if (await fileExists(path.join(dir, 'tokenizer.json'))) return 'tokenizer.json';
+  if ((await fileExists(path.join(dir, 'vocab.json'))) && (await fileExists(path.join(dir, 'merges.txt')))) return 'vocab+merges';
   return undefined;
 }
 
@@ -188,19 +168,19 @@ export async function findHfTokenizerFiles(dir: string): Promise<'tokenizer.json
  */
 export async function loadHfTokenizer(dir: string): Promise<HfTokenizer> {
   const configPath = path.join(dir, 'tokenizer_config.json');
-  const configJson = (await exists(configPath)) ? await readJson(configPath) : {};
+  const configJson = (await fileExists(configPath)) ? await readJsonFile(configPath) : {};
   if (!isRecord(configJson)) throw new ModelImportError(configPath, 'is not a JSON object');
   const kind = await findHfTokenizerFiles(dir);
   if (kind === 'tokenizer.json') {
     const file = path.join(dir, 'tokenizer.json');
-    const json = await readJson(file);
+    const json = await readJsonFile(file);
     if (!isRecord(json) || !isRecord(json.model)) throw new ModelImportError(file, 'has no "model" object');
     if (!Array.isArray(json.added_tokens)) json.added_tokens = [];
     return new HfTokenizer({ source: file, tokenizerJson: json, tokenizerConfig: configJson });
   }
   if (kind === 'vocab+merges') {
     const vocabPath = path.join(dir, 'vocab.json');
-    const vocab = await readJson(vocabPath);
+    const vocab = await readJsonFile(vocabPath);
     if (!isRecord(vocab) || !Object.values(vocab).every((v) => typeof v === 'number')) {
       throw new ModelImportError(vocabPath, 'must map token strings to integer ids');
     }

@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { ModelConfig, Weights } from './config';
 import { renderChat, type ChatMessage, type RenderChatOptions } from './chatTemplate';
+import { readJsonFile, fileExists } from './jsonFile';
 import { ModelImportError, describeError, throwIfAborted } from './errors';
 import { generationConfigEosIds, hfConfigToModelConfig } from './hfConfig';
 import { loadHfTokenizer } from './hfTokenizer';
@@ -41,27 +42,7 @@ export type DetectedModel =
   | { format: 'hf'; configFile: string }
   | { format: 'llama2c'; checkpointFile: string; tokenizerFile: string };
 
-async function readJsonFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    throw new ModelImportError(file, `cannot read (${describeError(err)})`, { cause: err });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ModelImportError(file, `is not valid JSON (${describeError(err)})`, { cause: err });
-  }
-}
 
-async function fileExists(file: string): Promise<boolean> {
-  try {
-    return (await fsp.stat(file)).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Decides how to read `dir`: config.json means Hugging Face; a *.bin checkpoint plus tok*.bin means llama2.c. */
 export async function detectModelFormat(dir: string): Promise<DetectedModel> {
