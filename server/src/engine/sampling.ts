@@ -1,5 +1,7 @@
 // Choosing the next token from a row of logits: greedy, temperature, top-p (nucleus).
 
+import { seededRandom } from '../util/random';
+
 export type Sampling =
   | { kind: 'greedy' }
   | { kind: 'sample'; temperature: number; topP?: number; seed?: number };
@@ -28,17 +30,6 @@ export function logProbOf(logits: Float32Array, offset: number, vocab: number, t
   return logits[offset + token] - max - Math.log(sum);
 }
 
-/** Mulberry32: small seeded PRNG so sampled answers are reproducible when a seed is given. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Sampler {
   private readonly random: () => number;

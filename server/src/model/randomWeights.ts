@@ -4,18 +4,9 @@
 
 import type { Architecture, ModelConfig, Weights } from './config';
 import { expectedWeightShapes } from './weightShapes';
+import { seededRandom } from '../util/random';
 
-/** mulberry32: tiny, fast, good enough for test data (random masks, token ids); seeded for repeatability. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Standard normal samples via Box–Muller (exact normals for tests; randomWeights uses a faster fill). */
 export function seededNormal(seed: number): () => number {

@@ -1,5 +1,5 @@
 // Random eviction: the floor every scored policy must beat.
-import { seededRandom } from '../../engine/sampling';
+import { seededRandom } from '../../util/random';
 import type { CachePolicy, CompressionContext } from './policy';
 
 export function randomPolicy(seed = 1): CachePolicy {
