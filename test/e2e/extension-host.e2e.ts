@@ -8,7 +8,7 @@ import { runTests } from '@vscode/test-electron';
 
 const project = path.resolve(import.meta.dirname, '..', '..');
 const executable = process.env.REPOPOT_VSCODE_EXECUTABLE;
-const modelDir = process.env.REPOPOT_TEST_MODEL ?? path.resolve(project, '..', 'shared', 'models', 'stories260K');
+const modelDir = process.env.REPOPOT_TEST_MODEL ?? (existsSync(path.join(project, 'models', 'repopot-tiny-code', 'model.safetensors')) ? path.join(project, 'models', 'repopot-tiny-code') : path.resolve(project, '..', 'shared', 'models', 'stories260K'));
 
 async function main(): Promise<void> {
   if (!executable || !existsSync(executable)) {
