@@ -6,7 +6,7 @@
 
 import type { Engine } from '../engine/engine';
 import type { Sampling } from '../engine/sampling';
-import { walkRepository, type RepoFile, type WalkOptions } from './repoWalker';
+import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions } from './repoWalker';
 import { orderFiles, type FileOrder } from './fileOrder';
 import { streamRepository, headerForTokenizer, DEFAULT_CHUNK_TOKENS, type StreamableFile, type StreamChunk } from './streamer';
 import { Pot, type PotStats } from './pot';
@@ -43,6 +43,10 @@ export interface IngestProgress extends PotStats {
 
 export interface IngestSummary extends PotStats {
   files: number;
+  /** Paths of the streamed files, in stream order. */
+  filePaths: string[];
+  /** Every skipped file with its reason (the counts are in `skipped`). */
+  skippedFiles: SkippedFile[];
   skipped: Record<string, number>;
   tokensPerSecond: number;
   peakRssBytes: number;
@@ -130,6 +134,8 @@ export class Distiller {
     return {
       ...pot.summary(),
       files: ordered.length,
+      filePaths: ordered.map((f) => f.path),
+      skippedFiles: walk.skipped,
       skipped: this.skipped,
       tokensPerSecond: streamed / Math.max(seconds, 1e-9),
       peakRssBytes: peakRss,

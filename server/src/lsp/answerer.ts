@@ -9,7 +9,6 @@ import type { Engine } from '../engine/engine.js';
 import { defaultBudget, defaultChunkTokens, Distiller } from '../distill/distiller.js';
 import { potPath } from '../distill/potStore.js';
 import type { SlotSource } from '../distill/provenance.js';
-import { walkRepository } from '../distill/repoWalker.js';
 import type { SteeringVectors } from '../steer/vectors.js';
 import { makeDecoder, type Decoder as TokenDecoder } from '../decode/index.js';
 import { potHistory } from '../decode/history.js';
@@ -105,8 +104,6 @@ export class DistilledPot {
   async ingest(req: IngestRequest): Promise<IngestOutcome> {
     const include = req.include.length > 0 ? req.include : undefined;
     const exclude = req.exclude.length > 0 ? req.exclude : undefined;
-    // The skip report (every file with its reason); the distiller walks with the same rules.
-    const walk = await walkRepository(this.settings.root, { include, exclude, signal: req.signal });
     const summary = await this.distiller.ingest({
       repo: this.settings.root,
       policy: this.settings.policy,
@@ -121,8 +118,8 @@ export class DistilledPot {
     });
     this.decoder = undefined;
     return {
-      files: walk.files.map((f) => f.path),
-      skipped: walk.skipped.map((s) => ({ path: s.path, reason: s.detail ? `${s.reason}: ${s.detail}` : s.reason })),
+      files: summary.filePaths,
+      skipped: summary.skippedFiles.map((s) => ({ path: s.path, reason: s.detail ? `${s.reason}: ${s.detail}` : s.reason })),
       source: summary.source,
       tokensPerSecond: summary.tokensPerSecond,
     };
