@@ -12,6 +12,7 @@
 // configuration runs `repeats` passes; its median is the sustained rate. The decode roofline uses the best
 // sustained read rate (memchr or sum) over the thread counts: the most any kernel can pull from memory here.
 
+import { median } from '../util/stats';
 import { Worker } from 'node:worker_threads';
 
 export type BandwidthKernel = 'memchr' | 'sum' | 'copy';
@@ -104,11 +105,6 @@ function nextMessage(worker: Worker): Promise<PassReply> {
   });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 async function measureConfiguration(threads: number, kernels: BandwidthKernel[], bytes: number, sweeps: number, repeats: number): Promise<BandwidthSample[]> {
   const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { bytes } }));

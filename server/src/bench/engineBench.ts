@@ -96,12 +96,8 @@ const DEFAULTS = {
   decodeRounds: 8,
 };
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+export { median } from '../util/stats';
+import { median } from '../util/stats';
 
 /** Decode roofline (tokens/s): every weight byte and every cached K/V byte read once per token. */
 export function decodeRooflineTokPerSec(bandwidthBytesPerSec: number, weightBytesPerToken: number, kvBytesPerPosition: number, cacheLength: number): number {

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-languageserver-protocol/node';
 import { statusNotification, type StatusParams } from '../lsp/protocol';
 import { walkRepository } from '../distill/repoWalker';
-import { median } from '../eval/evalSet';
+import { median, percentile } from '../util/stats';
 
 export interface HoverBenchOptions {
   serverJs: string;
@@ -39,10 +39,6 @@ function hoverTargets(files: { path: string; absPath: string; text: string }[], 
   return targets;
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-}
 
 export async function runHoverBench(o: HoverBenchOptions, emit: Emit): Promise<void> {
   const child = fork(o.serverJs, ['--node-ipc'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });

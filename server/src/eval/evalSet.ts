@@ -50,9 +50,4 @@ export function exactMatch(predicted: string, expected: string): boolean {
   return normalizeAnswer(predicted) === normalizeAnswer(expected);
 }
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+export { median } from '../util/stats';
