@@ -29,7 +29,14 @@ export async function loadPot(opts: LoadOptions): Promise<DistilledPot> {
   if (opts.steeringVectors || existsSync(file)) {
     try {
       vectors = await loadSteeringVectors(file, { modelHash: engine.model.weightsHash, shape: { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim } });
-      opts.log(`steering vectors: ${file} (layers ${vectors.layers.join(', ')})`);
+      const gain = vectors.evaluatedGain;
+      if (!opts.steeringVectors && !(gain !== undefined && gain > 0)) {
+        // Vectors beside the model steer by default only when `repopot bench steer` measured a held-out gain.
+        opts.log(`steering off by default: ${file} has no measured gain (${gain === undefined ? 'not evaluated' : `${gain.toFixed(1)} points`}); set repopot.steering.vectors to use it anyway`);
+        vectors = undefined;
+      } else {
+        opts.log(`steering vectors: ${file} (layers ${vectors.layers.join(', ')})`);
+      }
     } catch (err) {
       // Answers still work unsteered; the reason is in the log.
       opts.log(`steering off: ${err instanceof Error ? err.message : String(err)}`);
