@@ -11,6 +11,7 @@ const form = document.getElementById('ask');
 const input = document.getElementById('question');
 const stopButton = document.getElementById('stop');
 const sendButton = document.getElementById('send');
+const steerToggle = document.getElementById('steer');
 const clearButton = document.getElementById('clear');
 
 const md = new MarkdownIt({
@@ -175,7 +176,8 @@ form.addEventListener('submit', (e) => {
   e.preventDefault();
   const question = input.value.trim();
   if (!question) return;
-  vscode.postMessage({ type: 'ask', value: question });
+  // The toggle only speaks when checked: unchecked questions follow the repopot.steering.enabled setting.
+  vscode.postMessage({ type: 'ask', value: question, steer: steerToggle?.checked ? true : undefined });
   input.value = '';
   saveState();
 });

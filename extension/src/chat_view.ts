@@ -24,7 +24,7 @@ export interface ChatEntry {
 /** Webview → extension. */
 export type FromWebview =
   | { type: 'ready'; value?: undefined }
-  | { type: 'ask'; value: string }
+  | { type: 'ask'; value: string; steer?: boolean }
   | { type: 'stop'; value?: undefined }
   | { type: 'openSource'; value: { uri: string; line: number } }
   | { type: 'copy'; value: string }
@@ -102,7 +102,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
         for (const p of this.pending.splice(0)) if (p.type !== 'history') void this.view?.webview.postMessage(p);
         break;
       case 'ask':
-        if (typeof m.value === 'string' && m.value.trim()) await this.ask(m.value.trim());
+        if (typeof m.value === 'string' && m.value.trim()) await this.ask(m.value.trim(), undefined, typeof m.steer === 'boolean' ? m.steer : undefined);
         break;
       case 'stop':
         this.stop();
@@ -133,7 +133,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
   }
 
   /** Asks the server, streaming into the chat. One answer at a time: a new question stops the previous one. */
-  async ask(question: string, selection?: AskSelection): Promise<void> {
+  async ask(question: string, selection?: AskSelection, steer?: boolean): Promise<void> {
     this.stop();
     await this.reveal();
     const entry: ChatEntry = { id: randomBytes(6).toString('hex'), question, answer: '', sources: [], done: false };
@@ -143,7 +143,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
     this.post({ type: 'busy', value: true });
     try {
       const result = await this.ctx.ask(
-        { question, selection },
+        { question, selection, steer },
         (p) => {
           if (p.kind === 'token') {
             entry.answer += p.text;
@@ -200,6 +200,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
   <form id="ask" aria-label="Ask about this repository">
     <textarea id="question" rows="2" placeholder="Ask about this repository… (Enter to send, Shift+Enter for a new line)" aria-label="Question"></textarea>
     <div class="actions">
+      <label class="steer" title="KV-cache steering for this question (step-by-step reasoning); unchecked by default follows repopot.steering.enabled"><input type="checkbox" id="steer"> Steer</label>
       <button type="button" id="clear" class="secondary" title="Clear history">Clear</button>
       <button type="button" id="stop" class="secondary" title="Stop the answer" disabled>Stop</button>
       <button type="submit" id="send" title="Ask">Ask</button>

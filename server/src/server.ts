@@ -157,6 +157,7 @@ onRequest(askRequest, async (params, token): Promise<AskResult> => {
     const answer = await s.answer({
       question: params.question,
       selection: params.selection,
+      steer: typeof params.steer === 'boolean' ? params.steer : undefined,
       signal,
       onToken: (text) => {
         if (progressToken !== undefined) void connection.sendProgress(askProgress, progressToken, { kind: 'token', text });

@@ -277,7 +277,8 @@ async function main(): Promise<void> {
   if (failed) process.exitCode = 1;
   else {
     console.log(`e2e passed; screenshots in ${path.relative(project, imagesDir)}/`);
-    await fs.rm(tmp, { recursive: true, force: true });
+    // code-server may still be flushing files into it as it exits: cleanup must not fail the run.
+    await fs.rm(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch(() => undefined);
   }
   console.log(`e2e: ${tally.passed} passed, ${tally.failed} failed`);
 }

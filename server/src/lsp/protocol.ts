@@ -115,6 +115,8 @@ export interface AskParams extends PartialResultParams {
   question: string;
   /** Ask about a selection (inline answers). */
   selection?: AskSelection;
+  /** Per-question steering switch (the chat's toggle); absent = the repopot.steering.enabled setting. */
+  steer?: boolean;
 }
 
 export type StopReason = 'eos' | 'stop' | 'length' | 'cancelled' | 'deadline';

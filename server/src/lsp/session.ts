@@ -213,7 +213,7 @@ export class Session {
   // ---------- answers ----------
 
   /** Answers with the engine at interactive priority; `signal` cancels waiting and generating. */
-  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature'> & { maxTokens?: number }): Promise<Answer> {
+  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature'> & { maxTokens?: number; steer?: boolean }): Promise<Answer> {
     if (this.failed) throw new SessionError(this.failed);
     const pot = this.pot;
     if (!pot) throw new SessionError('RepoPot is still loading its model');
@@ -223,7 +223,7 @@ export class Session {
     try {
       const answer = await pot.answer({
         ...req,
-        steering: this.settings.steering,
+        steering: req.steer === undefined ? this.settings.steering : { ...this.settings.steering, enabled: req.steer },
         maxTokens: req.maxTokens ?? this.settings.maxAnswerTokens,
         temperature: this.settings.temperature,
       });
