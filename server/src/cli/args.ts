@@ -48,3 +48,8 @@ export function interruptSignal(): AbortSignal {
   process.once('SIGINT', () => controller.abort());
   return controller.signal;
 }
+
+/** Progress and notices on stderr, prefixed, so stdout stays clean for answers and JSON lines. */
+export function cliLog(message: string): void {
+  process.stderr.write(`repopot: ${message}\n`);
+}

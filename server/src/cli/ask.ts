@@ -1,6 +1,6 @@
 // `repopot ask "QUESTION" --repo DIR`: distill the repository (or reuse its saved pot) and answer with sources.
 import { Distiller } from '../distill/distiller';
-import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOptions } from './args';
+import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOptions, cliLog } from './args';
 import { makeDecoder } from '../decode/index';
 import { potHistory } from '../decode/history';
 import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
@@ -16,7 +16,7 @@ export async function runAsk(argv: string[]): Promise<number> {
   }
   const question = positionals.join(' ').trim();
   if (!question) throw new CliError('ask: give the question as an argument');
-  const log = (m: string) => process.stderr.write(`repopot: ${m}\n`);
+  const log = cliLog;
   const signal = interruptSignal();
   const options = distillOptions(values, signal);
   const engine = await openEngine(values, log);

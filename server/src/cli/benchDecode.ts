@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { runDecodeBench, runDecodeCost, type DecodeWorkload } from '../bench/decodeBench';
 import { Engine } from '../engine/engine';
-import { choiceOption, CliError, emitJson, floatOption, intOption, interruptSignal, parseOptions } from './args';
+import { choiceOption, CliError, emitJson, floatOption, intOption, interruptSignal, parseOptions, cliLog } from './args';
 import { DEVICES, projectRoot, resolveModelDir, WEIGHT_FORMATS } from './common';
 
 function blockList(value: string | undefined, fallback: number[]): number[] {
@@ -30,7 +30,7 @@ export async function runBenchDecode(argv: string[]): Promise<number> {
     quant: { type: 'string' },
     json: { type: 'boolean', default: false },
   }, 'bench decode');
-  const log = (m: string) => process.stderr.write(`repopot: ${m}\n`);
+  const log = cliLog;
   const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
   const device = choiceOption(values.device, 'device', DEVICES, 'cpu');
   if (values.cost) {

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { runDistillBench, type DistillSuite } from '../bench/distillBench';
 import { POLICY_NAMES, type PolicyName } from '../distill/policies/policy';
-import { choiceOption, CliError, emitJson, interruptSignal, parseOptions } from './args';
+import { choiceOption, CliError, emitJson, interruptSignal, parseOptions, cliLog } from './args';
 import { projectRoot } from './common';
 import { openEngine } from './distillCommon';
 
@@ -33,7 +33,7 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
   const suite = choiceOption<DistillSuite>(values.suite, 'suite', ['niah', 'lookup', 'cost'], 'niah');
   const policies = (values.policies ?? (suite === 'cost' ? 'infinipot,full' : POLICY_NAMES.join(','))).split(',') as PolicyName[];
   for (const p of policies) if (!POLICY_NAMES.includes(p)) throw new CliError(`--policies: unknown policy "${p}" (choose from ${POLICY_NAMES.join(', ')})`);
-  const engine = await openEngine(values, (m) => process.stderr.write(`repopot: ${m}\n`));
+  const engine = await openEngine(values, cliLog);
   try {
     const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
     await runDistillBench(engine, {

@@ -2,7 +2,7 @@
 // memory-bandwidth roofline and llama.cpp on the same random weights at a real model's shape.
 import path from 'node:path';
 import { runEngineBench, type PeerName } from '../bench/engineBench';
-import { choiceOption, CliError, emitJson, intOption, parseOptions } from './args';
+import { choiceOption, CliError, emitJson, intOption, parseOptions, cliLog } from './args';
 import { WEIGHT_FORMATS } from './common';
 
 const HELP = `usage: repopot bench engine --config FILE [--quant int4|int8|fp16|fp32] [--peers repopot,llama.cpp]
@@ -36,7 +36,7 @@ export async function runBenchEngine(argv: string[]): Promise<number> {
     decodeSteps: values['decode-steps'] === undefined ? undefined : intOption(values['decode-steps'], 'decode-steps', 0, 1),
     threads: values.threads === undefined ? undefined : intOption(values.threads, 'threads', 0, 1),
     bandwidth: values['no-bandwidth'] ? false : undefined,
-    log: (m) => process.stderr.write(`repopot: ${m}\n`),
+    log: cliLog,
   }, print);
   return 0;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { multihopQuestions, pairQuestions, rangeLabel, runSteerBench, type SteerQuestion } from '../bench/steerBench';
 import { loadPairs } from '../steer/pairs';
 import { DEFAULT_VECTORS_FILE, loadSteeringVectors, saveSteeringVectors, type SteeringVectors } from '../steer/vectors';
-import { CliError, emitJson, floatOption, intOption, interruptSignal, parseOptions } from './args';
+import { CliError, emitJson, floatOption, intOption, interruptSignal, parseOptions, cliLog } from './args';
 import { projectRoot, resolveModelDir } from './common';
 import { openEngine } from './distillCommon';
 import { buildFromPairs, defaultTrainPairs } from './steer';
@@ -52,7 +52,7 @@ export async function runBenchSteer(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const log = (m: string) => process.stderr.write(`repopot: ${m}\n`);
+  const log = cliLog;
   const signal = interruptSignal();
   const modelDir = resolveModelDir(values.model);
   const root = projectRoot();

@@ -1,7 +1,7 @@
 // `repopot eval lookup [--model DIR] [--limit N] [--json]`: the model's own quality, full context.
 import path from 'node:path';
 import { runLookupEval } from '../eval/lookupEval';
-import { CliError, emitJson, intOption, interruptSignal, parseOptions } from './args';
+import { CliError, emitJson, intOption, interruptSignal, parseOptions, cliLog } from './args';
 import { projectRoot } from './common';
 import { openEngine } from './distillCommon';
 
@@ -17,7 +17,7 @@ export async function runEval(argv: string[]): Promise<number> {
     quant: { type: 'string' },
     json: { type: 'boolean', default: false },
   }, 'eval lookup');
-  const engine = await openEngine(values, (m) => process.stderr.write(`repopot: ${m}\n`));
+  const engine = await openEngine(values, cliLog);
   try {
     await runLookupEval(engine, {
       evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),

@@ -1,7 +1,7 @@
 // `repopot generate`: plain text generation from a prompt, or from BOS when the prompt is empty.
 import { Engine } from '../engine/engine';
 import type { Sampling } from '../engine/sampling';
-import { choiceOption, floatOption, intOption, interruptSignal, parseOptions } from './args';
+import { choiceOption, floatOption, intOption, interruptSignal, parseOptions, cliLog } from './args';
 import { DEVICES, WEIGHT_FORMATS } from './common';
 import { DECODER_SETTINGS, makeDecoder } from '../decode/index';
 
@@ -39,14 +39,14 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const engine = await Engine.load(values.model, {
     device: choiceOption(values.device, 'device', DEVICES, 'cpu'),
     weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'fp32'),
-    log: (m) => process.stderr.write(`repopot: ${m}\n`),
+    log: cliLog,
   });
   try {
     const tokenizer = engine.tokenizer;
     let prompt = tokenizer.encode(values.prompt ?? '', { addSpecial: true });
     const bos = engine.config.bosTokenId ?? tokenizer.bosTokenId;
     if (bos !== undefined && prompt[0] !== bos) prompt = [bos, ...prompt];
-    const decoder = await makeDecoder(engine, decoderSetting, { block, log: (m) => process.stderr.write(`repopot: ${m}\n`) });
+    const decoder = await makeDecoder(engine, decoderSetting, { block, log: cliLog });
     const cache = engine.newCache();
     const started = performance.now();
     const result = await decoder.generate(cache, prompt, {

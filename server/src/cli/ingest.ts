@@ -1,6 +1,6 @@
 // `repopot ingest --repo DIR`: stream a repository into the pot and print a summary.
 import { Distiller } from '../distill/distiller';
-import { emitJson, interruptSignal, parseOptions } from './args';
+import { emitJson, interruptSignal, parseOptions, cliLog } from './args';
 import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
 
 const HELP = `usage: repopot ingest --repo DIR [--budget N] [--chunk N] [--policy infinipot|streaming|h2o|tova|random|snapkv|full]
@@ -12,7 +12,7 @@ export async function runIngest(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const log = (m: string) => process.stderr.write(`repopot: ${m}\n`);
+  const log = cliLog;
   const options = distillOptions(values, interruptSignal());
   const engine = await openEngine(values, log);
   try {

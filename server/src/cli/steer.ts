@@ -5,7 +5,7 @@ import type { Engine } from '../engine/engine';
 import { loadPairs } from '../steer/pairs';
 import { buildSteeringVectors, DEFAULT_DEMOS, DEFAULT_VECTORS_FILE, saveSteeringVectors, tokenizePairs, type ExtractionMode, type SteeringVectors } from '../steer/vectors';
 import type { SteeringPair } from '../steer/pairs';
-import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOptions } from './args';
+import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOptions, cliLog } from './args';
 import { projectRoot, resolveModelDir } from './common';
 import { openEngine } from './distillCommon';
 
@@ -52,7 +52,7 @@ export async function runSteer(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const log = (m: string) => process.stderr.write(`repopot: ${m}\n`);
+  const log = cliLog;
   const modelDir = resolveModelDir(values.model);
   const pairsFile = path.resolve(values.pairs ?? defaultTrainPairs());
   const out = path.resolve(values.out ?? path.join(modelDir, DEFAULT_VECTORS_FILE));

@@ -1,5 +1,5 @@
 // Held-out question sets (data/eval/*.jsonl, written by tools/train/gen-questions.ts) and scoring.
-import fs from 'node:fs';
+import { readJsonLines } from '../util/jsonl';
 
 export interface EvalFile {
   path: string;
@@ -21,21 +21,10 @@ export interface EvalRecord {
 }
 
 export function loadEvalSet(file: string): EvalRecord[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new Error(`${file}: cannot read the evaluation set (${error instanceof Error ? error.message : String(error)})`);
-  }
-  return text.split('\n').filter((l) => l.trim()).map((line, i) => {
-    let r: EvalRecord;
-    try {
-      r = JSON.parse(line) as EvalRecord;
-    } catch {
-      throw new Error(`${file}:${i + 1}: not valid JSON`);
-    }
+  return readJsonLines(file, 'evaluation set').map(({ value, line }) => {
+    const r = value as EvalRecord;
     if (!Array.isArray(r.files) || typeof r.question !== 'string' || typeof r.answer !== 'string') {
-      throw new Error(`${file}:${i + 1}: a record needs files[], question and answer`);
+      throw new Error(`${file}:${line}: a record needs files[], question and answer`);
     }
     return r;
   });

@@ -4,8 +4,8 @@
 // trace then the answer, the negative is the bare answer. Formatting follows the model's own Q&A
 // template when its tokenizer has RepoPot's tokens, else a plain "Question:/Answer:" frame, so
 // stories260K and random models exercise the same code path.
-import fs from 'node:fs';
 import type { Tokenizer } from '../model/tokenizer';
+import { readJsonLines } from '../util/jsonl';
 
 export interface SteeringFile {
   path: string;
@@ -23,22 +23,10 @@ export interface SteeringPair {
 }
 
 export function loadPairs(file: string): SteeringPair[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new Error(`${file}: cannot read the steering pairs (${error instanceof Error ? error.message : String(error)})`);
-  }
-  return text.split('\n').filter((l) => l.trim()).map((line, i) => {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch {
-      throw new Error(`${file}:${i + 1}: not valid JSON`);
-    }
-    const r = raw as Partial<SteeringPair>;
+  return readJsonLines(file, 'steering pairs').map(({ value, line }, i) => {
+    const r = value as Partial<SteeringPair>;
     if (!Array.isArray(r.files) || typeof r.question !== 'string' || typeof r.answer !== 'string' || typeof r.trace !== 'string') {
-      throw new Error(`${file}:${i + 1}: a pair needs files[], question, trace and answer`);
+      throw new Error(`${file}:${line}: a pair needs files[], question, trace and answer`);
     }
     return { id: r.id ?? `${i}`, kind: r.kind ?? 'unknown', language: r.language, files: r.files, question: r.question, trace: r.trace, answer: r.answer };
   });
