@@ -98,3 +98,53 @@ test('bad input: an empty repository and a missing model fail clearly or succeed
 });
 
 test.after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
+
+const defaultModel = path.join(root, 'models', 'repopot-tiny-code');
+
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('bench distill: niah, lookup and cost run end to end with policy variants and write their lines', (t) => {
+  if (!fs.existsSync(path.join(defaultModel, 'model.safetensors'))) return t.skip(`${defaultModel} has no weights`);
+  const plots = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-niah-'));
+  const niah = repopot(['bench', 'distill', '--suite', 'niah', '--policies', 'infinipot,infinipot:frame=plain,infinipot+refine=0.5,full', '--budgets', '64', '--lengths', '4', '--depths', '0.5', '--trials', '1', '--plot-dir', plots, '--json']);
+  assert.equal(niah.code, 0, niah.stderr);
+  const niahLines = jsonLines(niah.stdout);
+  assert.deepEqual(niahLines.filter((l) => !l.summary).map((l) => l.policy), ['infinipot', 'infinipot:frame=plain', 'infinipot+refine=0.5', 'full']);
+  assert.ok(niahLines.every((l) => l.bench === 'distill' && l.suite === 'niah'));
+  assert.ok('infinipotVsFull' in niahLines[niahLines.length - 1]);
+  assert.ok(fs.readdirSync(plots).includes('niah-infinipot-refine-0.5-64.png'), fs.readdirSync(plots).join(' '));
+
+  const lookup = repopot(['bench', 'distill', '--suite', 'lookup', '--policies', 'infinipot,full', '--streams', '1500', '--budgets', '192', '--limit', '2', '--json']);
+  assert.equal(lookup.code, 0, lookup.stderr);
+  const lookupLines = jsonLines(lookup.stdout);
+  assert.deepEqual(lookupLines.filter((l) => !l.summary).map((l) => [l.policy, l.n]), [['infinipot', 2], ['full', 2]]);
+
+  // Each cost measurement runs in a fresh process, so peak RSS is that run's alone.
+  const cost = repopot(['bench', 'distill', '--suite', 'cost', '--policies', 'infinipot,streaming', '--streams', '700,1400', '--budgets', '128', '--json']);
+  assert.equal(cost.code, 0, cost.stderr);
+  const costLines = jsonLines(cost.stdout);
+  assert.equal(costLines.filter((l) => !l.summary).length, 4);
+  assert.equal((cost.stderr.match(/fresh process/g) ?? []).length, 4);
+  const summary = costLines[costLines.length - 1];
+  assert.equal(summary.summary, true);
+  assert.ok(Number.isFinite(summary.rssGrowth10kTo1M) && Number.isFinite(summary.compressionShare), JSON.stringify(summary));
+
+  const bad = repopot(['bench', 'distill', '--suite', 'niah', '--policies', 'infinipot:unit=word', '--json']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unit=token\|line/);
+});
+
+test('eval lookup: exact match per type, language and context, pooled in the summary', (t) => {
+  if (!fs.existsSync(path.join(defaultModel, 'model.safetensors'))) return t.skip(`${defaultModel} has no weights`);
+  const r = repopot(['eval', 'lookup', '--limit', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = jsonLines(r.stdout);
+  const rows = lines.filter((l) => !l.summary);
+  assert.ok(rows.some((l) => l.language === 'py') && rows.some((l) => l.language === 'js'));
+  assert.ok(rows.every((l) => l.eval === 'lookup' && typeof l.type === 'string' && (l.context === 1024 || l.context === 2048)));
+  assert.ok(rows.some((l) => l.type === 'multihop-def+trace'));
+  const summary = lines[lines.length - 1];
+  assert.ok(summary.summary && typeof summary.pooledEm === 'object' && Number.isFinite(summary.heldOutLoss));
+});

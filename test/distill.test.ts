@@ -7,11 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../server/src/engine/engine';
 import { Pot } from '../server/src/distill/pot';
-import { Distiller } from '../server/src/distill/distiller';
+import { askPot, Distiller } from '../server/src/distill/distiller';
+import { refineForQuestion } from '../server/src/distill/refine';
+import { questionPrompt } from '../server/src/distill/prompt';
 import { catalystScores, infinipotPolicy } from '../server/src/distill/policies/infinipot';
 import { streamingPolicy } from '../server/src/distill/policies/streaming';
 import { topK } from '../server/src/distill/policies/policy';
-import { makePolicy } from '../server/src/distill/policies/registry';
+import { catalystText, makePolicy, parsePolicySpec } from '../server/src/distill/policies/registry';
 import { POLICY_NAMES } from '../server/src/distill/policies/policy';
 import { citeSources, type SlotSource } from '../server/src/distill/provenance';
 import { decodePot, encodePot, loadPot, savePot, writeFileAtomic } from '../server/src/distill/potStore';
@@ -198,3 +200,47 @@ test('snapshots: interrupted writes leave the previous snapshot valid; damage an
 });
 
 test.after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
+
+test('policy specs: InfiniPot alternatives parse; bad specs are rejected with the reason', () => {
+  assert.deepEqual(parsePolicySpec('streaming'), { name: 'streaming', tuning: { infinipot: {} } });
+  assert.deepEqual(parsePolicySpec('infinipot:cap=0.25:unit=line:frame=plain').tuning.infinipot, { capShare: 0.25, unit: 'line', catalystFrame: 'plain' });
+  assert.throws(() => parsePolicySpec('lru'), /unknown policy "lru"/);
+  assert.throws(() => parsePolicySpec('h2o:cap=0.5'), /takes no options/);
+  assert.throws(() => parsePolicySpec('infinipot:unit=word'), /unit=token\|line/);
+});
+
+test('the catalyst is asked in the model\'s own question format unless framed plain', async () => {
+  const engine = await tinyEngine();
+  try {
+    assert.equal(catalystText(engine, 'recall', 'question'), '\nQuestion: recall\nAnswer:');
+    assert.equal(catalystText(engine, 'recall', 'plain'), '\nrecall\n');
+    const framed = makePolicy('infinipot', engine, 'recall');
+    assert.equal(framed.name, 'infinipot');
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test('query-aware refinement keeps the slots the question attends to most, re-positioned; the saved pot is untouched', async () => {
+  const engine = await tinyEngine(6);
+  const pot = new Pot(engine, { budget: 1000, policy: streamingPolicy() });
+  const tokens = sampleTokens(60, 259, 9);
+  await pot.append(tokens, sources(60));
+  const question = byteTokenizer.encode(questionPrompt(engine, 'where?').text);
+  const expected = topK(
+    await catalystScores({ engine, cache: pot.cache, stats: { nll: [], accumulated: [], recent: [] }, target: 15 }, question),
+    15,
+  ).sort((a, b) => a - b);
+  const refined = pot.cache.clone();
+  await refineForQuestion(engine, refined, question, 0.25);
+  assert.equal(refined.length, 15);
+  assert.deepEqual(refined.tags().map((t) => t?.line), expected.map((s) => s + 1), 'kept slots = top 25% by the question\'s attention');
+  assert.deepEqual(Array.from({ length: 15 }, (_, i) => refined.position(i)), Array.from({ length: 15 }, (_, i) => i), 'CR-RoPE: contiguous positions');
+  const answer = await askPot(engine, pot, 'where?', { maxTokens: 3, refine: 0.25 });
+  assert.equal(pot.cache.length, 60, 'asking with refinement leaves the pot as it was');
+  const keptLines = new Set(expected.map((s) => s + 1));
+  assert.ok(answer.sources.length > 0);
+  for (const source of answer.sources) assert.ok(keptLines.has(source.startLine) && keptLines.has(source.endLine), `source ${source.file}:${source.startLine}-${source.endLine} starts and ends on kept slots`);
+  await assert.rejects(refineForQuestion(engine, refined, question, 0), /keep share/);
+  await engine.dispose();
+});

@@ -54,6 +54,9 @@ const TOKDIR = args.get('tokenizer') ?? '.train/tok';
 const SEED = Number(args.get('seed') ?? 1);
 const MAXQ = Number(args.get('max-questions') ?? 6);
 const PER_TYPE = Number(args.get('per-type') ?? 150); // eval: max questions per type(/form)
+// keep only these question types (train: a supplement that oversamples rare types, repos without one are skipped;
+// eval: e.g. multi-hop pairs for steering vectors)
+const TYPES = args.get('types') ? new Set(args.get('types')!.split(',')) : undefined;
 
 // ---------- rng ----------
 let rs = SEED >>> 0 || 1;
@@ -373,11 +376,15 @@ function main(): void {
       const files = repo.map((f) => ({ path: f.path, text: f.text }));
       let qs: Question[] = [];
       try { qs = questionsFor(files, keyOf(pkg)); } catch { qs = []; }
+      if (TYPES) {
+        qs = qs.filter((q) => TYPES.has(q.type));
+        if (qs.length === 0) continue;
+      }
       // balance types: one per type first, then random
       const byType = new Map<string, Question[]>();
       for (const q of shuffle(qs)) { const a = byType.get(q.type) ?? []; a.push(q); byType.set(q.type, a); }
       const chosen: Question[] = [];
-      const nq = rand() < 0.1 ? 0 : MAXQ;
+      const nq = !TYPES && rand() < 0.1 ? 0 : MAXQ;
       for (let round = 0; chosen.length < nq && round < 4; round++) {
         for (const a of shuffle([...byType.values()])) if (a[round] && chosen.length < nq) chosen.push(a[round]);
       }
@@ -403,6 +410,7 @@ function main(): void {
       const total = ntok(repoText);
       let qs: Question[] = [];
       try { qs = questionsFor(files, keyOf(pkg)); } catch { continue; }
+      if (TYPES) qs = qs.filter((q) => TYPES.has(q.type));
       for (const q of shuffle(qs).slice(0, 3)) {
         if ((perType[q.type] ?? 0) >= PER_TYPE) continue;
         const key = pkg + '|' + q.question + '|' + q.answer;

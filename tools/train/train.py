@@ -22,6 +22,7 @@ DEFAULT_CONFIG = dict(vocab_size=4096, hidden_size=256, intermediate_size=640, n
                       max_position_embeddings=2048, tie_word_embeddings=True,
                       bos_token_id=0, eos_token_id=0, pad_token_id=7)
 PAD = 7
+ANSWER, END = 3, 4  # <|answer|>, <|end|>
 
 
 def lr_at(step, total, peak, warmup, floor=0.1):
@@ -54,6 +55,10 @@ def main():
     ap.add_argument('--save-every', type=int, default=50)
     ap.add_argument('--max-minutes', type=float, default=0, help='stop (after saving) after this long; 0 = no limit')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--answer-weight', type=float, default=1.0,
+                    help='loss weight of answer tokens (after <|answer|> up to <|end|>) relative to code tokens')
+    ap.add_argument('--stop-at', type=int, default=0,
+                    help='end the stage (write final.pt) at this step; the LR schedule still spans --steps')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -98,7 +103,8 @@ def main():
     t0 = time.time()
     tw, tok_count, last_save = time.time(), 0, step
     model.train()
-    while step < a.steps:
+    end = min(a.steps, a.stop_at) if a.stop_at else a.steps
+    while step < end:
         if pos + a.batch > N:
             epoch += 1
             pos = 0
@@ -114,27 +120,34 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr_at(step, a.steps, a.lr, a.warmup)
         logits = model(inp)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+        ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction='none')
+        w = (tgt.reshape(-1) != -100).float()
+        if a.answer_weight != 1.0:
+            # retrieval is what the model is for: answer tokens count more than the code they are read from
+            inside = (torch.cumsum(inp == ANSWER, 1) > torch.cumsum(inp == END, 1)).reshape(-1)
+            w = w * torch.where(inside, a.answer_weight, 1.0)
+        loss = (ce * w).sum() / w.sum()
+        plain = float(ce.sum() / (tgt != -100).sum())  # logged: comparable across stages whatever the weighting
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
         tok_count += int(real.sum())
-        history.append({'stage': a.stage, 'step': step, 'loss': round(float(loss), 4), 'tokens': int(real.sum()), 'time': round(time.time(), 1)})
+        history.append({'stage': a.stage, 'step': step, 'loss': round(plain, 4), 'tokens': int(real.sum()), 'time': round(time.time(), 1)})
         if step % 10 == 0:
             dt = time.time() - tw
-            print(f'step {step} loss {float(loss):.4f} gnorm {float(gn):.2f} lr {opt.param_groups[0]["lr"]:.2e} {tok_count/dt:.0f} tok/s epoch {epoch} pos {pos}/{N}', flush=True)
+            print(f'step {step} loss {plain:.4f} objective {float(loss):.4f} gnorm {float(gn):.2f} lr {opt.param_groups[0]["lr"]:.2e} {tok_count/dt:.0f} tok/s epoch {epoch} pos {pos}/{N}', flush=True)
             tw, tok_count = time.time(), 0
         over = a.max_minutes and (time.time() - t0) / 60 > a.max_minutes
-        if step - last_save >= a.save_every or step >= a.steps or over:
+        if step - last_save >= a.save_every or step >= end or over:
             save(latest, {'model': model.state_dict(), 'optimizer': opt.state_dict(), 'step': step, 'data_pos': pos,
                           'epoch': epoch, 'history': history, 'config': cfg, 'stage': a.stage, 'args': vars(a)})
             last_save = step
         if over:
             print('time limit reached; saved', flush=True)
             break
-    if step >= a.steps:
+    if step >= end:
         save(os.path.join(cdir, 'final.pt'), {'model': model.state_dict(), 'step': step, 'history': history,
                                                'config': cfg, 'stage': a.stage})
         print(f'{a.stage} done', flush=True)

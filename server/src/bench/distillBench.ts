@@ -9,8 +9,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { Pot } from '../distill/pot';
 import { askPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot } from '../distill/distiller';
-import { makePolicy } from '../distill/policies/registry';
-import type { PolicyName } from '../distill/policies/policy';
+import { makePolicyFromSpec, parsePolicySpec } from '../distill/policies/registry';
 import { tokenizeWithProvenance, headerForTokenizer, type StreamableFile } from '../distill/streamer';
 import { exactMatch, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
 import { heatmapPng } from './png';
@@ -19,7 +18,8 @@ export type DistillSuite = 'niah' | 'lookup' | 'cost';
 
 export interface DistillBenchOptions {
   suite: DistillSuite;
-  policies: PolicyName[];
+  /** Policy specs: a name, or InfiniPot with tuning such as `infinipot:cap=0.25` (see parsePolicySpec). */
+  policies: string[];
   budgets?: number[];
   /** Multiples of the budget to stream (niah). */
   lengths?: number[];
@@ -82,12 +82,31 @@ function needle(seed: number): { name: string; value: string; file: StreamableFi
   return { name, value, file: { path: `src/${name.toLowerCase()}.ts`, text: `export const ${name} = ${value};\n` } };
 }
 
-async function distillAndAsk(engine: Engine, policy: PolicyName, budget: number, files: StreamableFile[], question: string, maxTokens: number): Promise<{ answer: string; tokensSeen: number }> {
+/**
+ * `<policy spec>` or `<policy spec>+refine=<share>`: the latter also applies query-aware refinement
+ * (the question as catalyst, keeping that share of the pot) when asking.
+ */
+export function splitRefine(spec: string): { policy: string; refine?: number } {
+  const at = spec.indexOf('+refine=');
+  if (at < 0) return { policy: spec };
+  const refine = Number(spec.slice(at + '+refine='.length));
+  if (!(refine > 0 && refine <= 1)) throw new RangeError(`"${spec}": refine share must be in (0, 1]`);
+  return { policy: spec.slice(0, at), refine };
+}
+
+async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number): Promise<{ answer: string; tokensSeen: number }> {
+  const { policy, refine } = splitRefine(spec);
   const chunkTokens = Math.min(defaultChunkTokens(engine.config.maxPositions), budget);
-  const pot = new Pot(engine, { budget, policy: makePolicy(policy, engine), compressTo: defaultCompressTo(budget, chunkTokens) });
+  const pot = new Pot(engine, { budget, policy: makePolicyFromSpec(policy, engine), compressTo: defaultCompressTo(budget, chunkTokens) });
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
-  const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0 });
+  const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine });
   return { answer: r.answer, tokensSeen };
+}
+
+/** The full cache and SnapKV hold the whole stream before (or instead of) compressing. */
+function needsWholeStream(spec: string): boolean {
+  const { name } = parsePolicySpec(splitRefine(spec).policy);
+  return name === 'full' || name === 'snapkv';
 }
 
 /** Whether the full-cache baseline is meaningful: the whole stream plus the question fits the trained context. */
@@ -109,7 +128,7 @@ export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit
         const row: number[] = [];
         const streamTokens = budget * multiple;
         for (const depth of depths) {
-          if ((policy === 'full' || policy === 'snapkv') && !fitsContext(engine, streamTokens)) {
+          if (needsWholeStream(policy) && !fitsContext(engine, streamTokens)) {
             row.push(NaN);
             continue;
           }
@@ -132,13 +151,13 @@ export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit
       accuracy.set(`${policy}/${budget}`, measured.length ? measured.reduce((a, b) => a + b, 0) / measured.length : NaN);
       if (o.plotDir) {
         fs.mkdirSync(o.plotDir, { recursive: true });
-        fs.writeFileSync(path.join(o.plotDir, `niah-${policy}-${budget}.png`), heatmapPng(grid));
+        fs.writeFileSync(path.join(o.plotDir, `niah-${policy.replace(/[^a-z0-9.]+/gi, '-')}-${budget}.png`), heatmapPng(grid));
       }
     }
   }
   // infinipot vs full at a stream of 8× the budget (where full fits the context).
   const budget = budgets[0];
-  const at8 = async (policy: PolicyName) => {
+  const at8 = async (policy: string) => {
     if (!fitsContext(engine, budget * 8)) return NaN;
     let hits = 0;
     const n = 2 * trials * depths.length;
@@ -171,14 +190,15 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
   const pool = heldOutFiles(o.evalDir);
   const sets = fs.readdirSync(o.evalDir).filter((n) => /^lookup-.*\.jsonl$/.test(n)).sort();
   const records: EvalRecord[] = sets.flatMap((n) => loadEvalSet(path.join(o.evalDir, n))).filter((r) => r.type === 'where' || r.type === 'const');
-  const sample = records.slice(0, o.limit ?? 20);
   const streams = o.streamTokens ?? [8192];
   const budgets = o.budgets ?? [256, 512];
   const summary: Record<string, number> = {};
   for (const streamTokens of streams) {
+    // The same questions for every policy and budget: where and const in turn, repositories that fit the stream.
+    const sample = interleaveTypes(records.filter((r) => (r.tokens ?? 1000) + 64 <= streamTokens), ['where', 'const']).slice(0, o.limit ?? 20);
     for (const budget of budgets) {
       for (const policy of o.policies) {
-        if ((policy === 'full' || policy === 'snapkv') && !fitsContext(engine, streamTokens)) continue;
+        if (needsWholeStream(policy) && !fitsContext(engine, streamTokens)) continue;
         let hits = 0;
         for (const [i, r] of sample.entries()) {
           o.signal?.throwIfAborted();
@@ -197,20 +217,40 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
   emit({ bench: 'distill', suite: 'lookup', summary: true, accuracy: summary });
 }
 
-export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
+/** Records of the given types in turn (where, const, where, …), each type in file order. */
+function interleaveTypes(records: readonly EvalRecord[], types: readonly string[]): EvalRecord[] {
+  const queues = types.map((t) => records.filter((r) => r.type === t));
+  const out: EvalRecord[] = [];
+  for (let i = 0; queues.some((q) => i < q.length); i++) for (const q of queues) if (i < q.length) out.push(q[i]);
+  return out;
+}
+
+/** One cost measurement: stream `streamTokens` tokens of held-out code through one policy's pot. */
+export interface CostMeasurement {
+  policy: string;
+  streamTokens: number;
+  peakRssBytes: number;
+  compressionShare: number;
+}
+
+/**
+ * Measures one process's cost per (policy, length). Peak RSS is a high-water mark of the whole process,
+ * so only the first measurement of a process is clean: the CLI runs each one in a fresh child
+ * (`runCostIsolated`) and calls this with a single policy and length.
+ */
+export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit, summarize = true): Promise<CostMeasurement[]> {
   const pool = heldOutFiles(o.evalDir);
   const budget = o.budgets?.[0] ?? defaultBudget(engine.config.maxPositions);
   const lengths = o.streamTokens ?? [10_000, 100_000, 1_000_000];
-  const rssByLength: Record<number, number> = {};
-  const shares: number[] = [];
+  const measured: CostMeasurement[] = [];
   for (const policy of o.policies) {
     for (const streamTokens of lengths) {
-      if (policy === 'full' && streamTokens > 20_000) continue;
+      if (policy === 'full' && streamTokens > FULL_CACHE_COST_LIMIT) continue;
       global.gc?.();
       const files = haystack(engine, pool, streamTokens, 0);
       const chunkTokens = Math.min(defaultChunkTokens(engine.config.maxPositions), budget);
       const potBudget = policy === 'full' ? streamTokens * 2 : budget;
-      const pot = new Pot(engine, { budget: potBudget, policy: makePolicy(policy, engine), compressTo: defaultCompressTo(potBudget, chunkTokens) });
+      const pot = new Pot(engine, { budget: potBudget, policy: makePolicyFromSpec(splitRefine(policy).policy, engine), compressTo: defaultCompressTo(potBudget, chunkTokens) });
       let peakRss = process.memoryUsage().rss;
       const started = performance.now();
       const seen = await streamIntoPot(pot, files, {
@@ -223,16 +263,35 @@ export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit
       const seconds = (performance.now() - started) / 1000;
       const s = pot.summary();
       const compressionShare = s.compressMs / (seconds * 1000);
-      if (policy === o.policies[0]) {
-        rssByLength[streamTokens] = peakRss;
-        shares.push(compressionShare);
-      }
-      emit({ bench: 'distill', suite: 'cost', policy, budget: s.budget, streamTokens: seen, depth: null, accuracy: null, tokensPerSecond: seen / seconds, peakRssBytes: peakRss, compressionShare, cacheBytes: s.cacheBytes });
+      measured.push({ policy, streamTokens, peakRssBytes: peakRss, compressionShare });
+      // Where the resident memory sits at the end: JS heap, typed arrays (the KV cache), the rest is native (onnxruntime).
+      const memory = process.memoryUsage();
+      emit({
+        bench: 'distill', suite: 'cost', policy, budget: s.budget, streamTokens: seen, depth: null, accuracy: null,
+        tokensPerSecond: seen / seconds, peakRssBytes: peakRss, compressionShare, cacheBytes: s.cacheBytes,
+        endHeapUsedBytes: memory.heapUsed, endArrayBuffersBytes: memory.arrayBuffers,
+      });
     }
   }
-  const first = rssByLength[lengths[0]];
-  const last = rssByLength[lengths[lengths.length - 1]];
-  emit({ bench: 'distill', suite: 'cost', summary: true, policy: o.policies[0], rssGrowth10kTo1M: first && last ? last / first - 1 : NaN, compressionShare: median(shares) });
+  if (summarize) emit(costSummary(measured, o.policies[0]));
+  return measured;
+}
+
+/** The full cache grows with the stream: past this many tokens it no longer fits the model's context anyway. */
+export const FULL_CACHE_COST_LIMIT = 20_000;
+
+export function costSummary(measured: readonly CostMeasurement[], policy: string): Record<string, unknown> {
+  const mine = measured.filter((m) => m.policy === policy).sort((a, b) => a.streamTokens - b.streamTokens);
+  const first = mine[0]?.peakRssBytes;
+  const last = mine[mine.length - 1]?.peakRssBytes;
+  return {
+    bench: 'distill',
+    suite: 'cost',
+    summary: true,
+    policy,
+    rssGrowth10kTo1M: first && last && mine.length > 1 ? last / first - 1 : NaN,
+    compressionShare: median(mine.map((m) => m.compressionShare)),
+  };
 }
 
 export async function runDistillBench(engine: Engine, options: DistillBenchOptions, emit: Emit): Promise<void> {
@@ -242,6 +301,7 @@ export async function runDistillBench(engine: Engine, options: DistillBenchOptio
     case 'lookup':
       return runLookup(engine, options, emit);
     case 'cost':
-      return runCost(engine, options, emit);
+      await runCost(engine, options, emit);
+      return;
   }
 }

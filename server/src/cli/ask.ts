@@ -6,16 +6,20 @@ import { potHistory } from '../decode/history';
 import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
 
 const HELP = `usage: repopot ask "QUESTION" --repo DIR [--max-tokens N] [--budget N] [--policy P] [--model DIR]
-                    [--decoder sequential|parallel|confidence|auto] [--json]`;
+                    [--decoder sequential|parallel|confidence|auto] [--refine SHARE] [--json]
+  --refine SHARE   query-aware refinement: before answering, keep this share (0-1] of the pot's slots,
+                   ranked by the attention the question puts on them (default: off)`;
 
 export async function runAsk(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, { ...distillFlags, 'max-tokens': { type: 'string' }, decoder: { type: 'string' } }, 'ask', true);
+  const { values, positionals } = parseOptions(argv, { ...distillFlags, 'max-tokens': { type: 'string' }, decoder: { type: 'string' }, refine: { type: 'string' } }, 'ask', true);
   if (values.help) {
     process.stdout.write(HELP + '\n');
     return 0;
   }
   const question = positionals.join(' ').trim();
   if (!question) throw new CliError('ask: give the question as an argument');
+  const refine = values.refine === undefined ? undefined : Number(values.refine);
+  if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new CliError(`--refine must be a share in (0, 1] (got "${values.refine}")`);
   const log = cliLog;
   const signal = interruptSignal();
   const options = distillOptions(values, signal);
@@ -31,6 +35,7 @@ export async function runAsk(argv: string[]): Promise<number> {
       : await makeDecoder(engine, decoderSetting, { history: potHistory(distiller.pot.cache.tags(), options.repo, engine.tokenizer), log });
     const answer = await distiller.ask(question, {
       decoder,
+      refine,
       maxTokens: intOption(values['max-tokens'], 'max-tokens', 128, 1),
       signal,
       onText: values.json ? undefined : (t) => process.stdout.write(t),

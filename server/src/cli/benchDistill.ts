@@ -1,7 +1,10 @@
 // `repopot bench distill --suite niah|lookup|cost [--policies a,b] [--budgets N,M] [--json]`
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { runDistillBench, type DistillSuite } from '../bench/distillBench';
-import { POLICY_NAMES, type PolicyName } from '../distill/policies/policy';
+import readline from 'node:readline';
+import { costSummary, FULL_CACHE_COST_LIMIT, runDistillBench, splitRefine, type CostMeasurement, type DistillSuite } from '../bench/distillBench';
+import { POLICY_NAMES } from '../distill/policies/policy';
+import { parsePolicySpec } from '../distill/policies/registry';
 import { choiceOption, CliError, emitJson, interruptSignal, parseOptions, cliLog } from './args';
 import { projectRoot } from './common';
 import { openEngine } from './distillCommon';
@@ -29,10 +32,18 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
     device: { type: 'string' },
     quant: { type: 'string' },
     json: { type: 'boolean', default: false },
+    'in-process': { type: 'boolean', default: false },
   }, 'bench distill');
   const suite = choiceOption<DistillSuite>(values.suite, 'suite', ['niah', 'lookup', 'cost'], 'niah');
-  const policies = (values.policies ?? (suite === 'cost' ? 'infinipot,full' : POLICY_NAMES.join(','))).split(',') as PolicyName[];
-  for (const p of policies) if (!POLICY_NAMES.includes(p)) throw new CliError(`--policies: unknown policy "${p}" (choose from ${POLICY_NAMES.join(', ')})`);
+  const policies = (values.policies ?? (suite === 'cost' ? 'infinipot,full' : POLICY_NAMES.join(','))).split(',');
+  for (const p of policies) {
+    try {
+      parsePolicySpec(splitRefine(p).policy);
+    } catch (error) {
+      throw new CliError(`--policies: ${(error as Error).message}`);
+    }
+  }
+  if (suite === 'cost' && !values['in-process']) return runCostIsolated(argv, policies, list(values.streams, 'streams') ?? [10_000, 100_000, 1_000_000]);
   const engine = await openEngine(values, cliLog);
   try {
     const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -53,4 +64,55 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
   } finally {
     await engine.dispose();
   }
+}
+
+/**
+ * The cost suite, one fresh process per (policy, stream length): peak RSS is a process-wide high-water
+ * mark, so measurements sharing a process would inherit each other's peaks and heap growth.
+ */
+async function runCostIsolated(argv: string[], policies: string[], streams: number[]): Promise<number> {
+  const script = process.argv[1];
+  const passThrough = stripOptions(argv, ['policies', 'streams']);
+  const measured: CostMeasurement[] = [];
+  const signal = interruptSignal();
+  for (const policy of policies) {
+    for (const streamTokens of streams) {
+      if (policy === 'full' && streamTokens > FULL_CACHE_COST_LIMIT) continue;
+      if (signal.aborted) return 130;
+      cliLog(`cost: ${policy}, ${streamTokens} tokens (fresh process)`);
+      const child = spawn(process.execPath, ['--expose-gc', script, 'bench', 'distill', ...passThrough, '--in-process', '--json', '--policies', policy, '--streams', String(streamTokens)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const onAbort = () => child.kill('SIGINT');
+      signal.addEventListener('abort', onAbort);
+      for await (const line of readline.createInterface({ input: child.stdout })) {
+        if (!line.startsWith('{')) continue;
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (parsed.summary) continue;
+        process.stdout.write(line + '\n');
+        measured.push({
+          policy,
+          streamTokens,
+          peakRssBytes: Number(parsed.peakRssBytes),
+          compressionShare: Number(parsed.compressionShare),
+        });
+      }
+      const code = await new Promise<number>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (c) => resolve(c ?? 1))));
+      signal.removeEventListener('abort', onAbort);
+      if (code !== 0) throw new CliError(`bench distill: the cost measurement for ${policy} at ${streamTokens} tokens exited with code ${code}`);
+    }
+  }
+  emitJson(costSummary(measured, policies[0]));
+  return 0;
+}
+
+/** argv without the named `--name value` / `--name=value` options. */
+function stripOptions(argv: readonly string[], names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = names.find((n) => argv[i] === `--${n}` || argv[i].startsWith(`--${n}=`));
+    if (!name) out.push(argv[i]);
+    else if (argv[i] === `--${name}`) i++;
+  }
+  return out;
 }

@@ -16,6 +16,10 @@ import { makePolicy } from './policies/registry';
 import type { PolicyName } from './policies/policy';
 import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../decode/types';
+import { displayText, questionPrompt, splitTrace } from './prompt';
+import { refineForQuestion } from './refine';
+
+export { displayText, questionPrompt, splitTrace } from './prompt';
 
 export interface DistillOptions {
   repo: string;
@@ -196,7 +200,9 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   const prompt = questionPrompt(engine, question);
   const promptTokens = engine.tokenizer.encode(prompt.text);
   const cache = pot.cache.clone();
+  if (options.refine !== undefined && options.refine < 1) await refineForQuestion(engine, cache, promptTokens, options.refine);
   const potLength = cache.length;
+  const potTags = cache.tags().slice(0, potLength);
   const generateOptions = {
     maxTokens: options.maxTokens ?? 128,
     sampling: options.sampling,
@@ -218,7 +224,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     const r = await engine.forward(cache, result.tokens, { attentionRows: rows, append: false });
     const mass = new Float32Array(potLength);
     for (const layer of r.attentionMass ?? []) for (let s = 0; s < potLength; s++) mass[s] += layer[s];
-    sources = citeSources(pot.cache.tags(), mass, options.maxSources ?? 5);
+    sources = citeSources(potTags, mass, options.maxSources ?? 5);
   }
   const { answer, trace } = splitTrace(result.text);
   return { answer, trace, text: displayText(result.text), sources, stopReason: result.stopReason, tokens: result.tokens.length };
@@ -235,6 +241,8 @@ export interface AskOptions {
   steer?: SteerSettings;
   /** How the answer is decoded (server/src/decode); absent: Engine.generate (sequential). Ignored when steering. */
   decoder?: Decoder;
+  /** Query-aware refinement: keep this share of the pot's slots, ranked by the question's attention (refine.ts). */
+  refine?: number;
 }
 
 export interface Answer {
@@ -247,43 +255,6 @@ export interface Answer {
   sources: Citation[];
   stopReason: string;
   tokens: number;
-}
-
-/**
- * The question in the model's own format: RepoPot's Q&A tokens when the tokenizer has them, the
- * chat template for instruct models, else a plain "Question:/Answer:" frame.
- */
-export function questionPrompt(engine: Engine, question: string): { text: string; stop: string[] } {
-  const tokenizer = engine.tokenizer;
-  if (tokenizer.tokenToId('<|question|>') !== undefined && tokenizer.tokenToId('<|answer|>') !== undefined) {
-    const end = tokenizer.tokenToId('<|end|>') !== undefined ? ['<|end|>'] : [];
-    return { text: `<|question|> ${question}\n<|answer|>`, stop: [...end, '<|question|>', '<|file|>'] };
-  }
-  const render = engine.model.renderChat;
-  if (render) {
-    const text = render([
-      { role: 'system', content: 'You answer questions about the code above. Be brief and cite file paths.' },
-      { role: 'user', content: question },
-    ], { addGenerationPrompt: true });
-    return { text: `\n${text}`, stop: ['<|im_end|>', '<|endoftext|>'] };
-  }
-  return { text: `\nQuestion: ${question}\nAnswer:`, stop: ['\nQuestion:'] };
-}
-
-/** RepoPot's model may answer "<|trace|> reasoning<|final|> answer": keep the two apart. */
-export function splitTrace(text: string): { answer: string; trace?: string } {
-  const at = text.indexOf('<|final|>');
-  if (at < 0) return { answer: stripSpecial(text) };
-  return { answer: stripSpecial(text.slice(at + '<|final|>'.length)), trace: stripSpecial(text.slice(0, at).replace('<|trace|>', '')) };
-}
-
-function stripSpecial(text: string): string {
-  return text.replace(/<\|[a-z_]+\|>/g, '').trim();
-}
-
-/** Generated text as shown to a reader: control tokens dropped (the trace/answer boundary becomes a line break). */
-export function displayText(raw: string): string {
-  return raw.replace(/<\|final\|>/g, '\n').replace(/<\|[a-z_]+\|>/g, '').trimStart();
 }
 
 /** Streams displayText of the growing output: special tokens decode whole, so the display only grows. */

@@ -42,12 +42,16 @@ export async function answerWithFullContext(engine: Engine, record: EvalRecord, 
 }
 
 export async function runLookupEval(engine: Engine, options: LookupEvalOptions, emit: Emit): Promise<void> {
-  const sets = fs.readdirSync(options.evalDir).filter((n) => /^lookup-\d+k\.jsonl$/.test(n)).sort();
+  // lookup-<N>k.jsonl: TypeScript/JavaScript packages; lookup-py-<N>k.jsonl: Python packages.
+  const sets = fs.readdirSync(options.evalDir).filter((n) => /^lookup-(py-)?\d+k\.jsonl$/.test(n)).sort();
   if (sets.length === 0) throw new Error(`${options.evalDir}: no lookup-<N>k.jsonl sets (tools/train/gen-questions.ts writes them)`);
   const maxTokens = options.maxTokens ?? 48;
   const summary: Record<string, number> = {};
+  // Both languages together, weighted by questions: the figure the goals are stated in.
+  const pooled = new Map<string, { hits: number; n: number }>();
   for (const set of sets) {
-    const context = Number(/lookup-(\d+)k/.exec(set)![1]) * 1024;
+    const context = Number(/(\d+)k\.jsonl$/.exec(set)![1]) * 1024;
+    const language = set.startsWith('lookup-py-') ? 'py' : 'js';
     const byType = new Map<string, EvalRecord[]>();
     for (const r of loadEvalSet(path.join(options.evalDir, set))) {
       const list = byType.get(r.type) ?? [];
@@ -71,13 +75,16 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
         const n = records.length - skipped;
         const em = n ? hits / n : NaN;
         const label = mode === 'trace' ? `${type}+trace` : type;
-        summary[`${label}@${context}`] = em;
-        emit({ eval: 'lookup', type: label, context, em, n, skipped });
+        summary[`${language === 'py' ? 'py:' : ''}${label}@${context}`] = em;
+        const both = pooled.get(`${label}@${context}`) ?? { hits: 0, n: 0 };
+        pooled.set(`${label}@${context}`, { hits: both.hits + hits, n: both.n + n });
+        emit({ eval: 'lookup', type: label, language, context, em, n, skipped });
       }
     }
   }
   const loss = await heldOutLoss(engine, options.evalDir, options.limit ?? 40);
-  emit({ eval: 'lookup', summary: true, em: summary, heldOutLoss: loss.meanNll, heldOutTokens: loss.tokens });
+  const pooledEm = Object.fromEntries([...pooled].map(([key, { hits, n }]) => [key, n ? hits / n : NaN]));
+  emit({ eval: 'lookup', summary: true, em: summary, pooledEm, heldOutLoss: loss.meanNll, heldOutTokens: loss.tokens });
 }
 
 /** Mean next-token NLL (nats) over held-out files, each fed with its header as the streamer does. */

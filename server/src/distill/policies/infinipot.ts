@@ -10,7 +10,14 @@
 import type { CachePolicy, CompressionContext } from './policy';
 import { topK } from './policy';
 
-export const DEFAULT_CATALYST = '\nQuestion: recall the code above — file paths, names, definitions and values — to answer questions about it later.\n';
+/** What the catalyst asks; framed as a question in the model's own template (see catalystText). */
+export const DEFAULT_CATALYST = 'Recall the code above: file paths, names, definitions and values, to answer questions about it later.';
+
+/**
+ * 'question': the catalyst is asked like a real question (the model's Q&A or chat template), so its
+ * query rows attend the way a later question's will; 'plain': the bare text after the pot.
+ */
+export type CatalystFrame = 'question' | 'plain';
 
 export interface InfiniPotOptions {
   /** Tokenized catalyst prompt (the pot tokenizes DEFAULT_CATALYST or the configured text). */

@@ -2,7 +2,8 @@
 import type { Engine } from '../../engine/engine';
 import type { CachePolicy, PolicyName } from './policy';
 import { POLICY_NAMES } from './policy';
-import { DEFAULT_CATALYST, infinipotPolicy, type InfiniPotOptions } from './infinipot';
+import { DEFAULT_CATALYST, infinipotPolicy, type CatalystFrame, type InfiniPotOptions } from './infinipot';
+import { questionPrompt } from '../prompt';
 import { streamingPolicy } from './streaming';
 import { h2oPolicy } from './h2o';
 import { tovaPolicy } from './tova';
@@ -11,14 +12,14 @@ import { snapkvPolicy } from './snapkv';
 import { fullPolicy } from './full';
 
 export interface PolicyTuning {
-  infinipot?: Partial<Omit<InfiniPotOptions, 'catalystTokens'>>;
+  infinipot?: Partial<Omit<InfiniPotOptions, 'catalystTokens'>> & { catalystFrame?: CatalystFrame };
   seed?: number;
 }
 
 export function makePolicy(name: PolicyName, engine: Engine, catalyst = DEFAULT_CATALYST, tuning: PolicyTuning = {}): CachePolicy {
   switch (name) {
     case 'infinipot':
-      return infinipotPolicy({ catalystTokens: engine.tokenizer.encode(catalyst), ...tuning.infinipot });
+      return infinipotPolicy({ catalystTokens: engine.tokenizer.encode(catalystText(engine, catalyst, tuning.infinipot?.catalystFrame)), ...tuning.infinipot });
     case 'streaming':
       return streamingPolicy();
     case 'h2o':
@@ -34,4 +35,34 @@ export function makePolicy(name: PolicyName, engine: Engine, catalyst = DEFAULT_
     default:
       throw new RangeError(`unknown policy "${String(name)}"; choose one of ${POLICY_NAMES.join(', ')}`);
   }
+}
+
+/** The text run after the pot to score it (CaP). */
+export function catalystText(engine: Engine, catalyst: string, frame: CatalystFrame = 'question'): string {
+  return frame === 'question' ? questionPrompt(engine, catalyst).text : `\n${catalyst}\n`;
+}
+
+/**
+ * A policy with tuning, as named on the command line: `infinipot`, `infinipot:cap=0.25`,
+ * `infinipot:unit=line`, `infinipot:frame=plain` (options joined by ':'). Benchmarks use these to
+ * measure InfiniPot's alternatives side by side with the baselines.
+ */
+export function parsePolicySpec(spec: string): { name: PolicyName; tuning: PolicyTuning } {
+  const [name, ...options] = spec.split(':');
+  if (!POLICY_NAMES.includes(name as PolicyName)) throw new RangeError(`unknown policy "${name}" in "${spec}"; choose one of ${POLICY_NAMES.join(', ')}`);
+  const infinipot: NonNullable<PolicyTuning['infinipot']> = {};
+  for (const option of options) {
+    const [key, value] = option.split('=');
+    if (name !== 'infinipot') throw new RangeError(`policy "${name}" takes no options (got "${option}" in "${spec}")`);
+    if (key === 'cap' && Number.isFinite(Number(value))) infinipot.capShare = Number(value);
+    else if (key === 'unit' && (value === 'token' || value === 'line')) infinipot.unit = value;
+    else if (key === 'frame' && (value === 'question' || value === 'plain')) infinipot.catalystFrame = value;
+    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line or frame=question|plain`);
+  }
+  return { name: name as PolicyName, tuning: { infinipot } };
+}
+
+export function makePolicyFromSpec(spec: string, engine: Engine, catalyst = DEFAULT_CATALYST): CachePolicy {
+  const { name, tuning } = parsePolicySpec(spec);
+  return makePolicy(name, engine, catalyst, tuning);
 }
