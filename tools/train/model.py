@@ -1,4 +1,4 @@
-"""Minimal Llama (HF LlamaForCausalLM-compatible parameter names) in PyTorch 1.13.
+"""Minimal Llama (HF LlamaForCausalLM-compatible parameter names) for PyTorch 1.13 and 2.x.
 
 RMSNorm, rotary embeddings (HF rotate-half convention), SwiGLU MLP, grouped-query
 attention, tied input/output embeddings.  state_dict keys match Hugging Face
@@ -53,10 +53,13 @@ class Attention(nn.Module):
         if rep > 1:
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
-        att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
-        att = att.masked_fill(mask, float('-inf'))
-        att = att.softmax(-1)
-        y = (att @ v).transpose(1, 2).reshape(B, T, self.nh * self.hd)
+        if hasattr(F, 'scaled_dot_product_attention'):  # PyTorch >= 2 (the GPU machines): fused attention
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=~mask)
+        else:  # Debian's PyTorch 1.13 on the build machine
+            att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
+            att = att.masked_fill(mask, float('-inf'))
+            y = att.softmax(-1) @ v
+        y = y.transpose(1, 2).reshape(B, T, self.nh * self.hd)
         return self.o_proj(y)
 
 

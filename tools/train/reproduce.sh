@@ -21,9 +21,10 @@ $PY tools/train/bpe.py --corpus .train/corpus/files.jsonl --out .train/tok --exp
 node tools/train/verify-tokenizer.mjs .train/tok .train/tok/expected.json
 # 3. held-out evaluation sets (held-out packages only)
 bash tools/train/make-eval.sh
-# 4. curriculum training (stage1 seq 512 -> stage2 1024 -> stage3 2048), resumable
-bash tools/train/stages.sh
+# 4. curriculum training, resumable: stage1 (seq 512) -> stage2 (1024) -> stage2b (1024, dense questions).
+#    These are the stages of the committed model; `bash tools/train/stages.sh stage3` (2048) is the next one.
+bash tools/train/stages.sh stage1 stage2 stage2b
 # 5. export the last stage as a Hugging Face Llama folder, evaluate (PyTorch-side)
-$PY tools/train/export.py --ckpt .train/ckpt/stage3/final.pt --out models/repopot-tiny-code
+$PY tools/train/export.py --ckpt .train/ckpt/stage2b/final.pt --out models/repopot-tiny-code
 $PY tools/train/eval_em.py --model models/repopot-tiny-code --eval data/eval/lookup-1k.jsonl data/eval/lookup-py-1k.jsonl \
     --out models/repopot-tiny-code/eval_pytorch.json

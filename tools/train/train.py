@@ -32,6 +32,18 @@ def lr_at(step, total, peak, warmup, floor=0.1):
     return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
+def load_init(path):
+    """Weights to start a stage from: a checkpoint (.pt) or an exported model folder (the committed model)."""
+    if not os.path.isdir(path):
+        return torch.load(path, map_location='cpu')
+    from export import read_safetensors
+    hf = json.load(open(os.path.join(path, 'config.json')))
+    log = json.load(open(os.path.join(path, 'training_log.json')))
+    cfg = {k: hf[k] for k in DEFAULT_CONFIG if k in hf}
+    weights = {k: v.float() for k, v in read_safetensors(os.path.join(path, 'model.safetensors')).items()}
+    return {'model': weights, 'config': cfg, 'step': log['step'], 'stage': log.get('stage'), 'history': log.get('history', [])}
+
+
 def save(path, obj):
     tmp = path + '.tmp'
     torch.save(obj, tmp)
@@ -53,10 +65,13 @@ def main():
     ap.add_argument('--init-from', default=None)
     ap.add_argument('--config', default=None, help='json file overriding DEFAULT_CONFIG')
     ap.add_argument('--save-every', type=int, default=50)
+    ap.add_argument('--log-every', type=int, default=10)
     ap.add_argument('--max-minutes', type=float, default=0, help='stop (after saving) after this long; 0 = no limit')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--answer-weight', type=float, default=1.0,
                     help='loss weight of answer tokens (after <|answer|> up to <|end|>) relative to code tokens')
+    ap.add_argument('--time-schedule', action='store_true',
+                    help='LR warmup/decay follow elapsed time over --max-minutes instead of steps (GPU runs of fixed length)')
     ap.add_argument('--stop-at', type=int, default=0,
                     help='end the stage (write final.pt) at this step; the LR schedule still spans --steps')
     a = ap.parse_args()
@@ -78,7 +93,7 @@ def main():
         cfg = state['config']
         print(f'resuming {a.stage} at step {state["step"]}', flush=True)
     elif a.init_from:
-        init = torch.load(a.init_from, map_location='cpu')
+        init = load_init(a.init_from)
         cfg = init['config']
     model = Llama(cfg).to(dev)
     nparams = sum(p.numel() for p in model.parameters())
@@ -117,9 +132,17 @@ def main():
         x, real = x[:, :T], real[:, :T]
         inp, tgt = x[:, :-1], x[:, 1:].clone()
         tgt[~real[:, 1:]] = -100
+        if a.time_schedule and a.max_minutes:
+            # warmup by steps, then cosine decay over the run's wall-clock length
+            progress = min(1.0, (time.time() - t0) / 60 / a.max_minutes)
+            lr = a.lr * (step + 1) / a.warmup if step < a.warmup else a.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        else:
+            lr = lr_at(step, a.steps, a.lr, a.warmup)
         for g in opt.param_groups:
-            g['lr'] = lr_at(step, a.steps, a.lr, a.warmup)
-        logits = model(inp)
+            g['lr'] = lr
+        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=dev == 'cuda'):
+            logits = model(inp)
+        logits = logits.float()
         ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction='none')
         w = (tgt.reshape(-1) != -100).float()
         if a.answer_weight != 1.0:
@@ -135,7 +158,7 @@ def main():
         step += 1
         tok_count += int(real.sum())
         history.append({'stage': a.stage, 'step': step, 'loss': round(plain, 4), 'tokens': int(real.sum()), 'time': round(time.time(), 1)})
-        if step % 10 == 0:
+        if step % a.log_every == 0:
             dt = time.time() - tw
             print(f'step {step} loss {plain:.4f} objective {float(loss):.4f} gnorm {float(gn):.2f} lr {opt.param_groups[0]["lr"]:.2e} {tok_count/dt:.0f} tok/s epoch {epoch} pos {pos}/{N}', flush=True)
             tw, tok_count = time.time(), 0

@@ -14,6 +14,10 @@ export interface LookupEvalOptions {
   /** Per set and type, at most this many questions. */
   limit?: number;
   maxTokens?: number;
+  /** Only these question types (e.g. where, const); default all. */
+  types?: string[];
+  /** Only these context sizes in tokens (1024, 2048); default all sets. */
+  contexts?: number[];
   signal?: AbortSignal;
 }
 
@@ -52,8 +56,10 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
   for (const set of sets) {
     const context = Number(/(\d+)k\.jsonl$/.exec(set)![1]) * 1024;
     const language = set.startsWith('lookup-py-') ? 'py' : 'js';
+    if (options.contexts && !options.contexts.includes(context)) continue;
     const byType = new Map<string, EvalRecord[]>();
     for (const r of loadEvalSet(path.join(options.evalDir, set))) {
+      if (options.types && !options.types.includes(r.type)) continue;
       const list = byType.get(r.type) ?? [];
       if (list.length < (options.limit ?? Infinity)) list.push(r);
       byType.set(r.type, list);
