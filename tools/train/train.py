@@ -8,7 +8,7 @@ Checkpoints: .train/ckpt/<stage>/latest.pt (model, optimizer, step, data positio
 loss history, config).  Re-running the same command resumes from latest.pt.
 A stage with --init-from starts from another stage's weights (fresh optimizer).
 """
-import argparse, json, math, os, sys, time
+import argparse, contextlib, json, math, os, sys, time
 import numpy as np
 import torch
 sys.dont_write_bytecode = True
@@ -140,7 +140,7 @@ def main():
             lr = lr_at(step, a.steps, a.lr, a.warmup)
         for g in opt.param_groups:
             g['lr'] = lr
-        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=dev == 'cuda'):
+        with torch.autocast('cuda', dtype=torch.bfloat16) if dev == 'cuda' else contextlib.nullcontext():
             logits = model(inp)
         logits = logits.float()
         ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction='none')
