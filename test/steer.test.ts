@@ -26,7 +26,8 @@ import { applySteering, generateSteered } from '../server/src/steer/apply';
 import { loadPairs, promptFormat } from '../server/src/steer/pairs';
 import { defaultSteering } from '../server/src/steer/defaults';
 import { defaultLayerRanges, pairQuestions, runSteerBench } from '../server/src/bench/steerBench';
-import { askPot, questionPrompt, splitTrace } from '../server/src/distill/distiller';
+import { askPot } from '../server/src/distill/distiller';
+import { questionPrompt, splitTrace } from '../server/src/distill/prompt';
 import { Pot } from '../server/src/distill/pot';
 import { streamingPolicy } from '../server/src/distill/policies/streaming';
 

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import type { WeightFormat } from '../graph/contract';
-import { questionPrompt } from '../distill/distiller';
+import { questionPrompt } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
 import { loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
 import { hfConfigToModelConfig } from '../model/hfConfig';

@@ -10,6 +10,7 @@ import type { Engine } from '../engine/engine';
 import { Pot } from '../distill/pot';
 import { askPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot } from '../distill/distiller';
 import { makePolicyFromSpec, parsePolicySpec } from '../distill/policies/registry';
+import type { PolicyName } from '../distill/policies/policy';
 import { tokenizeWithProvenance, headerForTokenizer, type StreamableFile } from '../distill/streamer';
 import { exactMatch, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
 import { heatmapPng } from './png';
@@ -86,16 +87,16 @@ function needle(seed: number): { name: string; value: string; file: StreamableFi
  * `<policy spec>` or `<policy spec>+refine=<share>`: the latter also applies query-aware refinement
  * (the question as catalyst, keeping that share of the pot) when asking.
  */
-export function splitRefine(spec: string): { policy: string; refine?: number } {
+export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number } {
   const at = spec.indexOf('+refine=');
-  if (at < 0) return { policy: spec };
-  const refine = Number(spec.slice(at + '+refine='.length));
-  if (!(refine > 0 && refine <= 1)) throw new RangeError(`"${spec}": refine share must be in (0, 1]`);
-  return { policy: spec.slice(0, at), refine };
+  const policy = at < 0 ? spec : spec.slice(0, at);
+  const refine = at < 0 ? undefined : Number(spec.slice(at + '+refine='.length));
+  if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new RangeError(`"${spec}": refine share must be in (0, 1]`);
+  return { policy, name: parsePolicySpec(policy).name, refine };
 }
 
 async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number): Promise<{ answer: string; tokensSeen: number }> {
-  const { policy, refine } = splitRefine(spec);
+  const { policy, refine } = parseBenchPolicy(spec);
   const chunkTokens = Math.min(defaultChunkTokens(engine.config.maxPositions), budget);
   const pot = new Pot(engine, { budget, policy: makePolicyFromSpec(policy, engine), compressTo: defaultCompressTo(budget, chunkTokens) });
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
@@ -105,7 +106,7 @@ async function distillAndAsk(engine: Engine, spec: string, budget: number, files
 
 /** The full cache and SnapKV hold the whole stream before (or instead of) compressing. */
 function needsWholeStream(spec: string): boolean {
-  const { name } = parsePolicySpec(splitRefine(spec).policy);
+  const { name } = parseBenchPolicy(spec);
   return name === 'full' || name === 'snapkv';
 }
 
@@ -238,10 +239,10 @@ export interface CostMeasurement {
  * so only the first measurement of a process is clean: the CLI runs each one in a fresh child
  * (`runCostIsolated`) and calls this with a single policy and length.
  */
-export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit, summarize = true): Promise<CostMeasurement[]> {
+export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
   const pool = heldOutFiles(o.evalDir);
   const budget = o.budgets?.[0] ?? defaultBudget(engine.config.maxPositions);
-  const lengths = o.streamTokens ?? [10_000, 100_000, 1_000_000];
+  const lengths = o.streamTokens ?? DEFAULT_COST_STREAMS;
   const measured: CostMeasurement[] = [];
   for (const policy of o.policies) {
     for (const streamTokens of lengths) {
@@ -250,7 +251,7 @@ export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit
       const files = haystack(engine, pool, streamTokens, 0);
       const chunkTokens = Math.min(defaultChunkTokens(engine.config.maxPositions), budget);
       const potBudget = policy === 'full' ? streamTokens * 2 : budget;
-      const pot = new Pot(engine, { budget: potBudget, policy: makePolicyFromSpec(splitRefine(policy).policy, engine), compressTo: defaultCompressTo(potBudget, chunkTokens) });
+      const pot = new Pot(engine, { budget: potBudget, policy: makePolicyFromSpec(parseBenchPolicy(policy).policy, engine), compressTo: defaultCompressTo(potBudget, chunkTokens) });
       let peakRss = process.memoryUsage().rss;
       const started = performance.now();
       const seen = await streamIntoPot(pot, files, {
@@ -273,9 +274,10 @@ export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit
       });
     }
   }
-  if (summarize) emit(costSummary(measured, o.policies[0]));
-  return measured;
+  emit(costSummary(measured, o.policies[0]));
 }
+
+export const DEFAULT_COST_STREAMS = [10_000, 100_000, 1_000_000];
 
 /** The full cache grows with the stream: past this many tokens it no longer fits the model's context anyway. */
 export const FULL_CACHE_COST_LIMIT = 20_000;
@@ -301,7 +303,6 @@ export async function runDistillBench(engine: Engine, options: DistillBenchOptio
     case 'lookup':
       return runLookup(engine, options, emit);
     case 'cost':
-      await runCost(engine, options, emit);
-      return;
+      return runCost(engine, options, emit);
   }
 }

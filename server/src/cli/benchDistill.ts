@@ -2,9 +2,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { costSummary, FULL_CACHE_COST_LIMIT, runDistillBench, splitRefine, type CostMeasurement, type DistillSuite } from '../bench/distillBench';
+import { costSummary, DEFAULT_COST_STREAMS, FULL_CACHE_COST_LIMIT, runDistillBench, parseBenchPolicy, type CostMeasurement, type DistillSuite } from '../bench/distillBench';
 import { POLICY_NAMES } from '../distill/policies/policy';
-import { parsePolicySpec } from '../distill/policies/registry';
 import { choiceOption, CliError, emitJson, interruptSignal, parseOptions, cliLog } from './args';
 import { projectRoot } from './common';
 import { openEngine } from './distillCommon';
@@ -38,12 +37,12 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
   const policies = (values.policies ?? (suite === 'cost' ? 'infinipot,full' : POLICY_NAMES.join(','))).split(',');
   for (const p of policies) {
     try {
-      parsePolicySpec(splitRefine(p).policy);
+      parseBenchPolicy(p);
     } catch (error) {
       throw new CliError(`--policies: ${(error as Error).message}`);
     }
   }
-  if (suite === 'cost' && !values['in-process']) return runCostIsolated(argv, policies, list(values.streams, 'streams') ?? [10_000, 100_000, 1_000_000]);
+  if (suite === 'cost' && !values['in-process']) return runCostIsolated(argv, policies, list(values.streams, 'streams') ?? DEFAULT_COST_STREAMS);
   const engine = await openEngine(values, cliLog);
   try {
     const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);

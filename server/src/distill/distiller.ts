@@ -19,8 +19,6 @@ import type { Decoder } from '../decode/types';
 import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
 
-export { displayText, questionPrompt, splitTrace } from './prompt';
-
 export interface DistillOptions {
   repo: string;
   policy?: PolicyName;
@@ -200,9 +198,9 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   const prompt = questionPrompt(engine, question);
   const promptTokens = engine.tokenizer.encode(prompt.text);
   const cache = pot.cache.clone();
-  if (options.refine !== undefined && options.refine < 1) await refineForQuestion(engine, cache, promptTokens, options.refine);
+  if (options.refine !== undefined) await refineForQuestion(engine, cache, promptTokens, options.refine);
   const potLength = cache.length;
-  const potTags = cache.tags().slice(0, potLength);
+  const potTags = cache.tags(); // before the question and answer are appended
   const generateOptions = {
     maxTokens: options.maxTokens ?? 128,
     sampling: options.sampling,

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
-import { questionPrompt, splitTrace } from '../distill/distiller';
+import { questionPrompt, splitTrace } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
 import { exactMatch, loadEvalSet, type EvalRecord } from './evalSet';
 

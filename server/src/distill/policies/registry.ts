@@ -18,8 +18,10 @@ export interface PolicyTuning {
 
 export function makePolicy(name: PolicyName, engine: Engine, catalyst = DEFAULT_CATALYST, tuning: PolicyTuning = {}): CachePolicy {
   switch (name) {
-    case 'infinipot':
-      return infinipotPolicy({ catalystTokens: engine.tokenizer.encode(catalystText(engine, catalyst, tuning.infinipot?.catalystFrame)), ...tuning.infinipot });
+    case 'infinipot': {
+      const { catalystFrame, ...options } = tuning.infinipot ?? {};
+      return infinipotPolicy({ catalystTokens: engine.tokenizer.encode(catalystText(engine, catalyst, catalystFrame)), ...options });
+    }
     case 'streaming':
       return streamingPolicy();
     case 'h2o':
