@@ -141,8 +141,14 @@ test('eval lookup: exact match per type, language and context, pooled in the sum
   const r = repopot(['eval', 'lookup', '--limit', '1', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const lines = jsonLines(r.stdout);
-  const rows = lines.filter((l) => !l.summary);
+  const rows = lines.filter((l) => !l.summary && l.eval === 'lookup');
   assert.ok(rows.some((l) => l.language === 'py') && rows.some((l) => l.language === 'js'));
+  assert.ok(rows.some((l) => l.wording === 'paraphrase' && l.type === 'paraphrase:where'), 'the paraphrase sets are judged too');
+  // the copy score: an exact repeat of held-out code, the skill behind every lookup answer
+  const copy = lines.find((l) => l.eval === 'copy');
+  assert.ok(copy && copy.spans === 48, JSON.stringify(copy));
+  for (const k of ['firstLoss', 'repeatLoss', 'repeatTop1'] as const) assert.ok(Number.isFinite(copy[k]), k);
+  assert.ok((copy.repeatTop1 as number) >= 0 && (copy.repeatTop1 as number) <= 1);
   assert.ok(rows.every((l) => l.eval === 'lookup' && typeof l.type === 'string' && (l.context === 1024 || l.context === 2048)));
   assert.ok(rows.some((l) => l.type === 'multihop-def+trace'));
   const summary = lines[lines.length - 1];

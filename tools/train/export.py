@@ -77,7 +77,7 @@ def plot(history, out_png):
         return
     steps, losses, tokens, stages = [], [], [], []
     t = 0
-    for i, h in enumerate(history):
+    for i, h in enumerate(h for h in history if 'loss' in h):
         t += h['tokens']
         steps.append(i + 1); losses.append(h['loss']); tokens.append(t / 1e6); stages.append(h['stage'])
     k = 20
@@ -128,7 +128,7 @@ def main():
         shutil.copy(os.path.join(a.tokenizer_dir, f), os.path.join(a.out, f))
     hist = st.get('history', [])
     json.dump({'checkpoint': os.path.relpath(ck, ROOT), 'stage': st.get('stage'), 'step': st['step'],
-               'tokens_seen': sum(h['tokens'] for h in hist), 'history': hist},
+               'tokens_seen': sum(h.get('tokens', 0) for h in hist), 'history': hist},
               open(os.path.join(a.out, 'training_log.json'), 'w'))
     plot(hist, os.path.join(a.out, 'loss_curve.png'))
     # ---- verification ----

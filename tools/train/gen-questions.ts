@@ -27,19 +27,13 @@
 // Eval records:  {id, pkg, files, question, answer, type, depth, form?, trace?, tokens}
 //   depth = tokens between the start of the (farthest) evidence line and the
 //   end of the repository text, i.e. how far back the model has to look.
-import ts from 'typescript';
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { dirname, posix } from 'node:path';
+import { dirname } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { NamePool, Renamer } from './rename-ts';
+import { code, JS_RE, questionsFor, resolveSpec, type Question, type RepoFile } from './questions-ts';
 
 interface CorpusFile { pkg: string; split: string; lang: string; path: string; text: string }
-interface RepoFile { path: string; text: string }
-interface Question {
-  question: string; answer: string; type: string; form?: 'trace' | 'bare'; trace?: string;
-  evidence: { path: string; pos: number }[];
-}
-interface Def { name: string; path: string; kind: string; pos: number; params?: string[]; value?: string; valueRef?: string; exported: boolean }
-interface Imp { path: string; spec: string; resolved?: string; names: { local: string; imported: string }[]; pos: number }
 
 // ---------- args ----------
 const args = new Map<string, string>();
@@ -57,6 +51,11 @@ const PER_TYPE = Number(args.get('per-type') ?? 150); // eval: max questions per
 // keep only these question types (train: a supplement that oversamples rare types, repos without one are skipped;
 // eval: e.g. multi-hop pairs for steering vectors)
 const TYPES = args.get('types') ? new Set(args.get('types')!.split(',')) : undefined;
+// train: share of repositories renamed counterfactually (fresh identifiers, paths, constant values), and share of
+// questions asked in a training paraphrase; eval: --phrasing heldout asks in wordings never trained on
+const RENAME_SHARE = Number(args.get('rename-share') ?? 0);
+const PARAPHRASE_SHARE = Number(args.get('paraphrase-share') ?? 0);
+const PHRASING = (args.get('phrasing') ?? 'canonical') as 'canonical' | 'heldout';
 
 // ---------- rng ----------
 let rs = SEED >>> 0 || 1;
@@ -69,192 +68,18 @@ const tok = new Tokenizer(JSON.parse(readFileSync(`${TOKDIR}/tokenizer.json`, 'u
 const ntok = (s: string): number => (s ? tok.encode(s).ids.length : 0);
 export const fileBlock = (f: RepoFile): string => `<|file|> ${f.path}\n${f.text}\n`;
 
-// ---------- parsing ----------
-const JS_RE = /\.(ts|mts|cts|tsx|js|mjs|cjs|jsx)$/;
-function kindOf(p: string): ts.ScriptKind {
-  if (p.endsWith('.tsx')) return ts.ScriptKind.TSX;
-  if (p.endsWith('.jsx')) return ts.ScriptKind.JSX;
-  if (/\.(js|mjs|cjs)$/.test(p)) return ts.ScriptKind.JS;
-  return ts.ScriptKind.TS;
-}
-function isExported(n: ts.Node): boolean {
-  const mods = ts.canHaveModifiers(n) ? ts.getModifiers(n) : undefined;
-  return !!mods?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-}
-function paramNames(ps: ts.NodeArray<ts.ParameterDeclaration>): string[] | undefined {
-  const out: string[] = [];
-  for (const p of ps) {
-    if (!ts.isIdentifier(p.name)) return undefined; // destructuring: skip
-    if (p.name.text === 'this') continue;
-    out.push((p.dotDotDotToken ? '...' : '') + p.name.text);
-  }
-  return out;
-}
-function literalText(e: ts.Expression, sf: ts.SourceFile): string | undefined {
-  if (ts.isNumericLiteral(e) || ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) ||
-      e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword || e.kind === ts.SyntaxKind.NullKeyword) {
-    const t = e.getText(sf);
-    return t.length <= 40 && !t.includes('\n') ? t : undefined;
-  }
-  if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(e.operand)) return e.getText(sf);
-  if (ts.isAsExpression(e) || ts.isParenthesizedExpression(e)) return literalText(e.expression, sf);
-  return undefined;
-}
-
-interface FileFacts { defs: Def[]; imps: Imp[] }
-const factCache = new Map<string, FileFacts>();
-function facts(f: RepoFile, key: string): FileFacts {
-  const c = factCache.get(key);
-  if (c) return c;
-  const sf = ts.createSourceFile(f.path, f.text, ts.ScriptTarget.Latest, true, kindOf(f.path));
-  const defs: Def[] = [];
-  const imps: Imp[] = [];
-  const lineStart = (n: ts.Node): number => n.getStart(sf);
-  const addImp = (spec: string, names: { local: string; imported: string }[], pos: number): void => { imps.push({ path: f.path, spec, names, pos }); };
-  for (const st of sf.statements) {
-    const exp = isExported(st);
-    if (ts.isFunctionDeclaration(st) && st.name) {
-      defs.push({ name: st.name.text, path: f.path, kind: 'function', pos: lineStart(st), params: st.body ? paramNames(st.parameters) : undefined, exported: exp });
-    } else if (ts.isClassDeclaration(st) && st.name) {
-      defs.push({ name: st.name.text, path: f.path, kind: 'class', pos: lineStart(st), exported: exp });
-    } else if (ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st)) {
-      defs.push({ name: st.name.text, path: f.path, kind: 'type', pos: lineStart(st), exported: exp });
-    } else if (ts.isVariableStatement(st)) {
-      const isConst = (st.declarationList.flags & ts.NodeFlags.Const) !== 0;
-      for (const d of st.declarationList.declarations) {
-        const init = d.initializer;
-        if (ts.isIdentifier(d.name)) {
-          const def: Def = { name: d.name.text, path: f.path, kind: 'variable', pos: lineStart(st), exported: exp };
-          if (init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init))) { def.kind = 'function'; def.params = paramNames(init.parameters); }
-          else if (init && isConst) {
-            def.value = literalText(init, sf);
-            if (!def.value && ts.isIdentifier(init)) def.valueRef = init.text;
-          }
-          // const x = require('y')
-          if (init && ts.isCallExpression(init) && ts.isIdentifier(init.expression) && init.expression.text === 'require' &&
-              init.arguments.length === 1 && ts.isStringLiteral(init.arguments[0])) {
-            addImp(init.arguments[0].text, [{ local: d.name.text, imported: '*' }], lineStart(st));
-            continue;
-          }
-          defs.push(def);
-        } else if (ts.isObjectBindingPattern(d.name) && init && ts.isCallExpression(init) && ts.isIdentifier(init.expression) &&
-                   init.expression.text === 'require' && init.arguments.length === 1 && ts.isStringLiteral(init.arguments[0])) {
-          const names: { local: string; imported: string }[] = [];
-          for (const el of d.name.elements) {
-            if (ts.isIdentifier(el.name)) names.push({ local: el.name.text, imported: el.propertyName && ts.isIdentifier(el.propertyName) ? el.propertyName.text : el.name.text });
-          }
-          addImp(init.arguments[0].text, names, lineStart(st));
-        }
-      }
-    } else if (ts.isImportDeclaration(st) && ts.isStringLiteral(st.moduleSpecifier)) {
-      const names: { local: string; imported: string }[] = [];
-      const cl = st.importClause;
-      if (cl?.name) names.push({ local: cl.name.text, imported: 'default' });
-      if (cl?.namedBindings && ts.isNamedImports(cl.namedBindings)) {
-        for (const el of cl.namedBindings.elements) names.push({ local: el.name.text, imported: (el.propertyName ?? el.name).text });
-      }
-      addImp(st.moduleSpecifier.text, names, lineStart(st));
-    } else if (ts.isExportDeclaration(st) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier)) {
-      addImp(st.moduleSpecifier.text, [], lineStart(st));
-    } else if (ts.isExpressionStatement(st) && ts.isBinaryExpression(st.expression) && st.expression.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
-      // exports.foo = ... / module.exports.foo = ...
-      const l = st.expression.left;
-      const r = st.expression.right;
-      if (ts.isPropertyAccessExpression(l) && (l.expression.getText(sf) === 'exports' || l.expression.getText(sf) === 'module.exports')) {
-        const def: Def = { name: l.name.text, path: f.path, kind: 'variable', pos: lineStart(st), exported: true };
-        if (ts.isFunctionExpression(r) || ts.isArrowFunction(r)) { def.kind = 'function'; def.params = paramNames(r.parameters); }
-        else { def.value = literalText(r, sf); }
-        if (!(ts.isIdentifier(r) && r.text === l.name.text)) defs.push(def); // skip `exports.x = x`
-      }
-    }
-  }
-  const out = { defs, imps };
-  factCache.set(key, out);
-  return out;
-}
-
-function resolveSpec(from: string, spec: string, paths: Set<string>): string | undefined {
-  if (!spec.startsWith('.')) return undefined;
-  const base = posix.normalize(posix.join(posix.dirname(from), spec));
-  const stem = base.replace(/\.(js|mjs|cjs|jsx)$/, '');
-  const cands = [base, ...['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.jsx', '.d.ts'].flatMap((e) => [stem + e, base + e]),
-    ...['/index.ts', '/index.js', '/index.mjs', '/index.d.ts'].map((e) => base + e)];
-  return cands.find((c) => paths.has(c));
-}
-
-// ---------- questions ----------
-const code = (s: string): string => '`' + s + '`';
-function questionsFor(files: RepoFile[], keyOf: (f: RepoFile) => string): Question[] {
-  const all = files.map((f) => facts(f, keyOf(f)));
-  const paths = new Set(files.map((f) => f.path));
-  const defsByName = new Map<string, Def[]>();
-  for (const fa of all) for (const d of fa.defs) { const a = defsByName.get(d.name) ?? []; a.push(d); defsByName.set(d.name, a); }
-  const unique = (name: string): Def | undefined => {
-    const ds = defsByName.get(name);
-    return ds && ds.length === 1 ? ds[0] : undefined;
-  };
-  const qs: Question[] = [];
-  const valid = (n: string): boolean => n.length >= 2 && n.length <= 40;
-  for (const [name, ds] of defsByName) {
-    if (ds.length !== 1 || !valid(name)) continue;
-    const d = ds[0];
-    qs.push({ question: `Where is ${code(name)} defined?`, answer: d.path, type: 'where', evidence: [d] });
-    if (d.kind === 'function' && d.params) qs.push({ question: `What parameters does function ${code(name)} take?`, answer: d.params.length ? d.params.join(', ') : 'none', type: 'params', evidence: [d] });
-    if (d.value !== undefined) qs.push({ question: `What does constant ${code(name)} equal?`, answer: d.value, type: 'const', evidence: [d] });
-  }
-  // which files import Z
-  const importers = new Map<string, Map<string, number>>();
-  for (const fa of all) for (const im of fa.imps) {
-    im.resolved = resolveSpec(im.path, im.spec, paths);
-    const z = im.resolved ?? (im.spec.startsWith('.') ? undefined : im.spec);
-    if (!z) continue;
-    const m = importers.get(z) ?? new Map<string, number>();
-    if (!m.has(im.path)) m.set(im.path, im.pos);
-    importers.set(z, m);
-  }
-  for (const [z, m] of importers) {
-    if (m.size > 4) continue;
-    const ps = [...m.keys()].sort();
-    qs.push({ question: `Which files import ${code(z)}?`, answer: ps.join(', '), type: 'imports', evidence: ps.map((p) => ({ path: p, pos: m.get(p) ?? 0 })) });
-  }
-  // multi-hop via imports
-  for (const fa of all) for (const im of fa.imps) {
-    if (!im.resolved) continue;
-    for (const nm of im.names) {
-      if (nm.imported === '*' || nm.imported === 'default' || !valid(nm.local)) continue;
-      const target = all[files.findIndex((f) => f.path === im.resolved)]?.defs.filter((d) => d.name === nm.imported);
-      if (!target || target.length !== 1) continue;
-      const d = target[0];
-      const hop1 = `${im.path} imports ${code(nm.local)} from '${im.spec}', which is ${d.path}.`;
-      const ev = [{ path: im.path, pos: im.pos }, d];
-      qs.push({ question: `Where is ${code(nm.local)}, as imported by ${im.path}, defined?`, answer: d.path, type: 'multihop-def',
-        trace: `${hop1} ${d.path} defines ${code(d.name)}.`, evidence: ev });
-      if (d.kind === 'function' && d.params) {
-        const ans = d.params.length ? d.params.join(', ') : 'none';
-        qs.push({ question: `What parameters does ${code(nm.local)}, as imported by ${im.path}, take?`, answer: ans, type: 'multihop-params',
-          trace: `${hop1} There ${code(d.name)} takes (${d.params.join(', ')}).`, evidence: ev });
-      }
-    }
-  }
-  // multi-hop value: const A = B, B a literal constant (possibly imported from another file)
-  for (const fa of all) for (const a of fa.defs) {
-    if (!a.valueRef || !valid(a.name)) continue;
-    let b: Def | undefined;
-    let via = '';
-    const im = fa.imps.find((i) => i.resolved && i.names.some((n) => n.local === a.valueRef));
-    if (im) {
-      const imported = im.names.find((n) => n.local === a.valueRef)?.imported;
-      b = all[files.findIndex((f) => f.path === im.resolved)]?.defs.find((d) => d.name === imported && d.value !== undefined);
-      via = `, imported from '${im.spec}' (${im.resolved})`;
-    } else {
-      const cand = unique(a.valueRef);
-      if (cand && cand.value !== undefined && cand.path === a.path) b = cand;
-    }
-    if (!b || b.value === undefined) continue;
-    qs.push({ question: `What value does ${code(a.name)} in ${a.path} resolve to?`, answer: b.value, type: 'multihop-value',
-      trace: `In ${a.path}, ${code(a.name)} = ${code(a.valueRef)}${via}. In ${b.path}, ${code(b.name)} = ${b.value}.`, evidence: [a, b] });
-  }
-  return qs;
+// ---------- wordings ----------
+interface Wordings { canonical: string; train: string[]; heldout: string[] }
+const TEMPLATES = JSON.parse(readFileSync(new URL('./question_templates.json', import.meta.url), 'utf8')) as
+  Record<string, Wordings> & { formats: Record<string, string[]> };
+/** The question in one of the wordings of question_templates.json. */
+function phrase(q: Question, which: 'canonical' | 'train' | 'heldout'): string {
+  const t = TEMPLATES[q.type] as Wordings | undefined;
+  if (!t || which === 'canonical' || q.name === undefined) return q.question;
+  const name = rand() < 0.7 ? code(q.name) : q.name;
+  let text = pick(t[which]).replaceAll('{n}', name).replaceAll('{k}', q.kind ?? 'symbol');
+  if (which === 'train' && rand() < 0.15) text += pick(TEMPLATES.formats[q.type]);
+  return text;
 }
 
 // ---------- repositories ----------
@@ -362,6 +187,17 @@ function main(): void {
   const lines: string[] = [];
   const counts: Record<string, number> = {};
   const keyOf = (pkg: string) => (f: RepoFile): string => pkg + '\0' + f.path + '\0' + f.text.length;
+  let renamer: Renamer | undefined;
+  if (RENAME_SHARE > 0) {
+    // new names come from the training split's packages (never from held-out ones)
+    const poolFiles: RepoFile[] = [];
+    for (const line of readFileSync(CORPUS, 'utf8').split('\n')) {
+      if (!line) continue;
+      const r = JSON.parse(line) as CorpusFile;
+      if (r.split === 'train' && r.lang === 'js') poolFiles.push({ path: r.path, text: r.text });
+    }
+    renamer = new Renamer(NamePool.fromSources(poolFiles), rand);
+  }
   if (MODE === 'train') {
     // weight packages by size (sqrt) so big packages don't dominate
     const w = pkgs.map((p) => Math.sqrt(byPkg.get(p)!.reduce((s, f) => s + f.text.length, 0)));
@@ -373,9 +209,11 @@ function main(): void {
       const pkg = pkgs[i];
       const repo = makeRepo(byPkg.get(pkg)!, BUDGET);
       if (!repo.length) continue;
-      const files = repo.map((f) => ({ path: f.path, text: f.text }));
+      let files = repo.map((f) => ({ path: f.path, text: f.text }));
+      const renamed = renamer !== undefined && rand() < RENAME_SHARE;
+      if (renamed) files = renamer!.rename(files).files;
       let qs: Question[] = [];
-      try { qs = questionsFor(files, keyOf(pkg)); } catch { qs = []; }
+      try { qs = questionsFor(files, renamed ? () => '' : keyOf(pkg)); } catch { qs = []; }
       if (TYPES) {
         qs = qs.filter((q) => TYPES.has(q.type));
         if (qs.length === 0) continue;
@@ -389,12 +227,12 @@ function main(): void {
         for (const a of shuffle([...byType.values()])) if (a[round] && chosen.length < nq) chosen.push(a[round]);
       }
       const out = chosen.map((q) => {
-        const o: Record<string, unknown> = { question: q.question, answer: q.answer, type: q.type };
+        const o: Record<string, unknown> = { question: phrase(q, rand() < PARAPHRASE_SHARE ? 'train' : 'canonical'), answer: q.answer, type: q.type };
         if (q.trace) { o.form = rand() < 0.5 ? 'trace' : 'bare'; if (o.form === 'trace') o.trace = q.trace; }
         counts[q.type] = (counts[q.type] ?? 0) + 1;
         return o;
       });
-      lines.push(JSON.stringify({ pkg, files, questions: out }));
+      lines.push(JSON.stringify({ pkg, files, questions: out, renamed }));
     }
   } else {
     // eval: many repositories per held-out package; cap per type; both forms for multi-hop
@@ -420,7 +258,7 @@ function main(): void {
         seen.add(key);
         perType[q.type] = (perType[q.type] ?? 0) + 1;
         const depth = depthOf(files, q.evidence, total);
-        const base = { id: `${SPLIT}-${BUDGET}-${lines.length}`, pkg, files, question: q.question, answer: q.answer, type: q.type, depth, tokens: total };
+        const base = { id: `${SPLIT}-${BUDGET}-${lines.length}`, pkg, files, question: phrase(q, PHRASING), answer: q.answer, type: q.type, depth, tokens: total };
         if (q.trace) {
           lines.push(JSON.stringify({ ...base, form: 'trace', trace: q.trace }));
           lines.push(JSON.stringify({ ...base, id: base.id + 'b', form: 'bare' }));

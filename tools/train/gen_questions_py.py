@@ -9,7 +9,9 @@ Same question types, templates, forms and output records as gen-questions.ts.
 import argparse, ast, json, os, posixpath, random, sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bpe import Tokenizer
+from rename_py import Renamer, build_pool
+
+TEMPLATES = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'question_templates.json')))
 
 C = lambda s: '`' + s + '`'
 
@@ -48,7 +50,7 @@ _facts = {}
 
 
 def facts(pkg, f):
-    key = (pkg, f['path'], len(f['text']))
+    key = (pkg, f['path'], hash(f['text']))
     if key in _facts:
         return _facts[key]
     src = f['text']
@@ -122,11 +124,12 @@ def questions(pkg, files):
         if len(ds) != 1 or not valid(n):
             continue
         d = ds[0]
-        qs.append(dict(question=f'Where is {C(n)} defined?', answer=d['path'], type='where', evidence=[d]))
+        kind = 'constant' if 'value' in d else d['kind']
+        qs.append(dict(question=f'Where is {C(n)} defined?', answer=d['path'], type='where', evidence=[d], name=n, kind=kind))
         if d['kind'] == 'function':
-            qs.append(dict(question=f'What parameters does function {C(n)} take?', answer=', '.join(d['params']) or 'none', type='params', evidence=[d]))
+            qs.append(dict(question=f'What parameters does function {C(n)} take?', answer=', '.join(d['params']) or 'none', type='params', evidence=[d], name=n, kind=kind))
         if 'value' in d:
-            qs.append(dict(question=f'What does constant {C(n)} equal?', answer=d['value'], type='const', evidence=[d]))
+            qs.append(dict(question=f'What does constant {C(n)} equal?', answer=d['value'], type='const', evidence=[d], name=n, kind=kind))
     importers = {}
     for _, imps in allf:
         for im in imps:
@@ -138,7 +141,7 @@ def questions(pkg, files):
         if len(m) <= 4:
             ps = sorted(m)
             qs.append(dict(question=f'Which files import {C(z)}?', answer=', '.join(ps), type='imports',
-                           evidence=[dict(path=p, pos=m[p]) for p in ps]))
+                           evidence=[dict(path=p, pos=m[p]) for p in ps], name=z, kind='module'))
     idx = {f['path']: i for i, f in enumerate(files)}
     for _, imps in allf:
         for im in imps:
@@ -182,6 +185,18 @@ def questions(pkg, files):
     return qs
 
 
+def phrase(q, rnd, which):
+    """The question in one of the wordings of question_templates.json ('canonical', 'train' or 'heldout')."""
+    t = TEMPLATES.get(q['type'])
+    if not t or which == 'canonical' or 'name' not in q:
+        return q['question']
+    name = C(q['name']) if rnd.random() < 0.7 else q['name']
+    text = rnd.choice(t[which]).replace('{n}', name).replace('{k}', q.get('kind', 'symbol'))
+    if which == 'train' and rnd.random() < 0.15:
+        text += rnd.choice(TEMPLATES['formats'][q['type']])
+    return text
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--mode', default='train')
@@ -195,7 +210,15 @@ def main():
     ap.add_argument('--max-questions', type=int, default=6)
     ap.add_argument('--per-type', type=int, default=150)
     ap.add_argument('--attempts', type=int, default=4000)
+    ap.add_argument('--rename-share', type=float, default=0.0,
+                    help='train: share of repositories renamed counterfactually (fresh names, paths, constants)')
+    ap.add_argument('--paraphrase-share', type=float, default=0.0,
+                    help='train: share of questions asked in a training paraphrase instead of the canonical wording')
+    ap.add_argument('--types', default=None, help='only these question types (comma-separated)')
+    ap.add_argument('--phrasing', default='canonical', choices=['canonical', 'heldout'],
+                    help='eval: wording of the questions (heldout = paraphrases never trained on)')
     a = ap.parse_args()
+    from bpe import Tokenizer  # here, so the question logic imports without the tokenizer's dependencies
     split = a.split or ('heldout' if a.mode == 'eval' else 'train')
     rnd = random.Random(a.seed)
     tok = Tokenizer(a.tokenizer)
@@ -209,6 +232,11 @@ def main():
         v.sort(key=lambda f: f['path'])
     pkgs = sorted(by)
     tc = {}
+    renamer = None
+    if a.rename_share > 0:
+        pool_files = [json.loads(l) for l in open(a.corpus, encoding='utf-8')]
+        renamer = Renamer(build_pool([f for f in pool_files if f['split'] == 'train' and f['lang'] == 'py']), rnd)
+        del pool_files
 
     def btok(pkg, f):
         k = (pkg, f['path'])
@@ -270,7 +298,14 @@ def main():
             files = make_repo(pkg, a.budget)
             if not files:
                 continue
+            renamed = renamer is not None and rnd.random() < a.rename_share
+            if renamed:
+                files, _ = renamer.rename(files)
             qs = questions(pkg, files)
+            if a.types:  # a supplement of rare question types: repositories without one are skipped
+                qs = [q for q in qs if q['type'] in a.types.split(',')]
+                if not qs:
+                    continue
             rnd.shuffle(qs)
             bt = {}
             for q in qs:
@@ -284,14 +319,15 @@ def main():
                         chosen.append(g[r])
             out = []
             for q in chosen:
-                o = dict(question=q['question'], answer=q['answer'], type=q['type'])
+                wording = 'train' if rnd.random() < a.paraphrase_share else 'canonical'
+                o = dict(question=phrase(q, rnd, wording), answer=q['answer'], type=q['type'])
                 if q.get('trace'):
                     o['form'] = 'trace' if rnd.random() < 0.5 else 'bare'
                     if o['form'] == 'trace':
                         o['trace'] = q['trace']
                 counts[q['type']] = counts.get(q['type'], 0) + 1
                 out.append(o)
-            lines.append(json.dumps(dict(pkg=pkg, files=files, questions=out)))
+            lines.append(json.dumps(dict(pkg=pkg, files=files, questions=out, renamed=renamed)))
     else:
         seen, per = set(), {}
         multi = pkgs
@@ -303,6 +339,8 @@ def main():
             rtext = ''.join(f"<|file|> {f['path']}\n{f['text']}\n" for f in files)
             total = ntok(rtext)
             qs = questions(pkg, files)
+            if a.types:
+                qs = [q for q in qs if q['type'] in a.types.split(',')]
             rnd.shuffle(qs)
             for q in qs[:3]:
                 if per.get(q['type'], 0) >= a.per_type:
@@ -324,7 +362,7 @@ def main():
                             break
                         pre += f"<|file|> {f['path']}\n{f['text']}\n"
                     depth = max(depth, total - ntok(pre))
-                base = dict(id=f'{split}-py-{a.budget}-{len(lines)}', pkg=pkg, files=files, question=q['question'],
+                base = dict(id=f'{split}-py-{a.budget}-{len(lines)}', pkg=pkg, files=files, question=phrase(q, rnd, a.phrasing),
                             answer=q['answer'], type=q['type'], depth=depth, tokens=total)
                 if q.get('trace'):
                     lines.append(json.dumps(dict(base, form='trace', trace=q['trace'])))

@@ -23,6 +23,38 @@ DEFAULT_CONFIG = dict(vocab_size=4096, hidden_size=256, intermediate_size=640, n
                       bos_token_id=0, eos_token_id=0, pad_token_id=7)
 PAD = 7
 ANSWER, END = 3, 4  # <|answer|>, <|end|>
+CODE_CLS, ANSWER_CLS, COPY_CLS = 1, 2, 3  # token classes (copy_data.py); answers are also found from the markers
+
+
+class Sources:
+    """One or more packed datasets mixed per batch by weight (`path.npy[:weight]`). Sampling is a pure
+    function of (seed, step), so a resumed run continues the same stream without saving a data position."""
+
+    def __init__(self, specs, seq):
+        self.items = []
+        for spec in specs:
+            path, _, w = spec.partition(':')
+            x = np.load(path, mmap_mode='r')
+            assert x.shape[1] >= seq, f'{path}: rows of {x.shape[1]} tokens < --seq {seq}'
+            cp = path[:-4] + '.cls.npy'
+            c = np.load(cp, mmap_mode='r') if os.path.exists(cp) else None
+            self.items.append((path, x, c, float(w or 1)))
+        tot = sum(w for *_, w in self.items)
+        self.p = [w / tot for *_, w in self.items]
+
+    def rows(self):
+        return sum(x.shape[0] for _, x, _, _ in self.items)
+
+    def batch(self, seed, step, n, seq):
+        rng = np.random.default_rng([seed, step])
+        which = rng.choice(len(self.items), size=n, p=self.p)
+        xs, cs = [], []
+        for k in which:
+            _, x, c, _ = self.items[k]
+            i = int(rng.integers(x.shape[0]))
+            xs.append(np.asarray(x[i, :seq], dtype=np.int64))
+            cs.append(np.asarray(c[i, :seq], dtype=np.int64) if c is not None else np.full(seq, CODE_CLS, dtype=np.int64))
+        return np.stack(xs), np.stack(cs)
 
 
 def lr_at(step, total, peak, warmup, floor=0.1):
@@ -53,7 +85,7 @@ def save(path, obj):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--stage', required=True)
-    ap.add_argument('--data', required=True)
+    ap.add_argument('--data', required=True, nargs='+', help='packed .npy file(s), each optionally :weight (mixed per batch)')
     ap.add_argument('--seq', type=int, default=512)
     ap.add_argument('--batch', type=int, default=8)
     ap.add_argument('--steps', type=int, default=1500)
@@ -74,6 +106,11 @@ def main():
                     help='LR warmup/decay follow elapsed time over --max-minutes instead of steps (GPU runs of fixed length)')
     ap.add_argument('--stop-at', type=int, default=0,
                     help='end the stage (write final.pt) at this step; the LR schedule still spans --steps')
+    ap.add_argument('--code-weight', type=float, default=1.0, help='loss weight of plain code tokens')
+    ap.add_argument('--copy-weight', type=float, default=1.0, help='loss weight of the repeat in copy rows (copy_data.py)')
+    ap.add_argument('--eval-every', type=int, default=0, help='run the held-out judge (judge.py) every N steps')
+    ap.add_argument('--eval-sets', nargs='*', default=['data/eval/lookup-1k.jsonl', 'data/eval/lookup-py-1k.jsonl'])
+    ap.add_argument('--eval-per-type', type=int, default=16)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -81,9 +118,21 @@ def main():
     cdir = os.path.join(a.ckpt_dir, a.stage)
     os.makedirs(cdir, exist_ok=True)
     latest = os.path.join(cdir, 'latest.pt')
-    data = np.load(a.data, mmap_mode='r')
-    assert data.shape[1] >= a.seq
-    N = data.shape[0]
+    if len(a.data) == 1 and ':' not in a.data[0] and not os.path.exists(a.data[0][:-4] + '.cls.npy'):
+        src = None  # one plain dataset: the original epoch/permutation order (the committed stages were trained so)
+        data = np.load(a.data[0], mmap_mode='r')
+        assert data.shape[1] >= a.seq
+        N = data.shape[0]
+    else:
+        src = Sources(a.data, a.seq)
+        N = src.rows()
+    judge = None
+    if a.eval_every:
+        from judge import Judge
+        judge = Judge([os.path.join(ROOT, p) for p in a.eval_sets], per_type=a.eval_per_type,
+                      copy_probe=os.path.join(ROOT, 'data/eval/copy-spans.jsonl'), threads=a.threads)
+        eval_log = os.path.join(ROOT, '.train/logs', a.stage + '.eval.jsonl')
+        os.makedirs(os.path.dirname(eval_log), exist_ok=True)
     cfg = dict(DEFAULT_CONFIG)
     if a.config:
         cfg.update(json.load(open(a.config)))
@@ -101,7 +150,7 @@ def main():
     nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': a.wd}, {'params': nodecay, 'weight_decay': 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), eps=1e-8)
-    step, epoch, history = 0, 0, []
+    step, epoch, history, best = 0, 0, [], -1.0
     rng = np.random.default_rng(a.seed)
     perm = rng.permutation(N)
     pos = 0
@@ -110,6 +159,7 @@ def main():
         opt.load_state_dict(state['optimizer'])
         step, pos, epoch, history = state['step'], state['data_pos'], state['epoch'], state['history']
         perm = np.random.default_rng(a.seed + epoch).permutation(N)
+        best = state.get('best', -1.0)
     elif a.init_from:
         model.load_state_dict(init['model'])
         print(f'initialised from {a.init_from} (step {init["step"]} of {init.get("stage")})', flush=True)
@@ -120,16 +170,21 @@ def main():
     model.train()
     end = min(a.steps, a.stop_at) if a.stop_at else a.steps
     while step < end:
-        if pos + a.batch > N:
-            epoch += 1
-            pos = 0
-            perm = np.random.default_rng(a.seed + epoch).permutation(N)
-        idx = np.sort(perm[pos:pos + a.batch])
-        pos += a.batch
-        x = torch.from_numpy(data[idx, :a.seq].astype(np.int64)).to(dev)
+        if src is None:
+            if pos + a.batch > N:
+                epoch += 1
+                pos = 0
+                perm = np.random.default_rng(a.seed + epoch).permutation(N)
+            idx = np.sort(perm[pos:pos + a.batch])
+            pos += a.batch
+            x = torch.from_numpy(data[idx, :a.seq].astype(np.int64)).to(dev)
+            cls = torch.full_like(x, CODE_CLS)
+        else:
+            xb, cb = src.batch(a.seed, step, a.batch, a.seq)
+            x, cls = torch.from_numpy(xb).to(dev), torch.from_numpy(cb).to(dev)
         real = (x != PAD)
         T = int(real.sum(1).max())  # trim padding columns
-        x, real = x[:, :T], real[:, :T]
+        x, real, cls = x[:, :T], real[:, :T], cls[:, :T]
         inp, tgt = x[:, :-1], x[:, 1:].clone()
         tgt[~real[:, 1:]] = -100
         if a.time_schedule and a.max_minutes:
@@ -145,10 +200,13 @@ def main():
         logits = logits.float()
         ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction='none')
         w = (tgt.reshape(-1) != -100).float()
-        if a.answer_weight != 1.0:
-            # retrieval is what the model is for: answer tokens count more than the code they are read from
+        if a.answer_weight != 1.0 or a.code_weight != 1.0 or a.copy_weight != 1.0:
+            # retrieval is what the model is for: answer tokens (and repeats, the copying skill behind every
+            # answer) count more than the code they are read from
             inside = (torch.cumsum(inp == ANSWER, 1) > torch.cumsum(inp == END, 1)).reshape(-1)
-            w = w * torch.where(inside, a.answer_weight, 1.0)
+            c = cls[:, 1:].reshape(-1)
+            cw = torch.where(c == COPY_CLS, a.copy_weight, a.code_weight)
+            w = w * torch.where(inside, a.answer_weight, cw)
         loss = (ce * w).sum() / w.sum()
         plain = float(ce.sum() / (tgt != -100).sum())  # logged: comparable across stages whatever the weighting
         opt.zero_grad(set_to_none=True)
@@ -163,9 +221,22 @@ def main():
             print(f'step {step} loss {plain:.4f} objective {float(loss):.4f} gnorm {float(gn):.2f} lr {opt.param_groups[0]["lr"]:.2e} {tok_count/dt:.0f} tok/s epoch {epoch} pos {pos}/{N}', flush=True)
             tw, tok_count = time.time(), 0
         over = a.max_minutes and (time.time() - t0) / 60 > a.max_minutes
+        if judge and (step % a.eval_every == 0 or step >= end):
+            model.eval()
+            r = judge.run(model)
+            model.train()
+            r.update(step=step, stage=a.stage, time=round(time.time(), 1), tokens_seen=sum(h.get('tokens', 0) for h in history))
+            with open(eval_log, 'a') as fo:
+                fo.write(json.dumps(r) + '\n')
+            history.append({'stage': a.stage, 'step': step, 'eval': r})
+            print('judge', json.dumps(r), flush=True)
+            if r['score'] > best:  # commit-worthy: the best held-out score so far, not the last step
+                best = r['score']
+                save(os.path.join(cdir, 'best.pt'), {'model': model.state_dict(), 'step': step, 'history': history,
+                                                     'config': cfg, 'stage': a.stage, 'eval': r})
         if step - last_save >= a.save_every or step >= end or over:
             save(latest, {'model': model.state_dict(), 'optimizer': opt.state_dict(), 'step': step, 'data_pos': pos,
-                          'epoch': epoch, 'history': history, 'config': cfg, 'stage': a.stage, 'args': vars(a)})
+                          'epoch': epoch, 'history': history, 'config': cfg, 'stage': a.stage, 'args': vars(a), 'best': best})
             last_save = step
         if over:
             print('time limit reached; saved', flush=True)

@@ -14,7 +14,7 @@ import type { ModelConfig, Weights } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
 import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
 import { KvCache } from './kvCache';
-import { logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
+import { argmax, logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
 import { defaultCacheDir } from './paths';
 
 export class EngineError extends Error {
@@ -75,6 +75,8 @@ export interface PrefillOptions<Tag> {
   chunkSize?: number;
   /** Compute log p(token | everything before it) for every token (needs all-row logits). */
   logProbs?: boolean;
+  /** Also return the greedy prediction for every token's position (the copy score's top-1). */
+  predictions?: boolean;
   signal?: AbortSignal;
 }
 
@@ -83,6 +85,8 @@ export interface PrefillResult {
   lastLogits: Float32Array;
   /** log p of each token given its prefix; NaN for the first when nothing preceded it. */
   tokenLogProbs?: Float32Array;
+  /** argmax of the logits that predicted each token; -1 for the first when nothing preceded it. */
+  predicted?: Int32Array;
 }
 
 export type StopReason = 'eos' | 'stop' | 'length' | 'cancelled';
@@ -214,7 +218,8 @@ export class Engine {
     const vocab = this.model.config.vocabSize;
     const start = cache.nextPosition();
     const positions = options.positions ?? tokens.map((_, i) => start + i);
-    const logProbs = options.logProbs ? new Float32Array(tokens.length).fill(NaN) : undefined;
+    const logProbs = options.logProbs || options.predictions ? new Float32Array(tokens.length).fill(NaN) : undefined;
+    const predicted = options.predictions ? new Int32Array(tokens.length).fill(-1) : undefined;
     let previous = cache.lastLogits;
     for (let from = 0; from < tokens.length; from += chunkSize) {
       throwIfAborted(options.signal);
@@ -228,10 +233,14 @@ export class Engine {
       if (logProbs) {
         if (previous) logProbs[from] = logProbOf(previous, 0, vocab, chunk[0]);
         for (let i = 1; i < chunk.length; i++) logProbs[from + i] = logProbOf(r.logits, (i - 1) * vocab, vocab, chunk[i]);
+        if (predicted) {
+          if (previous) predicted[from] = argmax(previous, 0, vocab);
+          for (let i = 1; i < chunk.length; i++) predicted[from + i] = argmax(r.logits, (i - 1) * vocab, vocab);
+        }
       }
       previous = cache.lastLogits;
     }
-    return { lastLogits: cache.lastLogits!, tokenLogProbs: logProbs };
+    return { lastLogits: cache.lastLogits!, tokenLogProbs: options.logProbs ? logProbs : undefined, predicted };
   }
 
   /**

@@ -1,6 +1,8 @@
 // `repopot eval lookup`: the held-out question sets with the whole repository in the cache (no
 // compression): exact match per question type at each context size, multi-hop answered bare and
-// with a forced reasoning trace, and held-out code next-token loss.
+// with a forced reasoning trace, questions in wordings never trained on (lookup-*paraphrase-*.jsonl),
+// held-out code next-token loss, and the copy score: loss and top-1 on an exact repeat of a span of
+// held-out code (copy-spans.jsonl), the skill behind every lookup answer.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +10,7 @@ import type { Engine } from '../engine/engine';
 import { questionPrompt, splitTrace } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
 import { exactMatch, loadEvalSet, type EvalRecord } from './evalSet';
+import { readJsonLines } from '../util/jsonl';
 
 export interface LookupEvalOptions {
   evalDir: string;
@@ -45,17 +48,23 @@ export async function answerWithFullContext(engine: Engine, record: EvalRecord, 
   return { answer: splitTrace(forced + r.text).answer, tokens: r.tokens.length };
 }
 
+// lookup-<N>k.jsonl: TypeScript/JavaScript packages; lookup-py-<N>k.jsonl: Python packages; a `paraphrase-`
+// before the size: the same kinds of questions in wordings that training never used.
+const LOOKUP_SET = /^lookup-(py-)?(paraphrase-)?(\d+)k\.jsonl$/;
+export const COPY_PROBE = 'copy-spans.jsonl';
+
 export async function runLookupEval(engine: Engine, options: LookupEvalOptions, emit: Emit): Promise<void> {
-  // lookup-<N>k.jsonl: TypeScript/JavaScript packages; lookup-py-<N>k.jsonl: Python packages.
-  const sets = fs.readdirSync(options.evalDir).filter((n) => /^lookup-(py-)?\d+k\.jsonl$/.test(n)).sort();
+  const sets = fs.readdirSync(options.evalDir).filter((n) => LOOKUP_SET.test(n)).sort();
   if (sets.length === 0) throw new Error(`${options.evalDir}: no lookup-<N>k.jsonl sets (tools/train/gen-questions.ts writes them)`);
   const maxTokens = options.maxTokens ?? 48;
   const summary: Record<string, number> = {};
   // Both languages together, weighted by questions: the figure the goals are stated in.
   const pooled = new Map<string, { hits: number; n: number }>();
   for (const set of sets) {
-    const context = Number(/(\d+)k\.jsonl$/.exec(set)![1]) * 1024;
-    const language = set.startsWith('lookup-py-') ? 'py' : 'js';
+    const [, py, paraphrase, size] = LOOKUP_SET.exec(set)!;
+    const context = Number(size) * 1024;
+    const language = py ? 'py' : 'js';
+    const wording = paraphrase ? 'paraphrase' : 'canonical';
     if (options.contexts && !options.contexts.includes(context)) continue;
     const byType = new Map<string, EvalRecord[]>();
     for (const r of loadEvalSet(path.join(options.evalDir, set))) {
@@ -80,17 +89,53 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
         }
         const n = records.length - skipped;
         const em = n ? hits / n : NaN;
-        const label = mode === 'trace' ? `${type}+trace` : type;
+        const label = (paraphrase ? 'paraphrase:' : '') + (mode === 'trace' ? `${type}+trace` : type);
         summary[`${language === 'py' ? 'py:' : ''}${label}@${context}`] = em;
         const both = pooled.get(`${label}@${context}`) ?? { hits: 0, n: 0 };
         pooled.set(`${label}@${context}`, { hits: both.hits + hits, n: both.n + n });
-        emit({ eval: 'lookup', type: label, language, context, em, n, skipped });
+        emit({ eval: 'lookup', type: label, language, wording, context, em, n, skipped });
       }
     }
   }
+  const copyProbe = path.join(options.evalDir, COPY_PROBE);
+  if (fs.existsSync(copyProbe)) emit({ eval: 'copy', ...(await copyScore(engine, copyProbe, options.signal)) });
   const loss = await heldOutLoss(engine, options.evalDir, options.limit ?? 40);
   const pooledEm = Object.fromEntries([...pooled].map(([key, { hits, n }]) => [key, n ? hits / n : NaN]));
   emit({ eval: 'lookup', summary: true, em: summary, pooledEm, heldOutLoss: loss.meanNll, heldOutTokens: loss.tokens });
+}
+
+export interface CopyScore { firstLoss: number; repeatLoss: number; repeatTop1: number; spans: number }
+
+/**
+ * Each held-out span (at most `spanTokens` tokens) is fed twice after BOS. firstLoss: mean NLL on the first
+ * copy; repeatLoss and repeatTop1: mean NLL and greedy accuracy on the exact repeat. The first token of each
+ * copy is left out (nothing announces where a copy starts). A model that can copy from its context predicts
+ * the repeat almost perfectly; tools/train/judge.py computes the same figures during training.
+ */
+export async function copyScore(engine: Engine, probeFile: string, signal?: AbortSignal, spanTokens = 80): Promise<CopyScore> {
+  let first = 0, repeat = 0, top1 = 0, n1 = 0, n2 = 0, spans = 0;
+  const bos = engine.config.bosTokenId;
+  for (const { value, line } of readJsonLines(probeFile, 'copy probe')) {
+    const text = (value as { text?: unknown }).text;
+    if (typeof text !== 'string') throw new Error(`${probeFile}:${line}: a copy-probe record needs a text`);
+    const span = engine.tokenizer.encode(text).slice(0, spanTokens);
+    if (span.length < 2) continue;
+    signal?.throwIfAborted();
+    const head = bos !== undefined ? [bos] : [];
+    const tokens = [...head, ...span, ...span];
+    const cache = engine.newCache(tokens.length);
+    const { tokenLogProbs, predicted } = await engine.prefill(cache, tokens, { logProbs: true, predictions: true, signal });
+    const a = head.length; // first copy starts here
+    const b = a + span.length; // the repeat starts here
+    for (let i = a + 1; i < b; i++) { first -= tokenLogProbs![i]; n1++; }
+    for (let i = b + 1; i < tokens.length; i++) {
+      repeat -= tokenLogProbs![i];
+      if (predicted![i] === tokens[i]) top1++;
+      n2++;
+    }
+    spans++;
+  }
+  return { firstLoss: n1 ? first / n1 : NaN, repeatLoss: n2 ? repeat / n2 : NaN, repeatTop1: n2 ? top1 / n2 : NaN, spans };
 }
 
 /** Mean next-token NLL (nats) over held-out files, each fed with its header as the streamer does. */
@@ -98,7 +143,7 @@ export async function heldOutLoss(engine: Engine, evalDir: string, maxFiles: num
   const seen = new Set<string>();
   let total = 0;
   let count = 0;
-  for (const set of fs.readdirSync(evalDir).filter((n) => n.endsWith('.jsonl')).sort()) {
+  for (const set of fs.readdirSync(evalDir).filter((n) => LOOKUP_SET.test(n) && !n.includes('paraphrase')).sort()) {
     for (const r of loadEvalSet(path.join(evalDir, set))) {
       for (const f of r.files) {
         const key = `${r.pkg}/${f.path}`;

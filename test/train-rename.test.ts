@@ -1,0 +1,75 @@
+// Counterfactual renaming of training repositories (issue 11): renamed samples still parse, and every
+// question the generator asks of the renamed text is the original question with names, paths and
+// constant values mapped, so each answer is true of what the model sees and none can be memorised.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+import { NamePool, Renamer, renamePath, type RepoFile } from '../tools/train/rename-ts';
+import { questionsFor, type Question } from '../tools/train/questions-ts';
+
+const root = path.resolve(__dirname, '..');
+const fixture = path.join(root, 'test', 'fixtures', 'rename');
+
+function readTree(dir: string, rel = ''): RepoFile[] {
+  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)).flatMap((e) =>
+    e.isDirectory() ? readTree(dir, path.posix.join(rel, e.name)) : [{ path: path.posix.join(rel, e.name), text: fs.readFileSync(path.join(dir, rel, e.name), 'utf8') }]);
+}
+
+function seeded(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+}
+
+function syntaxErrors(f: RepoFile): string[] {
+  const out = ts.transpileModule(f.text, { fileName: f.path, reportDiagnostics: true, compilerOptions: { allowJs: true } });
+  return (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+test('TypeScript/JavaScript renaming keeps every answer true and leaves nothing to memorise', () => {
+  const files = readTree(path.join(fixture, 'js')).filter((f) => f.path !== 'lib/other-pool.js');
+  // new names come from other code: RepoPot's own sources and the fixture's other package
+  const pool = NamePool.fromSources([...readTree(path.join(root, 'server', 'src', 'distill')), ...readTree(path.join(fixture, 'js')).filter((f) => f.path === 'lib/other-pool.js')]);
+  const q0 = questionsFor(files, () => '');
+  assert.ok(q0.length >= 10, `fixture too small: ${q0.length} questions`);
+  const byType = (qs: Question[]): Record<string, number> => qs.reduce<Record<string, number>>((m, q) => ({ ...m, [q.type]: (m[q.type] ?? 0) + 1 }), {});
+  for (let seed = 1; seed <= 5; seed++) {
+    const { files: renamed, mapping } = new Renamer(pool, seeded(seed), 1).rename(files);
+    for (const f of renamed) assert.deepEqual(syntaxErrors(f), [], `seed ${seed}: ${f.path} does not parse`);
+    const q1 = questionsFor(renamed, () => '');
+    assert.deepEqual(byType(q1), byType(q0), `seed ${seed}: question kinds changed`);
+    // where/imports answers are the original paths, renamed; params the original names, renamed
+    const mapName = (n: string): string => { const rest = n.replace(/^\.\.\./, ''); return n.slice(0, n.length - rest.length) + (mapping.get(rest) ?? rest); };
+    const expected = q0.filter((q) => q.type !== 'const' && q.type !== 'multihop-value').map((q) => {
+      const a = q.type === 'where' || q.type === 'multihop-def' ? renamePath(q.answer, mapping)
+        : q.type === 'imports' ? q.answer.split(', ').map((p) => renamePath(p, mapping)).sort().join(', ')
+        : q.answer === 'none' ? 'none' : q.answer.split(', ').map(mapName).join(', ');
+      return `${q.type}: ${a}`;
+    }).sort();
+    const got = q1.filter((q) => q.type !== 'const' && q.type !== 'multihop-value').map((q) => `${q.type}: ${q.type === 'imports' ? q.answer.split(', ').sort().join(', ') : q.answer}`).sort();
+    assert.deepEqual(got, expected, `seed ${seed}`);
+    // constants: fresh values, written at the definition the question points to
+    const oldValues = new Set(q0.filter((q) => q.type === 'const').map((q) => q.answer));
+    for (const q of q1.filter((x) => x.type === 'const')) {
+      assert.ok(!oldValues.has(q.answer), `seed ${seed}: ${q.name} kept its value ${q.answer}`);
+      const f = renamed.find((x) => x.path === q.evidence[0].path)!;
+      const line = f.text.slice(q.evidence[0].pos).split('\n')[0];
+      assert.ok(line.includes(q.name!) && line.includes(q.answer), `seed ${seed}: ${line}`);
+    }
+    // no name the original declared survives (the memorising route is closed)
+    const all = renamed.map((f) => f.text + '\n' + f.path).join('\n');
+    for (const old of ['formatSize', 'ReportWriter', 'makeReport', 'printAll', 'KILO', 'UNIT_LABEL', 'format-size', 'report']) {
+      assert.ok(!new RegExp(`\\b${old}\\b`).test(all), `seed ${seed}: ${old} survived`);
+    }
+  }
+});
+
+test('Python renaming keeps every answer true (tools/train/test_rename_py.py)', (t) => {
+  const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import ast, tokenize'], { encoding: 'utf8' }).status === 0);
+  if (!python) return t.skip('no python3 on this machine');
+  const r = spawnSync(python, [path.join(root, 'tools', 'train', 'test_rename_py.py')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^ok: \d+ questions checked/m);
+});
