@@ -67,7 +67,7 @@ export function outlineByPatterns(text: string): { definitions: Definition[]; im
       const rest = l.slice(k.index + k[0].length);
       const value = /^\s*(?::[^=]*)?=\s*(.*)$/.exec(rest)?.[1];
       const params = kind === 'function' ? patternParams(rest + (lines[i + 1] ?? '')) ?? [] : undefined;
-      definitions.push({ name: k[2], line: lineNo, kind, params, value });
+      definitions.push({ name: k[2], line: lineNo, kind, params, value, ...(/^\s/.test(l) ? { member: true } : {}) });
       continue;
     }
     const d = DEFINE.exec(l);

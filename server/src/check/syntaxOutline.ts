@@ -12,6 +12,14 @@ const NOT_DEFINING = /parameter|field|import|specifier|argument|label|namespace_
 const IMPORTING = /^(import_statement|import_from_statement|future_import_statement|import_declaration|import_spec|use_declaration|using_directive|preproc_include|namespace_use_declaration|export_statement)$/;
 const REQUIRE_FUNCTIONS = new Set(['require', 'import', 'require_relative', 'load', '__import__', 'import_module', 'importlib.import_module']);
 
+/** Ancestors that make a definition a member (of a class, interface, function, namespace…) rather than top-level. */
+const SCOPE = /body|block|declaration_list|object_type|class|interface|function|method|impl|trait|namespace|internal_module|struct|enum|arrow|lambda|object$/;
+
+function isMember(node: Node): boolean {
+  for (let a = node.parent; a && a.parent; a = a.parent) if (SCOPE.test(a.type)) return true;
+  return false;
+}
+
 function isNameNode(n: Node): boolean {
   return /identifier|^name$|^constant$|^word$|type_identifier|property_identifier|field_identifier/.test(n.type);
 }
@@ -114,11 +122,15 @@ function definitionsAt(node: Node): Definition[] {
     else if (left.type === 'member_expression' && /^(module\.)?exports$/.test(left.childForFieldName('object')?.text ?? '')) name = left.childForFieldName('property');
     else if (left.type === 'expression_list' || left.type === 'pattern_list') return []; // a, b = …: not a constant
     if (!name) return [];
+    // `exports.a = exports.b = void 0` (TypeScript's export hoisting) defines the outermost name only.
+    if (node.parent?.type === t) return [];
     const params = right && isFunctionNode(right) ? paramsOf(right, null) : undefined;
     return [{ name: name.text, line: line(name), kind: params ? 'function' : 'variable', params, value: right?.text }];
   }
   if (!DEFINING.test(t) || NOT_DEFINING.test(t)) return [];
   const value = node.childForFieldName('value');
+  // `const x = require('y')` (or `require('y').z`) imports x; it does not define it.
+  if (value && /^(?:await\s+)?(?:require|import)\s*\(\s*['"`][^'"`]*['"`]\s*\)(?:\.[\w$]+)*$/.test(value.text)) return [];
   const names = node.childrenForFieldName('name').filter(isNameNode);
   if (names.length === 0) {
     const d = declaratorName(node.childForFieldName('declarator'));
@@ -131,13 +143,13 @@ function definitionsAt(node: Node): Definition[] {
 function importsAt(node: Node): ImportRef[] {
   const t = node.type;
   if (IMPORTING.test(t)) {
-    const names = importedNames(node);
+    const { names, aliases } = importedNames(node);
     if (t === 'import_statement' && node.childrenForFieldName('name').length > 0) {
       // Python `import a.b, c as d`
       return node.childrenForFieldName('name').map((n) => ({ spec: (n.childForFieldName('name') ?? n).text, names: [], line: line(node) }));
     }
     const source = node.childForFieldName('source') ?? node.childForFieldName('module_name') ?? node.childForFieldName('path') ?? node.childForFieldName('argument');
-    if (source) return [{ spec: stripQuotes(source.text), names, line: line(node) }];
+    if (source) return [{ spec: stripQuotes(source.text), names, aliases, line: line(node) }];
     if (t === 'export_statement') return [];
     // Java/C# imports, Go import specs, Rust use: the first named child is the path.
     const first = node.namedChildren.find((c) => c && !/comment|modifier/.test(c.type));
@@ -153,21 +165,29 @@ function importsAt(node: Node): ImportRef[] {
   return [];
 }
 
-/** Names an import binds, as the module exports them (default and namespace imports: the local name). */
-function importedNames(node: Node): string[] {
-  if (node.type === 'import_from_statement') return node.childrenForFieldName('name').map((n) => (n.childForFieldName('name') ?? n).text);
+/** Names an import binds, as the module exports them (default and namespace imports: the local name), and renames. */
+function importedNames(node: Node): { names: string[]; aliases?: Record<string, string> } {
   const out: string[] = [];
+  const aliases: Record<string, string> = {};
+  const bind = (name: Node | null, alias: Node | null): void => {
+    if (!name) return;
+    out.push(name.text);
+    if (alias) aliases[alias.text] = name.text;
+  };
+  if (node.type === 'import_from_statement') {
+    for (const n of node.childrenForFieldName('name')) bind(n.childForFieldName('name') ?? n, n.childForFieldName('alias'));
+    return Object.keys(aliases).length > 0 ? { names: out, aliases } : { names: out };
+  }
   const visit = (n: Node): void => {
     if (n.type === 'import_specifier') {
-      const name = n.childForFieldName('name');
-      if (name) out.push(name.text);
+      bind(n.childForFieldName('name'), n.childForFieldName('alias'));
       return;
     }
     if (n.type === 'identifier' && (n.parent?.type === 'import_clause' || n.parent?.type === 'namespace_import')) out.push(n.text);
     for (const c of n.namedChildren) if (c) visit(c);
   };
   visit(node);
-  return out;
+  return Object.keys(aliases).length > 0 ? { names: out, aliases } : { names: out };
 }
 
 /** Every definition and import in the tree, in source order. */
@@ -180,7 +200,9 @@ export function outlineTree(tree: Tree): { definitions: Definition[]; imports: I
     while (more) {
       const node = cursor.currentNode;
       if (node.isNamed) {
-        definitions.push(...definitionsAt(node));
+        const defs = definitionsAt(node);
+        if (defs.length > 0 && isMember(node)) for (const d of defs) d.member = true;
+        definitions.push(...defs);
         imports.push(...importsAt(node));
       }
       if (cursor.gotoFirstChild()) continue;

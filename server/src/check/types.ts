@@ -44,6 +44,8 @@ export interface Definition {
   params?: string[];
   /** Source text of the assigned value, when it is a variable or constant with an initialiser. */
   value?: string;
+  /** Defined inside a class, interface, function or namespace body rather than at the top of the file. */
+  member?: boolean;
 }
 
 /** One import (or require/include/use) in a file. */
@@ -52,6 +54,8 @@ export interface ImportRef {
   spec: string;
   /** Names it binds, as exported by the module (`{ a as b }` gives 'a'). */
   names: string[];
+  /** Renamed bindings: local name → the name the module exports (`{ a as b }`: b → a). */
+  aliases?: Record<string, string>;
   /** 1-based line. */
   line: number;
 }

@@ -1,0 +1,40 @@
+// Answer checks: after an answer is decoded, the server checks it against the repository and attaches a verdict.
+//   question text ─► parseQuestion ─► kind + symbol ─► the kind's checker (files via tree-sitter outlines) ─► verdict
+import { checkImporters } from './checkImporters';
+import { checkParams } from './checkParams';
+import { checkValue } from './checkValue';
+import { checkWhere } from './checkWhere';
+import { parseQuestion } from './question';
+import type { AnswerCheck, ParsedQuestion, RepoView } from './types';
+
+export type { AnswerCheck, CheckStatus, ParsedQuestion, QuestionKind, RepoView } from './types';
+export { parseQuestion, QUESTION_FORMS } from './question';
+export { diskRepo, memoryRepo } from './repoView';
+
+const CHECKERS = new Map<ParsedQuestion['kind'], (q: ParsedQuestion, answer: string, repo: RepoView, signal?: AbortSignal) => Promise<AnswerCheck>>([
+  ['where', checkWhere],
+  ['value', checkValue],
+  ['params', checkParams],
+  ['importers', checkImporters],
+]);
+
+/** The verdict on `answer` to `question` (or to an already parsed question). Rejects only when `signal` aborts. */
+export async function checkAnswer(question: string | ParsedQuestion, answer: string, repo: RepoView, signal?: AbortSignal): Promise<AnswerCheck> {
+  const q = typeof question === 'string' ? parseQuestion(question) : question;
+  const checker = CHECKERS.get(q.kind);
+  if (!checker) return { status: 'unverifiable', kind: q.kind, detail: 'a free-form answer, not checked against the repository' };
+  if (!answer.trim()) return { status: 'unverifiable', kind: q.kind, detail: 'no answer to check' };
+  return checker(q, answer, repo, signal);
+}
+
+/** The verdict in one line: "checked: src/pot.ts:41", "not found in the repository (…)", "not checked: …". */
+export function formatVerdict(check: AnswerCheck): string {
+  switch (check.status) {
+    case 'checked':
+      return `checked: ${check.file}:${check.line}`;
+    case 'not-found':
+      return `not found in the repository (${check.detail})`;
+    case 'unverifiable':
+      return `not checked: ${check.detail}`;
+  }
+}
