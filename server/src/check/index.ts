@@ -7,8 +7,9 @@ import { checkWhere } from './checkWhere';
 import { parseQuestion } from './question';
 import type { AnswerCheck, ParsedQuestion, RepoView } from './types';
 
-export type { AnswerCheck, CheckStatus, ParsedQuestion, QuestionKind, RepoView } from './types';
+export type { AnswerCheck, CheckStatus, ParsedQuestion, QuestionForm, QuestionKind, RepoView, WorkspaceSymbol } from './types';
 export { parseQuestion, QUESTION_FORMS } from './question';
+export { workspaceSymbols } from './symbols';
 export { diskRepo, memoryRepo } from './repoView';
 
 const CHECKERS = new Map<ParsedQuestion['kind'], (q: ParsedQuestion, answer: string, repo: RepoView, signal?: AbortSignal) => Promise<AnswerCheck>>([
@@ -22,7 +23,7 @@ const CHECKERS = new Map<ParsedQuestion['kind'], (q: ParsedQuestion, answer: str
 export async function checkAnswer(question: string | ParsedQuestion, answer: string, repo: RepoView, signal?: AbortSignal): Promise<AnswerCheck> {
   const q = typeof question === 'string' ? parseQuestion(question) : question;
   const checker = CHECKERS.get(q.kind);
-  if (!checker) return { status: 'unverifiable', kind: q.kind, detail: 'a free-form answer, not checked against the repository' };
+  if (!checker) return { status: 'unverifiable', kind: q.kind, detail: 'a free-form answer' };
   if (!answer.trim()) return { status: 'unverifiable', kind: q.kind, detail: 'no answer to check' };
   return checker(q, answer, repo, signal);
 }

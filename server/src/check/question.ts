@@ -3,7 +3,7 @@
 // function `f` take?", "Which files import `Z`?", and their multi-hop "as imported by F" forms) and the many ways
 // people phrase the same lookups ("Which file defines X?", "Show me where class X lives", "Who imports X?").
 // Anything else is a free-form question.
-import type { ParsedQuestion, QuestionKind } from './types';
+import type { ParsedQuestion, QuestionForm, QuestionKind } from './types';
 
 /** What may stand before the symbol: an article and a word saying what it is. */
 const D = String.raw`(?:the\s+)?(?:(?:exported\s+|global\s+|top-level\s+)?(?:function|func|method|class|constant|const|variable|var|type|interface|enum|struct|symbol|identifier|name|module|package|library|lib|file|macro|trait|object|definition|declaration|value|setting|helper)\s+)?`;
@@ -90,7 +90,7 @@ export function parseQuestion(question: string): ParsedQuestion {
 }
 
 /** The question forms RepoPot's own model answers, for clients to offer (the symbol goes where `{symbol}` is). */
-export const QUESTION_FORMS: readonly { kind: Exclude<QuestionKind, 'free'> | 'multihop'; label: string; template: string }[] = [
+export const QUESTION_FORMS: readonly QuestionForm[] = [
   { kind: 'where', label: 'Where is … defined?', template: 'Where is `{symbol}` defined?' },
   { kind: 'value', label: 'What does constant … equal?', template: 'What does constant `{symbol}` equal?' },
   { kind: 'params', label: 'What parameters does function … take?', template: 'What parameters does function `{symbol}` take?' },

@@ -67,3 +67,21 @@ export interface FileOutline {
   /** 'tree-sitter' when a grammar parsed it; 'patterns' for the definition-pattern fallback. */
   via: 'tree-sitter' | 'patterns';
 }
+
+/** A question form RepoPot's own model answers, for clients to offer. */
+export interface QuestionForm {
+  kind: Exclude<QuestionKind, 'free'> | 'multihop';
+  /** For pickers: "Where is … defined?". */
+  label: string;
+  /** The question with `{symbol}` (and, for multi-hop, `{file}`) to fill in. */
+  template: string;
+}
+
+/** A top-level definition of the workspace, for completing a question's symbol. */
+export interface WorkspaceSymbol {
+  name: string;
+  kind: Definition['kind'];
+  /** Workspace-relative path and 1-based line of its definition. */
+  path: string;
+  line: number;
+}
