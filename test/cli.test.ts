@@ -81,6 +81,11 @@ test('ingest --json: summary with skip reasons; ask --json answers with sources 
   assert.ok(sources.length > 0 && sources.every((s) => ['README.md', 'src/config.ts', 'src/main.ts'].includes(s.file) && s.startLine <= s.endLine));
   // ingest saved the pot; ask found the folder unchanged and reused it.
   assert.equal(answer.pot, 'reused');
+  // "What is PORT?" asks for a value: the answer is checked against the assignments of PORT.
+  const check = answer.check as { status: string; file?: string; line?: number };
+  assert.ok(check.status === 'checked' || check.status === 'not-found', JSON.stringify(check));
+  if (check.status === 'checked') assert.deepEqual([check.file, sources[0].file, sources[0].startLine], ['src/config.ts', 'src/config.ts', check.line]);
+  else assert.equal(check.file, undefined);
 });
 
 test('bad input: an empty repository and a missing model fail clearly or succeed, never crash', (t) => {

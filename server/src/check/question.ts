@@ -86,6 +86,9 @@ export function parseQuestion(question: string): ParsedQuestion {
     const via = m.groups?.via ? cleanSymbol(m.groups.via) : undefined;
     return via ? { kind, symbol, via } : { kind, symbol };
   }
+  // "What is MAX_SIZE?": a constant's name in capitals asks for its value ("What is Pot?" stays free-form).
+  const constant = /^[Ww]hat(?: is|'s) (?:the )?(?:constant |const )?\x60?(?<sym>[A-Z][A-Z0-9_]*[A-Z0-9])\x60?$/u.exec(text);
+  if (constant?.groups?.sym) return { kind: 'value', symbol: constant.groups.sym };
   return { kind: 'free', symbol: '' };
 }
 

@@ -67,3 +67,11 @@ export function citeSources(tags: readonly (SlotSource | undefined)[], mass: Flo
   citations.sort((a, b) => b.weight - a.weight);
   return citations.slice(0, maxSources);
 }
+
+/** The citations with the line that confirms the answer first (a citation already covering it moves up, as that line). */
+export function leadWithConfirmation(citations: readonly Citation[], confirm: { file?: string; line?: number }): Citation[] {
+  const { file, line } = confirm;
+  if (!file || !line) return [...citations];
+  const same = citations.find((c) => c.file === file && c.startLine <= line && line <= c.endLine);
+  return [{ file, startLine: line, endLine: line, weight: same?.weight ?? 0 }, ...citations.filter((c) => c !== same)];
+}

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { Engine } from '../engine/engine.js';
 import { defaultBudget, defaultChunkTokens, Distiller } from '../distill/distiller.js';
 import { potPath } from '../distill/potStore.js';
-import { tightRange, type SlotSource } from '../distill/provenance.js';
+import { leadWithConfirmation, tightRange, type SlotSource } from '../distill/provenance.js';
 import type { SteeringVectors } from '../steer/vectors.js';
 import { makeDecoder, type Decoder as TokenDecoder } from '../decode/index.js';
 import { potHistory } from '../decode/history.js';
@@ -160,13 +160,9 @@ export class DistilledPot {
     const seconds = (performance.now() - started) / 1000;
     const stopReason = toStopReason(a.stopReason);
     const check = stopReason === 'cancelled' ? ({ status: 'unverifiable', kind: parseQuestion(req.question).kind, detail: 'the answer was stopped before it was complete' } as const) : await this.check(req.question, a.answer, req.signal);
-    let sources = a.sources.map((c) => this.source(c.file, c.startLine, c.endLine, c.weight));
-    if (check.status === 'checked' && check.file && check.line) {
-      // The confirming line leads; a citation of the same lines is not repeated.
-      const line = check.line - 1;
-      const same = sources.find((s) => s.path === check.file && s.range.start.line <= line && line <= s.range.end.line);
-      sources = [this.source(check.file, check.line, check.line, same?.weight ?? 0), ...sources.filter((s) => s !== same)];
-    }
+    // The confirming line leads the sources.
+    const cited = check.status === 'checked' ? leadWithConfirmation(a.sources, check) : a.sources;
+    const sources = cited.map((c) => this.source(c.file, c.startLine, c.endLine, c.weight));
     return {
       text: a.text,
       sources,
