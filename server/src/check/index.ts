@@ -10,6 +10,7 @@ import type { AnswerCheck, ParsedQuestion, RepoView } from './types';
 export type { AnswerCheck, CheckStatus, ParsedQuestion, QuestionForm, QuestionKind, RepoView, WorkspaceSymbol } from './types';
 export { parseQuestion, QUESTION_FORMS } from './question';
 export { workspaceSymbols } from './symbols';
+export { formatVerdict, STOPPED_CHECK } from './verdict';
 export { diskRepo, memoryRepo } from './repoView';
 
 const CHECKERS = new Map<ParsedQuestion['kind'], (q: ParsedQuestion, answer: string, repo: RepoView, signal?: AbortSignal) => Promise<AnswerCheck>>([
@@ -26,16 +27,4 @@ export async function checkAnswer(question: string | ParsedQuestion, answer: str
   if (!checker) return { status: 'unverifiable', kind: q.kind, detail: 'a free-form answer' };
   if (!answer.trim()) return { status: 'unverifiable', kind: q.kind, detail: 'no answer to check' };
   return checker(q, answer, repo, signal);
-}
-
-/** The verdict in one line: "checked: src/pot.ts:41", "not found in the repository (…)", "not checked: …". */
-export function formatVerdict(check: AnswerCheck): string {
-  switch (check.status) {
-    case 'checked':
-      return `checked: ${check.file}:${check.line}`;
-    case 'not-found':
-      return `not found in the repository (${check.detail})`;
-    case 'unverifiable':
-      return `not checked: ${check.detail}`;
-  }
 }

@@ -12,7 +12,7 @@ import { leadWithConfirmation, tightRange, type SlotSource } from '../distill/pr
 import type { SteeringVectors } from '../steer/vectors.js';
 import { makeDecoder, type Decoder as TokenDecoder } from '../decode/index.js';
 import { potHistory } from '../decode/history.js';
-import { checkAnswer, diskRepo, parseQuestion, QUESTION_FORMS, workspaceSymbols, type AnswerCheck, type RepoView } from '../check/index.js';
+import { checkAnswer, diskRepo, parseQuestion, QUESTION_FORMS, STOPPED_CHECK, workspaceSymbols, type AnswerCheck, type RepoView } from '../check/index.js';
 import type { AskSelection, Decoder, Policy, QuestionFormsParams, QuestionFormsResult, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
 
 /** Under a free-form answer of a model trained for lookups (RepoPot's own). */
@@ -159,7 +159,7 @@ export class DistilledPot {
     });
     const seconds = (performance.now() - started) / 1000;
     const stopReason = toStopReason(a.stopReason);
-    const check = stopReason === 'cancelled' ? ({ status: 'unverifiable', kind: parseQuestion(req.question).kind, detail: 'the answer was stopped before it was complete' } as const) : await this.check(req.question, a.answer, req.signal);
+    const check = stopReason === 'cancelled' ? { ...STOPPED_CHECK, kind: parseQuestion(req.question).kind } : await this.check(req.question, a.answer, req.signal);
     // The confirming line leads the sources.
     const cited = check.status === 'checked' ? leadWithConfirmation(a.sources, check) : a.sources;
     const sources = cited.map((c) => this.source(c.file, c.startLine, c.endLine, c.weight));
