@@ -11,7 +11,13 @@ const cache = new Map<string, { text: string; outline: FileOutline }>();
 export async function outlineFile(file: string, text: string): Promise<FileOutline> {
   const hit = cache.get(file);
   if (hit && hit.text === text) return hit.outline;
-  const parsed = await withTree(file, text, (tree) => outlineTree(tree));
+  let parsed: Omit<FileOutline, 'via'> | undefined;
+  try {
+    parsed = await withTree(file, text, (tree) => outlineTree(tree));
+  } catch {
+    // A grammar that fails on this file (a runtime error in the parser): the patterns still give an outline.
+    parsed = undefined;
+  }
   const outline: FileOutline = parsed ? { ...parsed, via: 'tree-sitter' } : { ...outlineByPatterns(text), via: 'patterns' };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(file, { text, outline });
