@@ -62,7 +62,17 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
   constructor(
     private readonly ctx: Ctx,
     private readonly extensionUri: vscode.Uri,
-  ) {}
+  ) {
+    // Once the server has read the workspace (again), the forms and symbols are (re)offered.
+    let wasIdle = false;
+    this.disposables.push(
+      ctx.onDidChangeHealth((h) => {
+        const idle = h.kind === 'running' && h.status?.state === 'idle';
+        if (idle && !wasIdle && this.view && this.ready) void this.sendSymbols('');
+        wasIdle = idle;
+      }),
+    );
+  }
 
   private get history(): ChatEntry[] {
     // An entry saved mid-answer (window closed while streaming) reads back as stopped.
