@@ -104,7 +104,9 @@ test('where: the file must be streamed and define the symbol; the verdict names 
   assert.equal((await checkAnswer('Where is `Pot` defined?', 'I do not know', repo)).status, 'not-found');
   // `const { makePot } = require(…)` imports makePot; it does not define it.
   assert.equal((await checkAnswer('Where is makePot defined?', 'src/main.js', repo)).status, 'not-found');
-  assert.equal((await checkAnswer('Where is `B`, as imported by pkg/util.py, defined?', 'pkg/base.py', repo)).status, 'checked');
+  // Multi-hop: `B` is `Base` as pkg/util.py imports it; the answer must be the file it comes from.
+  assert.deepEqual(await checkAnswer('Where is `B`, as imported by pkg/util.py, defined?', 'pkg/base.py', repo), { status: 'checked', kind: 'where', file: 'pkg/base.py', line: 1, detail: 'pkg/base.py defines `Base`' });
+  assert.equal((await checkAnswer('Where is `B`, as imported by pkg/util.py, defined?', 'pkg/util.py', repo)).detail, 'pkg/util.py imports `B` from pkg/base.py, not pkg/util.py');
 });
 
 test('value: the literal occurs on a line assigning the constant (any quote style, whole tokens, one hop)', async () => {

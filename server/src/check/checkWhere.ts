@@ -13,11 +13,11 @@ export async function checkWhere(q: ParsedQuestion, answer: string, repo: RepoVi
   const name = names[names.length - 1];
   const from = await importedFrom(repo, q);
   let notDefining: string | undefined;
-  for (const n of named) {
+  for (const path of named) {
     signal?.throwIfAborted();
-    const file = resolveAnswerPath(repo, n);
+    const file = resolveAnswerPath(repo, path);
     if (!file) continue;
-    if (from && !from.targets.includes(file)) {
+    if (from && from !== file) {
       notDefining ??= file;
       continue;
     }
@@ -33,15 +33,15 @@ export async function checkWhere(q: ParsedQuestion, answer: string, repo: RepoVi
     }
     notDefining ??= file;
   }
-  if (notDefining && from && !from.targets.includes(notDefining)) {
-    return { status: 'not-found', kind: 'where', detail: `${q.via} imports \`${q.symbol}\` from ${from.targets.join(' or ')}, not ${notDefining}` };
+  if (notDefining && from && from !== notDefining) {
+    return { status: 'not-found', kind: 'where', detail: `${q.via} imports \`${q.symbol}\` from ${from}, not ${notDefining}` };
   }
   if (notDefining) return { status: 'not-found', kind: 'where', detail: `${notDefining} does not define \`${name}\`` };
   return { status: 'not-found', kind: 'where', detail: `${named[0]} is not in the repository` };
 }
 
-/** Multi-hop: the streamed files the `via` file imports the symbol from (undefined when that is unknown). */
-async function importedFrom(repo: RepoView, q: ParsedQuestion): Promise<{ targets: string[] } | undefined> {
+/** Multi-hop: the streamed file the `via` file imports the symbol from (undefined when that is unknown). */
+async function importedFrom(repo: RepoView, q: ParsedQuestion): Promise<string | undefined> {
   if (!q.via) return undefined;
   const via = resolveAnswerPath(repo, q.via);
   const text = via ? await repo.read(via) : undefined;
@@ -49,6 +49,5 @@ async function importedFrom(repo: RepoView, q: ParsedQuestion): Promise<{ target
   const paths = new Set(repo.paths);
   const imp = (await outlineFile(via, text)).imports.find((i) => i.names.includes(q.symbol) || i.aliases?.[q.symbol] !== undefined);
   // The file the import resolves to, in the order bundlers and Python try (x.js before x.d.ts).
-  const target = imp ? resolvedTargets(via, imp.spec, paths)[0] : undefined;
-  return target ? { targets: [target] } : undefined;
+  return imp ? resolvedTargets(via, imp.spec, paths)[0] : undefined;
 }
