@@ -12,7 +12,9 @@ type Item = vscode.QuickPickItem & { form?: QuestionForm; question?: string };
 
 /** The question to ask, or undefined when dismissed. */
 export async function askAboutRepo(c: Ctx, previous: string[]): Promise<string | undefined> {
-  const forms = await c.questionForms({ limit: 0 }).then((r) => r.forms, () => [] as QuestionForm[]);
+  // The pick opens at once; the forms arrive from the server (none while it is not running).
+  let forms: QuestionForm[] = [];
+  let asked = false;
   const picked = await pick<Item>(
     'RepoPot: Ask About Repo',
     'Ask about this repository, or pick a question form (Enter to ask)',
@@ -23,6 +25,16 @@ export async function askAboutRepo(c: Ctx, previous: string[]): Promise<string |
       ...(previous.length ? [{ label: 'Earlier', kind: vscode.QuickPickItemKind.Separator }] : []),
       ...previous.slice(0, 20).filter((q) => q !== value).map((q) => ({ label: q, description: 'earlier', question: q })),
     ],
+    async (_value, refresh) => {
+      if (asked) return;
+      asked = true;
+      try {
+        forms = (await c.questionForms({ limit: 0 })).forms;
+        refresh();
+      } catch {
+        // The server is not running: free-form questions and earlier ones are still offered.
+      }
+    },
   );
   if (!picked) return undefined;
   if (picked.question) return picked.question.trim() || undefined;
