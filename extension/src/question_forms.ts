@@ -57,9 +57,10 @@ async function fillForm(c: Ctx, form: QuestionForm): Promise<string | undefined>
 async function pickSymbol(c: Ctx, form: QuestionForm): Promise<{ name: string } | undefined> {
   const cts = new vscode.CancellationTokenSource();
   let latest: WorkspaceSymbol[] = [];
+  // Workspace symbols first (Enter takes the best match), the typed text last.
   const items = (value: string): (vscode.QuickPickItem & { name: string })[] => [
-    ...(value.trim() && !latest.some((s) => s.name === value.trim()) ? [{ label: value.trim(), description: 'as typed', name: value.trim() }] : []),
     ...latest.map((s) => ({ label: `${KIND_ICON[s.kind]} ${s.name}`, description: `${s.path}:${s.line}`, name: s.name })),
+    ...(value.trim() && !latest.some((s) => s.name === value.trim()) ? [{ label: value.trim(), description: 'as typed', name: value.trim(), alwaysShow: true }] : []),
   ];
   try {
     return await pick(form.label, 'Symbol (completed from the workspace)', items, async (value, refresh) => {
