@@ -66,7 +66,10 @@ async function pickSymbol(c: Ctx, form: QuestionForm): Promise<{ name: string } 
     return await pick(form.label, 'Symbol (completed from the workspace)', items, async (value, refresh) => {
       if (cts.token.isCancellationRequested) return;
       try {
-        latest = (await c.questionForms({ prefix: value.trim(), limit: SYMBOL_LIMIT }, cts.token)).symbols;
+        const symbols = (await c.questionForms({ prefix: value.trim(), limit: SYMBOL_LIMIT }, cts.token)).symbols;
+        // Items are replaced only when the list changed: a replaced list loses the user's highlighted row.
+        if (JSON.stringify(symbols) === JSON.stringify(latest)) return;
+        latest = symbols;
         refresh();
       } catch {
         // The server is not ready (or the request was superseded): the typed value is still offered.
@@ -111,7 +114,7 @@ async function pick<T extends vscode.QuickPickItem>(
           load();
         }),
         qp.onDidAccept(() => {
-          const chosen = qp.selectedItems[0] ?? items(qp.value)[0];
+          const chosen = qp.selectedItems[0] ?? qp.activeItems[0] ?? items(qp.value)[0];
           resolve(chosen);
           qp.hide();
         }),

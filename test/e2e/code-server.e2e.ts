@@ -190,8 +190,9 @@ async function main(): Promise<void> {
       // Ask About Repo offers the forms the model answers; the symbol is completed from the workspace.
       await runCommand(page, 'RepoPot: Ask About Repo');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Where is … defined?' }).first().click();
-      await page.locator('.quick-input-widget input').fill('check');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'checkout' }).filter({ hasText: 'src/cart.ts:20' }).first().click({ timeout: TIMEOUT });
+      await page.locator('.quick-input-widget input').fill('checkout');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'src/cart.ts:20' }).first().waitFor({ timeout: TIMEOUT });
+      await page.keyboard.press('Enter');
       const frame = chatFrame(page);
       await frame.locator('.entry .question', { hasText: 'Where is `checkout` defined?' }).first().waitFor();
       const verdict = frame.locator('.entry:last-child .verdict:not([hidden])');
