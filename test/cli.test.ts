@@ -150,6 +150,11 @@ test('eval lookup: exact match per type, language and context, pooled in the sum
   assert.ok(rows.some((l) => l.language === 'py') && rows.some((l) => l.language === 'js'));
   assert.ok(rows.every((l) => l.eval === 'lookup' && typeof l.type === 'string' && (l.context === 1024 || l.context === 2048)));
   assert.ok(rows.some((l) => l.type === 'multihop-def+trace'));
+  // Every answer carries a verdict: the three counts add up to the questions answered.
+  for (const l of rows) {
+    const v = l.verdicts as Record<string, number>;
+    assert.equal(v.checked + v['not-found'] + v.unverifiable, l.n, JSON.stringify(l));
+  }
   const summary = lines[lines.length - 1];
   assert.ok(summary.summary && typeof summary.pooledEm === 'object' && Number.isFinite(summary.heldOutLoss));
 });
