@@ -4,6 +4,7 @@
 import MarkdownIt from 'markdown-it';
 import DOMPurify from 'dompurify';
 import hljs from 'highlight.js/lib/common';
+import { formatVerdict } from '../server/src/check/verdict.ts';
 
 const vscode = acquireVsCodeApi();
 const log = document.getElementById('log');
@@ -13,6 +14,10 @@ const stopButton = document.getElementById('stop');
 const sendButton = document.getElementById('send');
 const steerToggle = document.getElementById('steer');
 const clearButton = document.getElementById('clear');
+const lookup = document.getElementById('lookup');
+const formSelect = document.getElementById('form');
+const symbolInput = document.getElementById('symbol');
+const symbolList = document.getElementById('symbols');
 
 const md = new MarkdownIt({
   html: false,
@@ -72,16 +77,22 @@ function renderEntry(entry) {
     const body = el('div', 'markdown');
     a.appendChild(body);
     const meta = el('div', 'meta');
+    const verdict = el('div', 'verdict');
+    verdict.setAttribute('role', 'status');
+    verdict.hidden = true;
+    const note = el('p', 'note');
+    note.hidden = true;
     const sources = el('ul', 'sources');
     sources.setAttribute('aria-label', 'Sources');
-    root.append(q, a, sources, meta);
+    root.append(q, a, verdict, note, sources, meta);
     log.appendChild(root);
-    view = { root, body, sources, meta, text: entry.answer ?? '' };
+    view = { root, body, verdict, note, sources, meta, text: entry.answer ?? '' };
     entries.set(entry.id, view);
   }
   view.text = entry.answer ?? view.text;
   paintAnswer(view, !entry.done);
   if (entry.sources) paintSources(view, entry.sources);
+  paintVerdict(view, entry);
   if (entry.done) {
     view.root.classList.remove('streaming');
     view.meta.textContent = entry.error ? `Error: ${entry.error}` : entry.stopReason === 'cancelled' ? 'Stopped.' : '';
@@ -95,6 +106,32 @@ function renderEntry(entry) {
 function paintAnswer(view, streaming) {
   view.body.innerHTML = renderMarkdown(view.text || (streaming ? '…' : ''));
   addCopyButtons(view.body);
+}
+
+/** The answer's check: "✓ checked: file:line" (opens the line), "⚠ not found in the repository", or a plain label. */
+function paintVerdict(view, entry) {
+  const check = entry.check;
+  view.verdict.hidden = !check;
+  view.verdict.replaceChildren();
+  if (check) {
+    view.verdict.className = `verdict ${check.status}`;
+    view.verdict.appendChild(el('span', 'icon', check.status === 'checked' ? '✓' : check.status === 'not-found' ? '⚠' : 'ℹ'));
+    const confirming = check.status === 'checked' ? (entry.sources ?? []).find((s) => s.path === check.file) : undefined;
+    if (confirming) {
+      const a = el('a', 'text', formatVerdict(check));
+      a.href = '#';
+      a.title = `Open ${check.file} at line ${check.line}`;
+      a.addEventListener('click', (e) => {
+        e.preventDefault();
+        vscode.postMessage({ type: 'openSource', value: { uri: confirming.uri, line: check.line - 1 } });
+      });
+      view.verdict.appendChild(a);
+    } else {
+      view.verdict.appendChild(el('span', 'text', formatVerdict(check)));
+    }
+  }
+  view.note.hidden = !entry.note;
+  view.note.textContent = entry.note ?? '';
 }
 
 function paintSources(view, sources) {
@@ -169,7 +206,67 @@ window.addEventListener('message', (event) => {
     case 'focusInput':
       input.focus();
       break;
+    case 'forms':
+      paintForms(value.forms);
+      break;
+    case 'symbols':
+      if (value.prefix === symbolInput.value.trim()) paintSymbols(value.symbols);
+      break;
   }
+});
+
+/** The question forms the model answers, offered above the input; the symbol is completed from the workspace. */
+let forms = [];
+function paintForms(list) {
+  if (JSON.stringify(list) === JSON.stringify(forms)) return;
+  forms = list;
+  const chosen = formSelect.value;
+  formSelect.replaceChildren(...forms.map((f, i) => {
+    const o = el('option', undefined, f.label);
+    o.value = String(i);
+    return o;
+  }));
+  if (chosen && Number(chosen) < forms.length) formSelect.value = chosen;
+  lookup.hidden = forms.length === 0;
+}
+
+function paintSymbols(symbols) {
+  symbolList.replaceChildren(...[...new Set(symbols.map((s) => s.name))].map((name) => {
+    const o = document.createElement('option');
+    o.value = name;
+    const where = symbols.find((s) => s.name === name);
+    o.label = `${where.kind} · ${where.path}:${where.line}`;
+    return o;
+  }));
+}
+
+let symbolTimer;
+symbolInput.addEventListener('input', () => {
+  clearTimeout(symbolTimer);
+  symbolTimer = setTimeout(() => vscode.postMessage({ type: 'symbols', value: symbolInput.value.trim() }), 120);
+});
+symbolInput.addEventListener('focus', () => vscode.postMessage({ type: 'symbols', value: symbolInput.value.trim() }));
+
+lookup.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const form = forms[Number(formSelect.value)];
+  const symbol = symbolInput.value.trim();
+  if (!form || !symbol) {
+    symbolInput.focus();
+    return;
+  }
+  const question = form.template.replace('{symbol}', symbol);
+  const file = question.indexOf('{file}');
+  if (file >= 0) {
+    // Multi-hop: the importing file is for the user to fill in.
+    input.value = question;
+    input.focus();
+    input.setSelectionRange(file, file + '{file}'.length);
+    saveState();
+    return;
+  }
+  vscode.postMessage({ type: 'ask', value: question, steer: steerToggle?.checked ? true : undefined });
+  symbolInput.value = '';
 });
 
 form.addEventListener('submit', (e) => {

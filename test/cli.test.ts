@@ -81,6 +81,11 @@ test('ingest --json: summary with skip reasons; ask --json answers with sources 
   assert.ok(sources.length > 0 && sources.every((s) => ['README.md', 'src/config.ts', 'src/main.ts'].includes(s.file) && s.startLine <= s.endLine));
   // ingest saved the pot; ask found the folder unchanged and reused it.
   assert.equal(answer.pot, 'reused');
+  // "What is PORT?" asks for a value: the answer is checked against the assignments of PORT.
+  const check = answer.check as { status: string; file?: string; line?: number };
+  assert.ok(check.status === 'checked' || check.status === 'not-found', JSON.stringify(check));
+  if (check.status === 'checked') assert.deepEqual([check.file, sources[0].file, sources[0].startLine], ['src/config.ts', 'src/config.ts', check.line]);
+  else assert.equal(check.file, undefined);
 });
 
 test('bad input: an empty repository and a missing model fail clearly or succeed, never crash', (t) => {
@@ -151,6 +156,11 @@ test('eval lookup: exact match per type, language and context, pooled in the sum
   assert.ok((copy.repeatTop1 as number) >= 0 && (copy.repeatTop1 as number) <= 1);
   assert.ok(rows.every((l) => l.eval === 'lookup' && typeof l.type === 'string' && (l.context === 1024 || l.context === 2048)));
   assert.ok(rows.some((l) => l.type === 'multihop-def+trace'));
+  // Every answer carries a verdict: the three counts add up to the questions answered.
+  for (const l of rows) {
+    const v = l.verdicts as Record<string, number>;
+    assert.equal(v.checked + v['not-found'] + v.unverifiable, l.n, JSON.stringify(l));
+  }
   const summary = lines[lines.length - 1];
   assert.ok(summary.summary && typeof summary.pooledEm === 'object' && Number.isFinite(summary.heldOutLoss));
 });

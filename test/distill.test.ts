@@ -15,7 +15,7 @@ import { streamingPolicy } from '../server/src/distill/policies/streaming';
 import { topK } from '../server/src/distill/policies/policy';
 import { catalystText, makePolicy, parsePolicySpec } from '../server/src/distill/policies/registry';
 import { POLICY_NAMES } from '../server/src/distill/policies/policy';
-import { citeSources, type SlotSource } from '../server/src/distill/provenance';
+import { citeSources, CITATION_RADIUS, type SlotSource } from '../server/src/distill/provenance';
 import { decodePot, encodePot, loadPot, savePot, writeFileAtomic } from '../server/src/distill/potStore';
 import { referenceForward } from '../server/src/reference/forward';
 import { randomModel, sampleTokens, scratchCacheDir } from '../server/src/selftest/checks';
@@ -115,11 +115,18 @@ test('NuC: capShare 0 keeps the most surprising tokens; the pot records per-toke
   await engine.dispose();
 });
 
-test('citations rank files by attention mass and span their strong lines', () => {
-  const tags: SlotSource[] = [{ file: 'a.ts', line: 3 }, { file: 'a.ts', line: 9 }, { file: 'b.ts', line: 1 }, { file: 'b.ts', line: 40 }];
+test('citations rank files by attention mass and span the strong lines near their peak', () => {
+  const tags: SlotSource[] = [{ file: 'a.ts', line: 3 }, { file: 'a.ts', line: 5 }, { file: 'b.ts', line: 1 }, { file: 'b.ts', line: 40 }];
   const cites = citeSources(tags, Float32Array.from([0.3, 0.3, 0.35, 0.01]));
-  assert.deepEqual(cites.map((c) => [c.file, c.startLine, c.endLine]), [['a.ts', 3, 9], ['b.ts', 1, 1]]);
+  assert.deepEqual(cites.map((c) => [c.file, c.startLine, c.endLine]), [['a.ts', 3, 5], ['b.ts', 1, 1]]);
   assert.ok(Math.abs(cites[0].weight - 0.6 / 0.96) < 1e-6);
+});
+
+test('citations stay tight: strong lines far from the peak do not stretch the range (not loader.js:20-1803)', () => {
+  const tags: SlotSource[] = [{ file: 'loader.js', line: 20 }, { file: 'loader.js', line: 900 }, { file: 'loader.js', line: 902 }, { file: 'loader.js', line: 1803 }];
+  const [cite] = citeSources(tags, Float32Array.from([0.2, 0.5, 0.3, 0.2]));
+  assert.deepEqual([cite.file, cite.startLine, cite.endLine], ['loader.js', 900, 902]);
+  assert.ok(cite.endLine - cite.startLine <= 2 * CITATION_RADIUS);
 });
 
 function writeRepo(dir: string): void {

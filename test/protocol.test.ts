@@ -24,6 +24,7 @@ import {
   continueInChatCommand,
   ingestReportRequest,
   pauseRequest,
+  questionFormsRequest,
   rebuildRequest,
   resumeRequest,
   statusNotification,
@@ -232,6 +233,11 @@ describe('language server protocol', { skip }, () => {
     assert.ok(result.sources.length > 0);
     for (const s of result.sources) assert.ok(s.uri.startsWith(pathToFileURL(ws.root).toString()), s.uri);
     assert.ok(result.tokens > 0 && result.tokensPerSecond > 0);
+    // A free-form question: labelled, not checked; the built-in model (trained for lookups) adds a note.
+    assert.deepEqual([result.check.status, result.check.kind], ['unverifiable', 'free']);
+    const { trainedForLookups } = await server.request(questionFormsRequest, { limit: 0 });
+    assert.equal(result.note !== undefined, trainedForLookups, `note: ${result.note}`);
+    if (result.note) assert.match(result.note, /Choose Model/);
     const during = server.statuses.slice(before).map((s) => s.state);
     assert.ok(during.includes('answering'), `answering announced: ${during.join(',')}`);
     await server.waitForStatus((s) => s.state === 'idle', server.statuses[before]?.seq ?? 0);
@@ -246,6 +252,27 @@ describe('language server protocol', { skip }, () => {
     assert.ok(tokens >= 3 && tokens < 48, `stopped early after ${tokens} tokens`);
     const next = await server.ask('What is a cart?');
     assert.ok(next.result && next.result.text.length > 0, 'the next request is answered');
+  });
+
+  it('checks lookup answers against the repository; offers the question forms with workspace symbols', async () => {
+    await server.idle();
+    const { result } = await server.ask('Where is `checkout` defined?');
+    assert.ok(result);
+    assert.equal(result.check.kind, 'where');
+    assert.ok(result.check.status === 'checked' || result.check.status === 'not-found', JSON.stringify(result.check));
+    if (result.check.status === 'checked') {
+      assert.deepEqual([result.check.file, result.check.line], ['src/cart.ts', 20]);
+      assert.deepEqual([result.sources[0].path, result.sources[0].range.start.line], ['src/cart.ts', 19], 'the confirming line leads the sources');
+    } else {
+      assert.equal(result.check.file, undefined);
+    }
+    assert.equal(result.note, undefined, 'a lookup gets no note');
+    for (const s of result.sources) assert.ok(s.range.end.line - s.range.start.line <= 6, `tight range ${s.path}:${s.range.start.line}-${s.range.end.line}`);
+
+    const forms = await server.request(questionFormsRequest, { prefix: 'check' });
+    assert.deepEqual(forms.forms.map((f) => f.kind), ['where', 'value', 'params', 'importers', 'multihop']);
+    assert.ok(forms.symbols.some((s) => s.name === 'checkout' && s.path === 'src/cart.ts' && s.line === 20 && s.kind === 'function'), JSON.stringify(forms.symbols));
+    assert.ok(forms.symbols.every((s) => s.name.toLowerCase().startsWith('check')));
   });
 
   it('rejects bad requests without dying', async () => {
@@ -269,6 +296,8 @@ describe('language server protocol', { skip }, () => {
     assert.ok(ms < 2000 + 500, `answered in ${ms.toFixed(0)} ms`);
     const md = (hover.contents as MarkupContent).value;
     assert.match(md, /`checkout`/);
+    // Every explanation carries a verdict (an explanation is free-form: labelled as not checked).
+    if (!/_No explanation\._/.test(md)) assert.match(md, /(✓ _checked: |⚠ \*\*not found in the repository|ℹ _not checked: )/);
     const t1 = performance.now();
     const again = await server.conn.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri }, position });
     assert.deepEqual(again, hover, 'same version: cached');

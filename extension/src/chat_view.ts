@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
-import type { AskSelection, Source, StopReason } from '../../server/src/lsp/protocol';
+import { STOPPED_CHECK } from '../../server/src/check/verdict';
+import type { AnswerCheck, AskSelection, QuestionForm, Source, StopReason, WorkspaceSymbol } from '../../server/src/lsp/protocol';
 import type { Ctx } from './ctx';
 
 export const CHAT_VIEW_TYPE = 'repopot.chat';
@@ -17,9 +18,16 @@ export interface ChatEntry {
   answer: string;
   sources: Source[];
   stopReason?: StopReason;
+  /** The answer checked against the repository (absent while streaming and on errors). */
+  check?: AnswerCheck;
+  /** A plain note under the answer (a free-form question to the built-in model). */
+  note?: string;
   error?: string;
   done: boolean;
 }
+
+/** How many symbols the chat's completion list holds at a time. */
+const SYMBOL_LIMIT = 100;
 
 /** Webview → extension. */
 export type FromWebview =
@@ -28,7 +36,9 @@ export type FromWebview =
   | { type: 'stop'; value?: undefined }
   | { type: 'openSource'; value: { uri: string; line: number } }
   | { type: 'copy'; value: string }
-  | { type: 'clear'; value?: undefined };
+  | { type: 'clear'; value?: undefined }
+  /** Workspace symbols starting with `value`, for completing a question form (also fetches the forms). */
+  | { type: 'symbols'; value: string };
 
 /** Extension → webview. */
 export type ToWebview =
@@ -38,7 +48,9 @@ export type ToWebview =
   | { type: 'sources'; value: { id: string; sources: Source[] } }
   | { type: 'end'; value: ChatEntry }
   | { type: 'busy'; value: boolean }
-  | { type: 'focusInput'; value?: undefined };
+  | { type: 'focusInput'; value?: undefined }
+  | { type: 'forms'; value: { forms: QuestionForm[]; trainedForLookups: boolean } }
+  | { type: 'symbols'; value: { prefix: string; symbols: WorkspaceSymbol[] } };
 
 export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
@@ -50,7 +62,17 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
   constructor(
     private readonly ctx: Ctx,
     private readonly extensionUri: vscode.Uri,
-  ) {}
+  ) {
+    // Once the server has read the workspace (again), the forms and symbols are (re)offered.
+    let wasIdle = false;
+    this.disposables.push(
+      ctx.onDidChangeHealth((h) => {
+        const idle = h.kind === 'running' && h.status?.state === 'idle';
+        if (idle && !wasIdle && this.view && this.ready) void this.sendSymbols('');
+        wasIdle = idle;
+      }),
+    );
+  }
 
   private get history(): ChatEntry[] {
     // An entry saved mid-answer (window closed while streaming) reads back as stopped.
@@ -100,6 +122,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
         void this.view?.webview.postMessage({ type: 'history', value: this.history } satisfies ToWebview);
         void this.view?.webview.postMessage({ type: 'busy', value: this.current !== undefined } satisfies ToWebview);
         for (const p of this.pending.splice(0)) if (p.type !== 'history') void this.view?.webview.postMessage(p);
+        void this.sendSymbols('');
         break;
       case 'ask':
         if (typeof m.value === 'string' && m.value.trim()) await this.ask(m.value.trim(), undefined, typeof m.steer === 'boolean' ? m.steer : undefined);
@@ -121,6 +144,20 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
         await this.saveHistory([]);
         this.post({ type: 'history', value: [] });
         break;
+      case 'symbols':
+        await this.sendSymbols(typeof m.value === 'string' ? m.value : '');
+        break;
+    }
+  }
+
+  /** The question forms and the workspace symbols starting with `prefix` (nothing while the server is not ready). */
+  private async sendSymbols(prefix: string): Promise<void> {
+    try {
+      const r = await this.ctx.questionForms({ prefix, limit: SYMBOL_LIMIT });
+      this.post({ type: 'forms', value: { forms: r.forms, trainedForLookups: r.trainedForLookups } });
+      this.post({ type: 'symbols', value: { prefix, symbols: r.symbols } });
+    } catch (err) {
+      this.ctx.output.debug(`question forms unavailable: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -158,9 +195,12 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
       entry.answer = result.text;
       entry.sources = result.sources;
       entry.stopReason = result.stopReason;
+      entry.check = result.check;
+      entry.note = result.note;
     } catch (err) {
       if (cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === -32800)) {
         entry.stopReason = 'cancelled';
+        entry.check = STOPPED_CHECK;
       } else {
         entry.error = err instanceof Error ? err.message : String(err);
         this.ctx.output.error(`ask failed: ${entry.error}`);
@@ -197,6 +237,12 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
 </head>
 <body>
   <main id="log" role="log" aria-live="polite" aria-label="Answers"></main>
+  <form id="lookup" class="lookup" aria-label="Questions the model answers" hidden>
+    <select id="form" aria-label="Question form" title="Questions the model was trained to answer"></select>
+    <input id="symbol" list="symbols" placeholder="symbol" aria-label="Symbol" autocomplete="off" spellcheck="false">
+    <datalist id="symbols"></datalist>
+    <button type="submit" id="lookupAsk" class="secondary" title="Ask this question">Ask</button>
+  </form>
   <form id="ask" aria-label="Ask about this repository">
     <textarea id="question" rows="2" placeholder="Ask about this repository… (Enter to send, Shift+Enter for a new line)" aria-label="Question"></textarea>
     <div class="actions">

@@ -17,10 +17,13 @@ import {
 import {
   askRequest,
   continueInChatCommand,
+  questionFormsRequest,
   statusNotification,
   type AskParams,
   type AskProgress,
   type AskResult,
+  type QuestionFormsParams,
+  type QuestionFormsResult,
   type RequestSpec,
   type ServerSettings,
   type StatusParams,
@@ -165,6 +168,11 @@ export class Ctx implements vscode.Disposable {
     } finally {
       sub.dispose();
     }
+  }
+
+  /** The question forms the model answers, with workspace symbols starting with `params.prefix`. */
+  questionForms(params: QuestionFormsParams, token?: CancellationToken): Promise<QuestionFormsResult> {
+    return this.request(questionFormsRequest, params, token);
   }
 
   /** Shows an error with a way to the logs. */

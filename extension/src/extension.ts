@@ -13,6 +13,7 @@ import { CHAT_VIEW_TYPE, ChatView } from './chat_view';
 import { Ctx, type ClientHealth } from './ctx';
 import { InlineAnswers } from './inline';
 import { chooseModel, downloadModel } from './models';
+import { askAboutRepo } from './question_forms';
 import { Gauge } from './status_bar';
 
 let ctx: Ctx | undefined;
@@ -51,7 +52,7 @@ export async function activate(extension: vscode.ExtensionContext): Promise<Repo
 
   const commands: Record<string, Command> = {
     'repopot.askAboutRepo': async () => {
-      const question = await askWithHistory(chat.questions());
+      const question = await askAboutRepo(c, chat.questions());
       if (question) await chat.ask(question);
     },
     'repopot.askAboutSelection': async () => {
@@ -117,36 +118,6 @@ export async function activate(extension: vscode.ExtensionContext): Promise<Repo
 export async function deactivate(): Promise<void> {
   await ctx?.dispose();
   ctx = undefined;
-}
-
-/** An input box with the workspace's previous questions offered as picks. */
-async function askWithHistory(previous: string[]): Promise<string | undefined> {
-  const qp = vscode.window.createQuickPick();
-  qp.title = 'RepoPot: Ask About Repo';
-  qp.placeholder = 'Ask about this repository (Enter to ask; ↓ for earlier questions)';
-  qp.matchOnDescription = true;
-  const history = previous.slice(0, 20).map((q) => ({ label: q, description: 'earlier' }));
-  qp.items = history;
-  const disposables: vscode.Disposable[] = [];
-  try {
-    return await new Promise<string | undefined>((resolve) => {
-      disposables.push(
-        qp.onDidChangeValue((v) => {
-          qp.items = v.trim() ? [{ label: v, description: 'ask' }, ...history.filter((h) => h.label !== v)] : history;
-        }),
-        qp.onDidAccept(() => {
-          const picked = qp.selectedItems[0]?.label ?? qp.value;
-          resolve(picked.trim() || undefined);
-          qp.hide();
-        }),
-        qp.onDidHide(() => resolve(undefined)),
-      );
-      qp.show();
-    });
-  } finally {
-    for (const d of disposables) d.dispose();
-    qp.dispose();
-  }
 }
 
 async function showMenu(c: Ctx): Promise<void> {

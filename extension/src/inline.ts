@@ -2,7 +2,8 @@
 // answer into it, with sources; the thread's title bar has a dismiss (and stop) action.
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
-import type { Source } from '../../server/src/lsp/protocol';
+import { formatVerdict, STOPPED_CHECK } from '../../server/src/check/verdict';
+import type { AnswerCheck, Source } from '../../server/src/lsp/protocol';
 import type { Ctx } from './ctx';
 
 const RENDER_INTERVAL_MS = 60;
@@ -11,6 +12,8 @@ class InlineAnswer {
   readonly cts = new vscode.CancellationTokenSource();
   text = '';
   sources: Source[] = [];
+  check: AnswerCheck | undefined;
+  note: string | undefined;
   status: 'streaming' | 'done' | 'stopped' | 'failed' = 'streaming';
   error = '';
   private timer: NodeJS.Timeout | undefined;
@@ -37,6 +40,13 @@ class InlineAnswer {
     if (this.status === 'streaming') md.appendMarkdown(' $(loading~spin)');
     if (this.status === 'stopped') md.appendMarkdown('\n\n_Stopped._');
     if (this.status === 'failed') md.appendMarkdown(`\n\n$(error) ${escapeMarkdown(this.error)}`);
+    if (this.check) {
+      // Checked: a pass mark; not found: a warning, in bold; unverifiable: a plain label.
+      const icon = this.check.status === 'checked' ? '$(pass)' : this.check.status === 'not-found' ? '$(warning)' : '$(info)';
+      const text = escapeMarkdown(formatVerdict(this.check));
+      md.appendMarkdown(`\n\n${icon} ${this.check.status === 'not-found' ? `**${text}**` : `_${text}_`}`);
+    }
+    if (this.note) md.appendMarkdown(`\n\n_${escapeMarkdown(this.note)}_`);
     if (this.sources.length > 0) {
       md.appendMarkdown('\n\n**Sources:** ');
       md.appendMarkdown(this.sources.map((s) => `[${escapeMarkdown(s.path)}:${s.range.start.line + 1}](${s.uri}#L${s.range.start.line + 1})`).join(' · '));
@@ -104,10 +114,14 @@ export class InlineAnswers implements vscode.Disposable {
       );
       answer.text = result.text;
       answer.sources = result.sources;
+      answer.check = result.check;
+      answer.note = result.note;
       answer.status = result.stopReason === 'cancelled' ? 'stopped' : 'done';
     } catch (err) {
-      if (answer.cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === -32800)) answer.status = 'stopped';
-      else {
+      if (answer.cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === -32800)) {
+        answer.status = 'stopped';
+        answer.check = STOPPED_CHECK;
+      } else {
         answer.status = 'failed';
         answer.error = err instanceof Error ? err.message : String(err);
         this.ctx.output.error(`inline answer failed: ${answer.error}`);

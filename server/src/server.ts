@@ -21,6 +21,7 @@ import {
   defaultSettings,
   ingestReportRequest,
   pauseRequest,
+  questionFormsRequest,
   rebuildRequest,
   resumeRequest,
   statusNotification,
@@ -198,6 +199,15 @@ onRequest(rebuildRequest, async () => {
   }
 });
 onRequest(ingestReportRequest, () => requireSession().report());
+onRequest(questionFormsRequest, async (params, token) => {
+  const signal = toAbortSignal(token);
+  try {
+    return await requireSession().questionForms({ prefix: typeof params?.prefix === 'string' ? params.prefix : undefined, limit: typeof params?.limit === 'number' ? params.limit : undefined }, signal);
+  } catch (err) {
+    if (signal.aborted || isAbortError(err)) throw new ResponseError(ErrorCode.RequestCancelled, 'cancelled');
+    throw new ResponseError(ErrorCode.Failed, describeError(err));
+  }
+});
 
 documents.onDidSave((e) => {
   if (!session || !e.document.uri.startsWith('file:')) return;

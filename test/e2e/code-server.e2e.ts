@@ -1,6 +1,7 @@
 // End to end in a real VS Code in a real browser: code-server + Debian's Chromium, driven by playwright-core.
 // Installs the built .vsix, opens a copy of test/fixtures/repo, and exercises: the status-bar gauge, "RepoPot: Ask
-// About Repo" from the command palette (answer + sources streamed into the chat view), a hover explanation, and
+// About Repo" from the command palette (answer + sources streamed into the chat view, a question form with a
+// completed symbol and its verdict), a hover explanation with its verdict, and
 // "Ask About Selection" (inline answer). Screenshots go to docs/images/.
 //
 // Setup: tools/e2e/setup.sh (installs code-server etc. outside the project; prints REPOPOT_* paths).
@@ -180,6 +181,26 @@ async function main(): Promise<void> {
       await frame.locator('.entry:last-child .sources a.source').first().waitFor();
       const answer = (await frame.locator('.entry:last-child .markdown').textContent())?.trim() ?? '';
       if (answer.length === 0) throw new Error('empty answer');
+      // A free-form answer is labelled as not checked.
+      const freeVerdict = (await frame.locator('.entry:last-child .verdict').textContent({ timeout: TIMEOUT })) ?? '';
+      if (!/not checked/.test(freeVerdict)) throw new Error(`free-form verdict: "${freeVerdict}"`);
+    });
+
+    await step('a question form with a completed symbol gets a verdict in the chat', async () => {
+      // Ask About Repo offers the forms the model answers; the symbol is completed from the workspace.
+      await runCommand(page, 'RepoPot: Ask About Repo');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Where is … defined?' }).first().click();
+      await page.locator('.quick-input-widget input').fill('checkout');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'src/cart.ts:20' }).first().waitFor({ timeout: TIMEOUT });
+      await page.keyboard.press('Enter');
+      const frame = chatFrame(page);
+      await frame.locator('.entry .question', { hasText: 'Where is `checkout` defined?' }).first().waitFor();
+      const verdict = frame.locator('.entry:last-child .verdict:not([hidden])');
+      await verdict.waitFor({ timeout: TIMEOUT });
+      const text = (await verdict.textContent()) ?? '';
+      if (!/checked: src\/cart\.ts:20|not found in the repository/.test(text)) throw new Error(`verdict: "${text}"`);
+      // The chat offers the same forms above its input.
+      await frame.locator('#lookup:not([hidden]) select option', { hasText: 'Which files import …?' }).first().waitFor({ state: 'attached' });
       await page.screenshot({ path: path.join(imagesDir, 'chat.png') });
       // A source opens its file at the line.
       await frame.locator('.entry:last-child .sources a.source').first().click();
@@ -195,6 +216,8 @@ async function main(): Promise<void> {
       await word.waitFor();
       await word.hover();
       await page.locator('.monaco-hover', { hasText: 'RepoPot' }).first().waitFor({ timeout: 15_000 });
+      // The explanation carries its verdict (free-form: "not checked").
+      await page.locator('.monaco-hover', { hasText: /not checked|checked: |not found in the repository/ }).first().waitFor({ timeout: 15_000 });
       await page.screenshot({ path: path.join(imagesDir, 'hover.png') });
       await page.mouse.move(700, 820);
       await page.keyboard.press('Escape');

@@ -31,6 +31,10 @@ data() {
     cf1) js cf1-js --budget 260 --repos 9000 --max-questions 10 --seed 21
          py cf1-py --budget 260 --repos 3000 --max-questions 10 --seed 21
          pack cf1-qa 512 0.08 21 cf1-js cf1-py
+         # rare question kinds (constants, parameters, multi-hop) over-sampled: few repositories have them
+         js cf1-rare-js --budget 260 --repos 20000 --max-questions 10 --seed 31 --types const,params,multihop-def,multihop-value
+         py cf1-rare-py --budget 260 --repos 8000 --max-questions 10 --seed 31 --types const,params,multihop-def,multihop-value
+         pack cf1-rare 512 0 31 cf1-rare-js cf1-rare-py
          copy cf1-copy --rows 8000 --seq 512 --seed 21 ;;
     # longer repositories (up to ~1k tokens) so retrieval holds at the lengths the judge asks at
     cf2) js cf2-js --budget 900 --repos 5000 --max-questions 10 --seed 22
@@ -42,7 +46,7 @@ data() {
 
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew
 STAGES=(
-  "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.6,$T/data/cf1-copy.npy:0.4  4  3  0.3"
+  "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3"
   "cf2  1024 4    1200  6e-4  20     cf1   $T/data/cf2-qa.npy:0.6,$T/data/cf2-copy.npy:0.4  4  3  0.3"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

@@ -2,12 +2,12 @@
 # Curriculum stages for repopot-tiny-code: build each stage's data if missing, then train it
 # (resuming from .train/ckpt/<stage>/latest.pt) until .train/ckpt/<stage>/final.pt exists.
 # Idempotent: re-running continues where it stopped.  Usage:
-#   bash tools/train/stages.sh [stage1 stage2 stage2b stage3]     (env THREADS=1|2, default 1)
+#   bash tools/train/stages.sh [stage1 stage2 stage2b stage3]     (env THREADS=1|2, default 2)
 # This is the exact recipe of the committed model (stages 1, 2 and 2b; stage 3 has not run yet).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
-THREADS=${THREADS:-1}
+THREADS=${THREADS:-2}
 T=.train
 mkdir -p $T/qa $T/data $T/logs
 

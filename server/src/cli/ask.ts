@@ -4,6 +4,8 @@ import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOpti
 import { makeDecoder } from '../decode/index';
 import { potHistory } from '../decode/history';
 import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
+import { checkAnswer, diskRepo, formatVerdict } from '../check/index';
+import { leadWithConfirmation } from '../distill/provenance';
 
 const HELP = `usage: repopot ask "QUESTION" --repo DIR [--max-tokens N] [--budget N] [--policy P] [--model DIR]
                     [--decoder sequential|parallel|confidence|auto] [--refine SHARE] [--json]
@@ -40,11 +42,16 @@ export async function runAsk(argv: string[]): Promise<number> {
       signal,
       onText: values.json ? undefined : (t) => process.stdout.write(t),
     });
+    // The answer checked against the repository; a confirming line leads the sources.
+    const check = answer.stopReason === 'cancelled' ? undefined : await checkAnswer(question, answer.answer, diskRepo(options.repo, summary.filePaths), signal);
+    const sources = check?.status === 'checked' ? leadWithConfirmation(answer.sources, check) : answer.sources;
+    const verdict = check ? { status: check.status, ...(check.file ? { file: check.file } : {}), ...(check.line ? { line: check.line } : {}) } : { status: 'unverifiable' as const };
     if (values.json) {
-      emitJson({ answer: answer.answer, sources: answer.sources, policy: summary.policy, budget: summary.budget, tokensSeen: summary.tokensSeen, pot: summary.source });
+      emitJson({ answer: answer.answer, sources, policy: summary.policy, budget: summary.budget, tokensSeen: summary.tokensSeen, pot: summary.source, check: verdict });
     } else {
       process.stdout.write('\n\nSources:\n');
-      for (const s of answer.sources) process.stdout.write(`  ${s.file}:${s.startLine}-${s.endLine}  (${(s.weight * 100).toFixed(0)}%)\n`);
+      for (const s of sources) process.stdout.write(`  ${s.file}:${s.startLine}-${s.endLine}  (${(s.weight * 100).toFixed(0)}%)\n`);
+      process.stdout.write(`\nCheck: ${check ? formatVerdict(check) : 'not checked: the answer was stopped'}\n`);
     }
     return 0;
   } finally {

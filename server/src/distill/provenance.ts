@@ -14,10 +14,36 @@ export interface Citation {
   weight: number;
 }
 
+/** A citation spans at most this many lines on either side of its file's most attended line. */
+export const CITATION_RADIUS = 3;
+
 /**
- * Ranks sources by the attention mass the answer put on their slots: mass is summed per file,
- * and each file's range spans the lines holding most of its mass (we drop lines below 10% of
- * the file's peak so one stray token does not stretch the range).
+ * The tight range around a file's most attended line: the strong lines (at least 10% of the peak, so one stray
+ * token does not count) within CITATION_RADIUS lines of the peak.
+ */
+export function tightRange(lines: ReadonlyMap<number, number>): { startLine: number; endLine: number } {
+  let peakLine = 0;
+  let peak = 0;
+  for (const [line, v] of lines) {
+    if (v > peak || (v === peak && line < peakLine)) {
+      peak = v;
+      peakLine = line;
+    }
+  }
+  if (peakLine === 0) return { startLine: 1, endLine: 1 };
+  let startLine = peakLine;
+  let endLine = peakLine;
+  for (const [line, v] of lines) {
+    if (v < 0.1 * peak || Math.abs(line - peakLine) > CITATION_RADIUS) continue;
+    startLine = Math.min(startLine, line);
+    endLine = Math.max(endLine, line);
+  }
+  return { startLine, endLine };
+}
+
+/**
+ * Ranks sources by the attention mass the answer put on their slots: mass is summed per file, and each file's
+ * range is the few lines around its most attended line (tightRange), not everything the file had in the pot.
  */
 export function citeSources(tags: readonly (SlotSource | undefined)[], mass: Float32Array, maxSources = 5): Citation[] {
   const perFile = new Map<string, { total: number; lines: Map<number, number> }>();
@@ -35,13 +61,17 @@ export function citeSources(tags: readonly (SlotSource | undefined)[], mass: Flo
   if (grand === 0) return [];
   const citations: Citation[] = [];
   for (const [file, { total, lines }] of perFile) {
-    let peak = 0;
-    for (const v of lines.values()) peak = Math.max(peak, v);
-    const strong = [...lines].filter(([, v]) => v >= 0.1 * peak).map(([line]) => line);
-    const startLine = strong.length ? Math.min(...strong) : 1;
-    const endLine = strong.length ? Math.max(...strong) : 1;
+    const { startLine, endLine } = tightRange(lines);
     citations.push({ file, startLine, endLine, weight: total / grand });
   }
   citations.sort((a, b) => b.weight - a.weight);
   return citations.slice(0, maxSources);
+}
+
+/** The citations with the line that confirms the answer first (a citation already covering it moves up, as that line). */
+export function leadWithConfirmation(citations: readonly Citation[], confirm: { file?: string; line?: number }): Citation[] {
+  const { file, line } = confirm;
+  if (!file || !line) return [...citations];
+  const same = citations.find((c) => c.file === file && c.startLine <= line && line <= c.endLine);
+  return [{ file, startLine: line, endLine: line, weight: same?.weight ?? 0 }, ...citations.filter((c) => c !== same)];
 }

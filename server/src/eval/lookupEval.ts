@@ -11,6 +11,7 @@ import { questionPrompt, splitTrace } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
 import { exactMatch, loadEvalSet, type EvalRecord } from './evalSet';
 import { readJsonLines } from '../util/jsonl';
+import { checkAnswer, memoryRepo, type CheckStatus } from '../check/index';
 
 export interface LookupEvalOptions {
   evalDir: string;
@@ -78,14 +79,23 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
       for (const mode of modes) {
         let hits = 0;
         let skipped = 0;
+        // Every answer's verdict (server/src/check), and how it agrees with exact match.
+        const verdicts: Record<CheckStatus, number> & { checkedWrong: number; notFoundRight: number } = { checked: 0, 'not-found': 0, unverifiable: 0, checkedWrong: 0, notFoundRight: 0 };
         for (const r of records) {
           options.signal?.throwIfAborted();
+          let answer: string;
           try {
-            const { answer } = await answerWithFullContext(engine, r, mode, maxTokens);
-            if (exactMatch(answer, r.answer)) hits++;
+            answer = (await answerWithFullContext(engine, r, mode, maxTokens)).answer;
           } catch {
             skipped++;
+            continue;
           }
+          const right = exactMatch(answer, r.answer);
+          if (right) hits++;
+          const { status } = await checkAnswer(r.question, answer, memoryRepo(r.files), options.signal);
+          verdicts[status]++;
+          if (status === 'checked' && !right) verdicts.checkedWrong++;
+          if (status === 'not-found' && right) verdicts.notFoundRight++;
         }
         const n = records.length - skipped;
         const em = n ? hits / n : NaN;
@@ -93,7 +103,7 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
         summary[`${language === 'py' ? 'py:' : ''}${label}@${context}`] = em;
         const both = pooled.get(`${label}@${context}`) ?? { hits: 0, n: 0 };
         pooled.set(`${label}@${context}`, { hits: both.hits + hits, n: both.n + n });
-        emit({ eval: 'lookup', type: label, language, wording, context, em, n, skipped });
+        emit({ eval: 'lookup', type: label, language, wording, context, em, n, skipped, verdicts });
       }
     }
   }

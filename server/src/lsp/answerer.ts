@@ -8,11 +8,16 @@ import { pathToFileURL } from 'node:url';
 import type { Engine } from '../engine/engine.js';
 import { defaultBudget, defaultChunkTokens, Distiller } from '../distill/distiller.js';
 import { potPath } from '../distill/potStore.js';
-import type { SlotSource } from '../distill/provenance.js';
+import { leadWithConfirmation, tightRange, type SlotSource } from '../distill/provenance.js';
 import type { SteeringVectors } from '../steer/vectors.js';
 import { makeDecoder, type Decoder as TokenDecoder } from '../decode/index.js';
 import { potHistory } from '../decode/history.js';
-import type { AskSelection, Decoder, Policy, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
+import { checkAnswer, diskRepo, parseQuestion, QUESTION_FORMS, STOPPED_CHECK, workspaceSymbols, type AnswerCheck, type RepoView } from '../check/index.js';
+import type { AskSelection, Decoder, Policy, QuestionFormsParams, QuestionFormsResult, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
+
+/** Under a free-form answer of a model trained for lookups (RepoPot's own). */
+export const LOOKUP_MODEL_NOTE =
+  "RepoPot's built-in model is trained for lookups (where something is defined, a constant's value, a function's parameters, which files import a module). For free-form questions, choose a larger model (RepoPot: Choose Model…).";
 
 export interface PotStats {
   tokensSeen: number;
@@ -55,6 +60,8 @@ export interface Answer {
   stopReason: StopReason;
   tokens: number;
   tokensPerSecond: number;
+  check: AnswerCheck;
+  note?: string;
 }
 
 export interface PotSettings {
@@ -72,6 +79,8 @@ export class DistilledPot {
   private readonly distiller: Distiller;
   /** Built on the first answer after each ingest (parallel decoders draft from the pot's lines). */
   private decoder: Promise<TokenDecoder | undefined> | undefined;
+  /** The streamed files as the answer checks read them (set by each ingest). */
+  private repo: RepoView | undefined;
   readonly budget: number;
   readonly chunkTokens: number;
 
@@ -117,6 +126,7 @@ export class DistilledPot {
       onProgress: (p) => req.onProgress({ tokensSeen: p.tokensSeen, tokensKept: p.tokensKept, budget: p.budget, cacheBytes: p.cacheBytes, filesDone: p.filesDone, filesTotal: p.filesTotal, tokensPerSecond: p.tokensPerSecond }),
     });
     this.decoder = undefined;
+    this.repo = diskRepo(this.settings.root, summary.filePaths);
     return {
       files: summary.filePaths,
       skipped: summary.skippedFiles.map((s) => ({ path: s.path, reason: s.detail ? `${s.reason}: ${s.detail}` : s.reason })),
@@ -148,13 +158,44 @@ export class DistilledPot {
       maxSources: 5,
     });
     const seconds = (performance.now() - started) / 1000;
+    const stopReason = toStopReason(a.stopReason);
+    const check = stopReason === 'cancelled' ? { ...STOPPED_CHECK, kind: parseQuestion(req.question).kind } : await this.check(req.question, a.answer, req.signal);
+    // The confirming line leads the sources.
+    const cited = check.status === 'checked' ? leadWithConfirmation(a.sources, check) : a.sources;
+    const sources = cited.map((c) => this.source(c.file, c.startLine, c.endLine, c.weight));
     return {
       text: a.text,
-      sources: a.sources.map((c) => this.source(c.file, c.startLine, c.endLine, c.weight)),
-      stopReason: toStopReason(a.stopReason),
+      sources,
+      stopReason,
       tokens: a.tokens,
       tokensPerSecond: seconds > 0 ? a.tokens / seconds : 0,
+      check,
+      ...(check.kind === 'free' && this.trainedForLookups ? { note: LOOKUP_MODEL_NOTE } : {}),
     };
+  }
+
+  /** True for RepoPot's own model (its tokenizer has the `<|file|>` marker it was trained with). */
+  get trainedForLookups(): boolean {
+    return this.engine.tokenizer.tokenToId('<|file|>') !== undefined;
+  }
+
+  /** The verdict on an answer; a failing check (not a cancellation) leaves the answer unverified, with the reason. */
+  private async check(question: string, answer: string, signal?: AbortSignal): Promise<AnswerCheck> {
+    const repo = this.repo;
+    if (!repo) return { status: 'unverifiable', kind: parseQuestion(question).kind, detail: 'the workspace is not read yet' };
+    try {
+      return await checkAnswer(question, answer, repo, signal);
+    } catch (err) {
+      if (signal?.aborted || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))) throw err;
+      this.settings.log(`answer check failed: ${err instanceof Error ? err.message : String(err)}`);
+      return { status: 'unverifiable', kind: parseQuestion(question).kind, detail: 'the check could not run (see the logs)' };
+    }
+  }
+
+  /** The question forms the model answers, with the workspace's symbols to complete them. */
+  async questionForms(params: QuestionFormsParams, signal?: AbortSignal): Promise<QuestionFormsResult> {
+    const symbols = this.repo ? await workspaceSymbols(this.repo, { prefix: params.prefix, limit: params.limit, signal }) : [];
+    return { forms: [...QUESTION_FORMS], symbols, trainedForLookups: this.trainedForLookups };
   }
 
   /** The configured decoder (undefined = the engine's sequential decoding); a failure falls back to sequential. */
@@ -177,21 +218,22 @@ export class DistilledPot {
   currentSources(max = 5): Source[] {
     const pot = this.distiller.pot;
     if (!pot) return [];
-    const perFile = new Map<string, { n: number; min: number; max: number }>();
+    // Per file: its share of the slots, and the few lines around the line holding most of them.
+    const perFile = new Map<string, { n: number; lines: Map<number, number> }>();
     const tags = pot.cache.tags() as (SlotSource | undefined)[];
     for (const t of tags) {
       if (!t) continue;
-      const e = perFile.get(t.file) ?? { n: 0, min: Infinity, max: 0 };
+      const e = perFile.get(t.file) ?? { n: 0, lines: new Map<number, number>() };
       e.n++;
-      if (t.line > 0) {
-        e.min = Math.min(e.min, t.line);
-        e.max = Math.max(e.max, t.line);
-      }
+      if (t.line > 0) e.lines.set(t.line, (e.lines.get(t.line) ?? 0) + 1);
       perFile.set(t.file, e);
     }
     const total = tags.length || 1;
     return [...perFile]
-      .map(([file, e]) => this.source(file, Number.isFinite(e.min) ? e.min : 1, Math.max(e.max, 1), e.n / total))
+      .map(([file, e]) => {
+        const { startLine, endLine } = tightRange(e.lines);
+        return this.source(file, startLine, endLine, e.n / total);
+      })
       .sort((a, b) => b.weight - a.weight)
       .slice(0, max);
   }

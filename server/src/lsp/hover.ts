@@ -3,7 +3,8 @@
 // Results are cached per (document, version, symbol).
 import type { Hover, Position } from 'vscode-languageserver-protocol';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { continueInChatCommand, type ContinueInChatArgs, type Source } from './protocol.js';
+import { formatVerdict } from '../check/index.js';
+import { continueInChatCommand, type AnswerCheck, type ContinueInChatArgs, type Source } from './protocol.js';
 import { isAbortError, type Session } from './session.js';
 
 const CONTEXT_LINES_BEFORE = 6;
@@ -54,6 +55,7 @@ export class HoverExplainer {
     const signal = AbortSignal.any([cancel, deadline]);
     let text = '';
     let sources: Source[] = [];
+    let check: AnswerCheck | undefined;
     let cut = false;
     try {
       const answer = await this.session.answer({
@@ -65,6 +67,7 @@ export class HoverExplainer {
       });
       text = answer.text;
       sources = answer.sources;
+      check = answer.check;
       cut = answer.stopReason === 'cancelled';
     } catch (err) {
       if (!signal.aborted && !isAbortError(err)) throw err;
@@ -72,7 +75,7 @@ export class HoverExplainer {
       sources = this.session.currentSources();
     }
     if (cancel.aborted) return null;
-    const hover = render(sym, text, sources, cut, { question, uri: doc.uri, line: sym.line });
+    const hover = render(sym, text, sources, check, cut, { question, uri: doc.uri, line: sym.line });
     if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, hover);
     return hover;
@@ -83,10 +86,11 @@ export class HoverExplainer {
   }
 }
 
-function render(sym: SymbolAt, text: string, sources: Source[], cut: boolean, args: ContinueInChatArgs): Hover {
+function render(sym: SymbolAt, text: string, sources: Source[], check: AnswerCheck | undefined, cut: boolean, args: ContinueInChatArgs): Hover {
   const parts = [`**RepoPot** · \`${sym.name}\``, ''];
   const body = text.trim();
   parts.push(body ? escapeMarkdown(body) + (cut ? ' …' : '') : cut ? '_The explanation is not ready yet._' : '_No explanation._');
+  if (body) parts.push('', verdictMarkdown(check ?? { status: 'unverifiable', kind: 'free', detail: 'the explanation was cut short' }));
   if (sources.length > 0) {
     const links = sources.slice(0, 5).map((s) => `[${s.path}:${s.range.start.line + 1}](${s.uri}#L${s.range.start.line + 1})`);
     parts.push('', `Sources: ${links.join(' · ')}`);
@@ -104,4 +108,11 @@ function render(sym: SymbolAt, text: string, sources: Source[], cut: boolean, ar
 /** Model text is shown as text: Markdown/HTML syntax in it must not become links or markup. */
 function escapeMarkdown(s: string): string {
   return s.replace(/[\\`*_{}[\]()#+\-!<>|]/g, '\\$&');
+}
+
+/** The verdict line: a check mark with the confirming line, a warning when not found, a plain label otherwise. */
+export function verdictMarkdown(check: AnswerCheck): string {
+  const icon = check.status === 'checked' ? '✓' : check.status === 'not-found' ? '⚠' : 'ℹ';
+  const text = escapeMarkdown(formatVerdict(check));
+  return check.status === 'not-found' ? `${icon} **${text}**` : `${icon} _${text}_`;
 }

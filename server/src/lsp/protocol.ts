@@ -3,6 +3,9 @@
 // (method name + phantom param/result types) rather than RequestType instances: the server and the client
 // libraries each carry their own copy of vscode-jsonrpc, whose classes are not interchangeable.
 import type { PartialResultParams, Range } from 'vscode-languageserver-protocol';
+import type { AnswerCheck, QuestionForm, WorkspaceSymbol } from '../check/types.js';
+
+export type { AnswerCheck, CheckStatus, QuestionForm, QuestionKind, WorkspaceSymbol } from '../check/types.js';
 
 /** A request `method` taking P and returning R. */
 export interface RequestSpec<P, R> {
@@ -123,16 +126,39 @@ export type StopReason = 'eos' | 'stop' | 'length' | 'cancelled' | 'deadline';
 
 export interface AskResult {
   text: string;
+  /** When a check confirmed the answer, its confirming line comes first. */
   sources: Source[];
   stopReason: StopReason;
   tokens: number;
   tokensPerSecond: number;
+  /** The answer checked against the repository (server/src/check): every answer carries one. */
+  check: AnswerCheck;
+  /** A plain note to show under the answer (a free-form question to a model trained for lookups). */
+  note?: string;
 }
 
 /** Streamed through $/progress with AskParams.partialResultToken: tokens first, then sources once. */
 export type AskProgress = { kind: 'token'; text: string } | { kind: 'sources'; sources: Source[] };
 
 export const askRequest = request<AskParams, AskResult>('repopot/ask');
+
+// ---------- question forms (what the model answers, with symbols to complete) ----------
+
+export interface QuestionFormsParams {
+  /** Only symbols starting with this (case-insensitive); empty: all, up to `limit`. */
+  prefix?: string;
+  limit?: number;
+}
+
+export interface QuestionFormsResult {
+  forms: QuestionForm[];
+  /** Top-level definitions of the streamed files (tree-sitter outlines), for completing the symbol. */
+  symbols: WorkspaceSymbol[];
+  /** True for RepoPot's own model: trained for these lookups, weak at free-form questions. */
+  trainedForLookups: boolean;
+}
+
+export const questionFormsRequest = request<QuestionFormsParams, QuestionFormsResult>('repopot/questionForms');
 
 // ---------- status ----------
 

@@ -2,7 +2,7 @@
 // Interactive work (ask, hover) takes the engine before ingestion, which yields between chunks.
 import { describeError } from '../model/errors.js';
 import type { Answer, AnswerRequest, DistilledPot } from './answerer.js';
-import type { IngestReport, ServerSettings, ServerState, SkippedFile, StatusParams } from './protocol.js';
+import type { IngestReport, QuestionFormsParams, QuestionFormsResult, ServerSettings, ServerState, SkippedFile, StatusParams } from './protocol.js';
 import { EngineLock } from './scheduler.js';
 import { StatusBoard } from './status.js';
 
@@ -237,6 +237,14 @@ export class Session {
       release();
       this.refreshState();
     }
+  }
+
+  /** The question forms the model answers and the workspace symbols to complete them (no engine needed). */
+  async questionForms(params: QuestionFormsParams, signal?: AbortSignal): Promise<QuestionFormsResult> {
+    if (this.failed) throw new SessionError(this.failed);
+    const pot = this.pot;
+    if (!pot) throw new SessionError('RepoPot is still loading its model');
+    return pot.questionForms(params, signal);
   }
 
   /** Sources the pot would cite now (for answers cut before finishing). */

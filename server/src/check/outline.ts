@@ -1,0 +1,25 @@
+// One file's outline (definitions, imports): tree-sitter where a grammar fits, else the definition patterns.
+// Outlines are cached by path and text, so repeated checks over a workspace do not parse a file twice.
+import { withTree } from './grammars';
+import { outlineByPatterns } from './patternOutline';
+import { outlineTree } from './syntaxOutline';
+import type { FileOutline } from './types';
+
+const CACHE_LIMIT = 512;
+const cache = new Map<string, { text: string; outline: FileOutline }>();
+
+export async function outlineFile(file: string, text: string): Promise<FileOutline> {
+  const hit = cache.get(file);
+  if (hit && hit.text === text) return hit.outline;
+  let parsed: Omit<FileOutline, 'via'> | undefined;
+  try {
+    parsed = await withTree(file, text, (tree) => outlineTree(tree));
+  } catch {
+    // A grammar that fails on this file (a runtime error in the parser): the patterns still give an outline.
+    parsed = undefined;
+  }
+  const outline: FileOutline = parsed ? { ...parsed, via: 'tree-sitter' } : { ...outlineByPatterns(text), via: 'patterns' };
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(file, { text, outline });
+  return outline;
+}
