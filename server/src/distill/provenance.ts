@@ -45,3 +45,26 @@ export function citeSources(tags: readonly (SlotSource | undefined)[], mass: Flo
   citations.sort((a, b) => b.weight - a.weight);
   return citations.slice(0, maxSources);
 }
+
+/**
+ * Files by their share of the pot's slots, each spanning the lines it holds: the citations of an answer cut
+ * short before its attention could rank the sources.
+ */
+export function shareSources(tags: readonly (SlotSource | undefined)[], maxSources = 5): Citation[] {
+  const perFile = new Map<string, { n: number; min: number; max: number }>();
+  for (const t of tags) {
+    if (!t) continue;
+    const e = perFile.get(t.file) ?? { n: 0, min: Infinity, max: 0 };
+    e.n++;
+    if (t.line > 0) {
+      e.min = Math.min(e.min, t.line);
+      e.max = Math.max(e.max, t.line);
+    }
+    perFile.set(t.file, e);
+  }
+  const total = tags.length || 1;
+  return [...perFile]
+    .map(([file, e]) => ({ file, startLine: Number.isFinite(e.min) ? e.min : 1, endLine: Math.max(e.max, 1), weight: e.n / total }))
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, maxSources);
+}

@@ -2,19 +2,16 @@
 // cite sources by the answer's attention on the pot's slots. Backed by server/src/distill (Distiller: walk,
 // order, stream, compress, persist); this module adapts it to the server's needs (skip report, status,
 // selections, cancellation). It is the one place the server's answering lives.
-import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Engine } from '../engine/engine.js';
-import { defaultBudget, defaultChunkTokens, Distiller } from '../distill/distiller.js';
-import { potPath } from '../distill/potStore.js';
-import type { SlotSource } from '../distill/provenance.js';
+import { Distiller, type DistillSettings } from '../distill/distiller.js';
 import type { SteeringVectors } from '../steer/vectors.js';
-import { makeDecoder, type Decoder as TokenDecoder } from '../decode/index.js';
-import { potHistory } from '../decode/history.js';
-import type { AskSelection, Decoder, Policy, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
+import { makeDecoder, type Decoder } from '../decode/index.js';
+import type { AskSelection, DecoderSetting, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
 
-export interface PotStats {
+/** The pot's numbers the status bar shows. */
+export interface PotGauge {
   tokensSeen: number;
   tokensKept: number;
   budget: number;
@@ -27,7 +24,7 @@ export interface IngestRequest {
   signal: AbortSignal;
   /** Awaited before each chunk goes into the pot: the scheduler's yield point (and pause). */
   betweenChunks: () => Promise<void>;
-  onProgress: (p: PotStats & { filesDone: number; filesTotal: number; tokensPerSecond: number }) => void;
+  onProgress: (p: PotGauge & { filesDone: number; filesTotal: number; tokensPerSecond: number }) => void;
 }
 
 export interface IngestOutcome {
@@ -49,7 +46,8 @@ export interface AnswerRequest {
   onToken?: (text: string) => void;
 }
 
-export interface Answer {
+/** An answer as the server returns it (protocol types; distill's Answer is the model-side one). */
+export interface ServerAnswer {
   text: string;
   sources: Source[];
   stopReason: StopReason;
@@ -59,21 +57,22 @@ export interface Answer {
 
 export interface PotSettings {
   root: string;
-  budget: number;
-  chunkSize: number;
-  policy: Policy;
+  /** The `repopot.cache.*` slice, passed to the Distiller as is (it caps and defaults it). */
+  cache: DistillSettings;
   /** Where the pot is persisted; empty = not persisted. */
   cacheDir: string;
-  decoder: Decoder;
+  decoder: DecoderSetting;
   log: (message: string) => void;
 }
 
 export class DistilledPot {
   private readonly distiller: Distiller;
   /** Built on the first answer after each ingest (parallel decoders draft from the pot's lines). */
-  private decoder: Promise<TokenDecoder | undefined> | undefined;
-  readonly budget: number;
-  readonly chunkTokens: number;
+  private decoder: Promise<Decoder | undefined> | undefined;
+  /** The settings the pot runs with: `settings.cache` capped by the model's context. */
+  readonly cache: DistillSettings;
+  /** What capping changed, for the log (e.g. a budget above what the model's context allows). */
+  readonly notices: readonly string[];
 
   constructor(
     readonly engine: Engine,
@@ -83,17 +82,20 @@ export class DistilledPot {
     readonly steeringVectors?: SteeringVectors,
   ) {
     this.distiller = new Distiller(engine);
-    const maxPositions = engine.config.maxPositions;
-    // The pot, a chunk and the question must fit the trained context: settings are capped by the model.
-    this.chunkTokens = Math.max(16, Math.min(settings.chunkSize, defaultChunkTokens(maxPositions)));
-    this.budget = Math.max(16, Math.min(settings.budget, defaultBudget(maxPositions, this.chunkTokens)));
+    const resolved = this.distiller.resolve(settings.cache);
+    this.cache = resolved.settings;
+    this.notices = resolved.notices;
+  }
+
+  get budget(): number {
+    return this.cache.budget;
   }
 
   get device(): string {
     return this.engine.device;
   }
 
-  stats(): PotStats {
+  stats(): PotGauge {
     const pot = this.distiller.pot;
     if (!pot) return { tokensSeen: 0, tokensKept: 0, budget: this.budget, cacheBytes: 0 };
     const s = pot.summary();
@@ -106,9 +108,7 @@ export class DistilledPot {
     const exclude = req.exclude.length > 0 ? req.exclude : undefined;
     const summary = await this.distiller.ingest({
       repo: this.settings.root,
-      policy: this.settings.policy,
-      budget: this.budget,
-      chunkTokens: this.chunkTokens,
+      ...this.cache,
       include,
       exclude,
       cacheDir: this.settings.cacheDir || undefined,
@@ -127,11 +127,10 @@ export class DistilledPot {
 
   /** Forgets the persisted pot so the next ingest streams everything anew. */
   forgetPersisted(): void {
-    if (!this.settings.cacheDir) return;
-    rmSync(potPath(this.settings.cacheDir, this.settings.root, this.engine.model.weightsHash, this.settings.policy, this.budget), { force: true });
+    this.distiller.forget();
   }
 
-  async answer(req: AnswerRequest): Promise<Answer> {
+  async answer(req: AnswerRequest): Promise<ServerAnswer> {
     let question = req.question.trim();
     if (req.selection) question = `${question}\n\nThe code in question (${this.relPath(req.selection.uri)}):\n${req.selection.text}`;
     const vectors = req.steering.enabled ? this.steeringVectors : undefined;
@@ -158,12 +157,11 @@ export class DistilledPot {
   }
 
   /** The configured decoder (undefined = the engine's sequential decoding); a failure falls back to sequential. */
-  private tokenDecoder(): Promise<TokenDecoder | undefined> {
+  private tokenDecoder(): Promise<Decoder | undefined> {
     const setting = this.settings.decoder;
-    const pot = this.distiller.pot;
-    if (setting === 'sequential' || !pot) return Promise.resolve(undefined);
+    if (setting === 'sequential' || !this.distiller.pot) return Promise.resolve(undefined);
     this.decoder ??= makeDecoder(this.engine, setting, {
-      history: potHistory(pot.cache.tags() as (SlotSource | undefined)[], this.settings.root, this.engine.tokenizer),
+      history: this.distiller.history(),
       cacheDir: this.settings.cacheDir || undefined,
       log: this.settings.log,
     }).catch((err: unknown) => {
@@ -175,25 +173,7 @@ export class DistilledPot {
 
   /** Files by their share of the pot's slots: what an answer cut short (before attention ranking) cites. */
   currentSources(max = 5): Source[] {
-    const pot = this.distiller.pot;
-    if (!pot) return [];
-    const perFile = new Map<string, { n: number; min: number; max: number }>();
-    const tags = pot.cache.tags() as (SlotSource | undefined)[];
-    for (const t of tags) {
-      if (!t) continue;
-      const e = perFile.get(t.file) ?? { n: 0, min: Infinity, max: 0 };
-      e.n++;
-      if (t.line > 0) {
-        e.min = Math.min(e.min, t.line);
-        e.max = Math.max(e.max, t.line);
-      }
-      perFile.set(t.file, e);
-    }
-    const total = tags.length || 1;
-    return [...perFile]
-      .map(([file, e]) => this.source(file, Number.isFinite(e.min) ? e.min : 1, Math.max(e.max, 1), e.n / total))
-      .sort((a, b) => b.weight - a.weight)
-      .slice(0, max);
+    return this.distiller.currentSources(max).map((c) => this.source(c.file, c.startLine, c.endLine, c.weight));
   }
 
   private source(file: string, startLine: number, endLine: number, weight: number): Source {
@@ -207,12 +187,7 @@ export class DistilledPot {
   }
 
   private relPath(uri: string): string {
-    try {
-      const abs = new URL(uri).pathname;
-      return path.relative(this.settings.root, decodeURIComponent(abs)).split(path.sep).join('/');
-    } catch {
-      return uri;
-    }
+    return workspaceRelative(this.settings.root, uri);
   }
 
   dispose(): Promise<void> {
@@ -222,4 +197,19 @@ export class DistilledPot {
 
 function toStopReason(s: string): StopReason {
   return s === 'eos' || s === 'stop' || s === 'length' || s === 'cancelled' ? s : 'stop';
+}
+
+/**
+ * A file URI as a POSIX path relative to `root` (display and prompts); anything else as given. fileURLToPath,
+ * not URL.pathname: "file:///c%3A/src/a.ts" is C:\\src\\a.ts on Windows, and the pathname keeps it encoded.
+ */
+export function workspaceRelative(root: string, uri: string, platform: { windows: boolean } = { windows: process.platform === 'win32' }): string {
+  if (!uri.startsWith('file:')) return uri;
+  try {
+    const p = platform.windows ? path.win32 : path.posix;
+    const abs = fileURLToPath(uri, { windows: platform.windows });
+    return p.relative(root, abs).split(p.sep).join('/');
+  } catch {
+    return uri;
+  }
 }

@@ -1,7 +1,7 @@
 // One workspace session: the model and its pot, background ingestion and the status it reports.
 // Interactive work (ask, hover) takes the engine before ingestion, which yields between chunks.
 import { describeError } from '../model/errors.js';
-import type { Answer, AnswerRequest, DistilledPot } from './answerer.js';
+import type { AnswerRequest, DistilledPot, ServerAnswer } from './answerer.js';
 import type { IngestReport, ServerSettings, ServerState, SkippedFile, StatusParams } from './protocol.js';
 import { EngineLock } from './scheduler.js';
 import { StatusBoard } from './status.js';
@@ -57,7 +57,7 @@ export class Session {
 
   /** Loads the model and starts background ingestion (which restores the persisted pot). Never throws. */
   async start(): Promise<void> {
-    this.status.update({ state: 'starting', budget: this.settings.cacheBudget, model: this.settings.modelLabel, message: 'loading model' }, true);
+    this.status.update({ state: 'starting', budget: this.settings.cache.budget, model: this.settings.modelLabel, message: 'loading model' }, true);
     try {
       this.pot = await this.hooks.loadPot(this.settings, this.root);
     } catch (err) {
@@ -66,12 +66,13 @@ export class Session {
     }
     if (this.disposed) return;
     this.status.update({ model: this.pot.label, device: this.pot.device, ...this.pot.stats() });
-    this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.budget} tokens, chunks of ${this.pot.chunkTokens}`);
+    for (const notice of this.pot.notices) this.hooks.log(`repopot.cache: ${notice}`);
+    this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.cache.budget} tokens, chunks of ${this.pot.cache.chunkSize} (${this.pot.cache.policy})`);
     this.startIngest();
   }
 
   private potStats(): Pick<StatusParams, 'tokensSeen' | 'tokensKept' | 'budget' | 'cacheBytes'> {
-    return this.pot?.stats() ?? { tokensSeen: 0, tokensKept: 0, budget: this.settings.cacheBudget, cacheBytes: 0 };
+    return this.pot?.stats() ?? { tokensSeen: 0, tokensKept: 0, budget: this.settings.cache.budget, cacheBytes: 0 };
   }
 
   private fail(message: string): void {
@@ -213,7 +214,7 @@ export class Session {
   // ---------- answers ----------
 
   /** Answers with the engine at interactive priority; `signal` cancels waiting and generating. */
-  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature'> & { maxTokens?: number; steer?: boolean }): Promise<Answer> {
+  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature'> & { maxTokens?: number; steer?: boolean }): Promise<ServerAnswer> {
     if (this.failed) throw new SessionError(this.failed);
     const pot = this.pot;
     if (!pot) throw new SessionError('RepoPot is still loading its model');
@@ -240,7 +241,7 @@ export class Session {
   }
 
   /** Sources the pot would cite now (for answers cut before finishing). */
-  currentSources(): Answer['sources'] {
+  currentSources(): ServerAnswer['sources'] {
     return this.pot?.currentSources() ?? [];
   }
 
