@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
-import type { AskSelection, Source, StopReason } from '../../server/src/lsp/protocol';
+import { errorCodes, type AskSelection, type Source, type StopReason } from '../../server/src/lsp/protocol';
 import type { Ctx } from './ctx';
 
 export const CHAT_VIEW_TYPE = 'repopot.chat';
@@ -159,7 +159,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
       entry.sources = result.sources;
       entry.stopReason = result.stopReason;
     } catch (err) {
-      if (cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === -32800)) {
+      if (cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === errorCodes.RequestCancelled)) {
         entry.stopReason = 'cancelled';
       } else {
         entry.error = err instanceof Error ? err.message : String(err);

@@ -23,10 +23,8 @@ export const RESTART_SETTINGS = [
 /** Never taken from workspace settings in an untrusted workspace (also declared in package.json). */
 export const TRUST_RESTRICTED = ['model', 'device', 'steering.vectors'] as const;
 
-/** Models offered for download (keys of server/src/model/pull.ts KNOWN_MODELS). */
-export const DOWNLOADABLE_MODELS = ['qwen2.5-coder-0.5b-instruct', 'qwen2.5-coder-1.5b-instruct'] as const;
-
-export const OWN_MODEL = 'repopot-tiny-code';
+export { DOWNLOADABLE_MODELS } from '../../server/src/model/pull';
+export { OWN_MODEL } from '../../server/src/vocab';
 
 export class Config {
   private get cfg(): vscode.WorkspaceConfiguration {

@@ -2,7 +2,7 @@
 // answer into it, with sources; the thread's title bar has a dismiss (and stop) action.
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
-import type { Source } from '../../server/src/lsp/protocol';
+import { errorCodes, type Source } from '../../server/src/lsp/protocol';
 import type { Ctx } from './ctx';
 
 const RENDER_INTERVAL_MS = 60;
@@ -106,7 +106,7 @@ export class InlineAnswers implements vscode.Disposable {
       answer.sources = result.sources;
       answer.status = result.stopReason === 'cancelled' ? 'stopped' : 'done';
     } catch (err) {
-      if (answer.cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === -32800)) answer.status = 'stopped';
+      if (answer.cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === errorCodes.RequestCancelled)) answer.status = 'stopped';
       else {
         answer.status = 'failed';
         answer.error = err instanceof Error ? err.message : String(err);

@@ -35,7 +35,8 @@ import {
   type InitializationOptions,
   type ServerSettings,
 } from './lsp/protocol.js';
-import { isAbortError, Session } from './lsp/session.js';
+import { Session } from './lsp/session.js';
+import { isAbortError } from './util/abort.js';
 
 const ErrorCode = ERROR_CODES;
 

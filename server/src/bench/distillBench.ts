@@ -4,6 +4,7 @@
 //  - cost:   ingest speed, peak RSS and the share of time spent compressing, 10k → 1M tokens.
 // One JSON line per measurement, then a summary line per suite.
 
+import { throwIfAborted } from '../util/abort';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
@@ -139,7 +140,7 @@ export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit
           }
           let hits = 0;
           for (let t = 0; t < trials; t++) {
-            o.signal?.throwIfAborted();
+            throwIfAborted(o.signal);
             const n = needle(multiple * 1000 + Math.round(depth * 100) * 10 + t);
             const files = haystack(engine, pool, streamTokens, t);
             files.splice(Math.round(depth * files.length), 0, n.file);
@@ -206,7 +207,7 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
         if (needsWholeStream(policy) && !fitsContext(engine, streamTokens)) continue;
         let hits = 0;
         for (const [i, r] of sample.entries()) {
-          o.signal?.throwIfAborted();
+          throwIfAborted(o.signal);
           // The record's repository sits at a random depth inside other held-out code.
           const files = haystack(engine, pool.filter((f) => !r.files.some((rf) => f.path.endsWith(rf.path))), Math.max(0, streamTokens - (r.tokens ?? 1000)), i);
           files.splice(i % (files.length + 1), 0, ...r.files);

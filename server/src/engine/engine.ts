@@ -14,6 +14,7 @@ import type { ModelConfig, Weights } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
 import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
 import { PREFILL_CHUNK_TOKENS } from '../vocab';
+import { throwIfAborted } from '../util/abort';
 import { KvCache } from './kvCache';
 import { logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
 import { defaultCacheDir } from './paths';
@@ -323,10 +324,6 @@ function floatOutput(out: Record<string, HostTensor>, name: string): Float32Arra
   const t = out[name];
   if (!t || !(t.data instanceof Float32Array)) throw new EngineError(`graph output ${name} is missing or not float32`);
   return t.data;
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new EngineError('cancelled');
 }
 
 /**

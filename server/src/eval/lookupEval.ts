@@ -2,6 +2,7 @@
 // compression): exact match per question type at each context size, multi-hop answered bare and
 // with a forced reasoning trace, and held-out code next-token loss.
 
+import { throwIfAborted } from '../util/abort';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
@@ -70,7 +71,7 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
         let hits = 0;
         let skipped = 0;
         for (const r of records) {
-          options.signal?.throwIfAborted();
+          throwIfAborted(options.signal);
           try {
             const { answer } = await answerWithFullContext(engine, r, mode, maxTokens);
             if (exactMatch(answer, r.answer)) hits++;

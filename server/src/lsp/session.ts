@@ -1,6 +1,8 @@
 // One workspace session: the model and its pot, background ingestion and the status it reports.
 // Interactive work (ask, hover) takes the engine before ingestion, which yields between chunks.
 import { describeError } from '../model/errors.js';
+import { NothingIngestedError } from '../distill/distiller.js';
+import { throwIfAborted } from '../util/abort.js';
 import type { AnswerRequest, DistilledPot, ServerAnswer } from './answerer.js';
 import type { IngestReport, ServerSettings, ServerState, SkippedFile, StatusParams } from './protocol.js';
 import { EngineLock } from './scheduler.js';
@@ -14,10 +16,6 @@ export interface SessionHooks {
 
 export class SessionError extends Error {
   override readonly name = 'SessionError';
-}
-
-export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError' || err.message === 'cancelled');
 }
 
 /** How long after the last save the workspace is re-ingested (changed files only). */
@@ -158,7 +156,7 @@ export class Session {
         });
       });
     }
-    signal.throwIfAborted();
+    throwIfAborted(signal);
   }
 
   /** A saved file: re-ingest (only changed files are streamed again), debounced and after any running ingest. */
@@ -231,7 +229,7 @@ export class Session {
       if (answer.tokensPerSecond > 0 && answer.tokens > 1) this.status.update({ tokensPerSecond: answer.tokensPerSecond });
       return answer;
     } catch (err) {
-      if (/nothing ingested yet/.test(describeError(err))) throw new SessionError('RepoPot has not read the workspace yet; ask again in a moment');
+      if (err instanceof NothingIngestedError) throw new SessionError('RepoPot has not read the workspace yet; ask again in a moment');
       throw err;
     } finally {
       this.answering--;
