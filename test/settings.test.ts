@@ -125,6 +125,10 @@ test('settings are capped and defaulted once, with a notice for each cap', () =>
   const big = resolveDistillSettings(2048, { budget: 100_000, chunkSize: 5000 });
   assert.deepEqual([big.settings.budget, big.settings.chunkSize], [1024, 512]);
   assert.equal(big.notices.length, 2);
+  // What a hand-edited settings.json may hold: replaced by the defaults, each said.
+  const odd = resolveDistillSettings(2048, { budget: 1000.5, chunkSize: Number.NaN, policy: 'lru' as never });
+  assert.deepEqual(odd.settings, defaults.settings);
+  assert.equal(odd.notices.length, 3, odd.notices.join('; '));
   const small = resolveDistillSettings(512, { budget: 64, chunkSize: 32, policy: 'h2o' });
   assert.deepEqual(small.settings, { budget: 64, chunkSize: 32, policy: 'h2o' });
   assert.deepEqual(small.notices, []);

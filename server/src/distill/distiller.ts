@@ -14,7 +14,7 @@ import { Pot, type PotStats } from './pot';
 import { citeSources, shareSources, type Citation } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
-import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, type PolicyName } from '../vocab';
+import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
 import { potHistory } from '../decode/history';
 import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../decode/types';
@@ -115,8 +115,19 @@ export function defaultChunkTokens(maxPositions: number, preferred = DEFAULT_CHU
  */
 export function resolveDistillSettings(maxPositions: number, requested: Partial<DistillSettings> = {}): { settings: DistillSettings; notices: string[] } {
   const notices: string[] = [];
+  // Settings files can hold anything: a value that is not a whole number or a known policy is said and replaced.
+  const whole = (value: number | undefined, name: string): number | undefined => {
+    if (value === undefined || Number.isInteger(value)) return value;
+    notices.push(`${name} ${String(value)} is not a whole number of tokens: using the default`);
+    return undefined;
+  };
+  let policy = requested.policy ?? DEFAULT_POLICY;
+  if (!(POLICY_NAMES as readonly string[]).includes(policy)) {
+    notices.push(`policy "${String(policy)}" is not one of ${POLICY_NAMES.join(', ')}: using ${DEFAULT_POLICY}`);
+    policy = DEFAULT_POLICY;
+  }
   const chunkCap = maxChunkTokens(maxPositions);
-  let chunkSize = requested.chunkSize ?? defaultChunkTokens(maxPositions);
+  let chunkSize = whole(requested.chunkSize, 'chunk size') ?? defaultChunkTokens(maxPositions);
   if (chunkSize > chunkCap) {
     notices.push(`chunk size ${chunkSize} is above what the model's ${maxPositions}-token context allows: capped to ${chunkCap}`);
     chunkSize = chunkCap;
@@ -126,7 +137,7 @@ export function resolveDistillSettings(maxPositions: number, requested: Partial<
     chunkSize = MIN_POT_TOKENS;
   }
   const budgetCap = defaultBudget(maxPositions, chunkSize);
-  let budget = requested.budget ?? budgetCap;
+  let budget = whole(requested.budget, 'budget') ?? budgetCap;
   if (budget > budgetCap) {
     notices.push(`budget ${budget} is above what the model's ${maxPositions}-token context allows with ${chunkSize}-token chunks: capped to ${budgetCap}`);
     budget = budgetCap;
@@ -135,7 +146,7 @@ export function resolveDistillSettings(maxPositions: number, requested: Partial<
     notices.push(`budget ${budget} is below ${MIN_POT_TOKENS}: raised to ${MIN_POT_TOKENS}`);
     budget = MIN_POT_TOKENS;
   }
-  return { settings: { budget, chunkSize, policy: requested.policy ?? DEFAULT_POLICY }, notices };
+  return { settings: { budget, chunkSize, policy }, notices };
 }
 
 export class Distiller {
