@@ -1,5 +1,6 @@
 // RepoPot's custom LSP surface, declared once and imported by both the server and the extension.
-// Imports only types from vscode-languageserver-protocol. Messages are declared as plain typed specs
+// Imports only types from vscode-languageserver-protocol, and the shared vocabularies and defaults
+// (server/src/vocab.ts, dependency-free). Messages are declared as plain typed specs
 // (method name + phantom param/result types) rather than RequestType instances: the server and the client
 // libraries each carry their own copy of vscode-jsonrpc, whose classes are not interchangeable.
 import type { PartialResultParams, Range } from 'vscode-languageserver-protocol';
