@@ -195,10 +195,10 @@ function isMinified(text: string): boolean {
 /** Data formats: a file of one of these above its size limit is a table or dump, not source worth a KV budget. */
 const DATA_LIMITS: readonly [RegExp, number][] = [
   [/\.(?:csv|tsv|psv|jsonl|ndjson)$/i, 8 * 1024],
-  [/\.(?:json|geojson|topojson)$/i, 32 * 1024],
+  [/\.(?:json|geojson|topojson)$/i, 16 * 1024],
 ];
 
-/** 'data' specifics (e.g. "JSON over 32 KiB") when `relPath` of `bytes` is a data file, else null. */
+/** 'data' specifics (e.g. "20480 bytes of JSON > 16 KiB") when `relPath` of `bytes` is a data file, else null. */
 export function classifyData(relPath: string, bytes: number): string | null {
   for (const [pattern, limit] of DATA_LIMITS) {
     if (pattern.test(relPath) && bytes > limit) return `${bytes} bytes of ${relPath.slice(relPath.lastIndexOf('.') + 1).toUpperCase()} > ${limit / 1024} KiB`;
