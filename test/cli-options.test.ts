@@ -59,6 +59,7 @@ test('bad options exit 2 with a message naming the option, before the repository
     [['--refine', '2'], /--refine must be a share in \(0, 1\]/],
     [['--budget', '8'], /--budget must be an integer ≥ 16/],
     [['--chunk', 'x'], /--chunk must be an integer/],
+    [['--chunk', '8'], /--chunk must be an integer ≥ 16 \(got "8"\)/],
     [['--policy', 'lru'], /--policy must be one of infinipot/],
     [['--device', 'tpu'], /--device must be one of auto, cpu, webgpu, cuda/],
     [['--quant', 'int3'], /--quant must be one of fp32, fp16, int8, int4/],

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { defaultCacheDir } from '../engine/paths';
-import { resolveDistillSettings, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
+import { MIN_POT_TOKENS, resolveDistillSettings, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
 import { walkRepository, type WalkResult } from '../distill/repoWalker';
 import { DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
 import { choiceOption, CliError, optionalInt } from './args';
@@ -46,8 +46,8 @@ export function distillRequest(values: DistillFlagValues): DistillRequest {
   const options: DistillRequest['options'] = {
     repo,
     policy: choiceOption<PolicyName>(values.policy, 'policy', POLICY_NAMES, DEFAULT_POLICY),
-    budget: optionalInt(values.budget, 'budget', 16),
-    chunkSize: optionalInt(values.chunk, 'chunk', 1),
+    budget: optionalInt(values.budget, 'budget', MIN_POT_TOKENS),
+    chunkSize: optionalInt(values.chunk, 'chunk', MIN_POT_TOKENS),
     include: values.include,
     exclude: values.exclude,
     cacheDir: values['no-cache'] ? undefined : defaultCacheDir(),

@@ -4,11 +4,11 @@
 //   walk + order ─► streamRepository ─► pot.append (compress when over budget) ─► savePot
 //   question ─► prompt after the pot ─► generate ─► attention of the answer on pot slots ─► sources
 
+import { rmSync } from 'node:fs';
 import type { Engine } from '../engine/engine';
 import type { Sampling } from '../engine/sampling';
 import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type WalkResult } from './repoWalker';
 import { orderFiles, type FileOrder } from './fileOrder';
-import { rmSync } from 'node:fs';
 import { streamRepository, headerForTokenizer, type StreamableFile, type StreamChunk } from './streamer';
 import { Pot, type PotStats } from './pot';
 import { citeSources, shareSources, type Citation } from './provenance';
@@ -33,8 +33,8 @@ export interface DistillSettings {
   policy: PolicyName;
 }
 
-/** The smallest budget and chunk the pot works with. */
-const MIN_POT_TOKENS = 16;
+/** The smallest budget and chunk the pot works with (the CLI refuses less). */
+export const MIN_POT_TOKENS = 16;
 
 export interface DistillOptions extends Partial<DistillSettings> {
   repo: string;
