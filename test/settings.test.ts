@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Engine } from '../server/src/engine/engine';
 import { Distiller, resolveDistillSettings } from '../server/src/distill/distiller';
 import { DistilledPot, workspaceRelative } from '../server/src/lsp/answerer';
+import { Session } from '../server/src/lsp/session';
 import { defaultSettings } from '../server/src/lsp/protocol';
 import { DOWNLOADABLE_MODELS, KNOWN_MODELS } from '../server/src/model/pull';
 import {
@@ -174,6 +175,40 @@ test('the extension (server) and the CLI distil one folder to the same pot with 
     const cliSources = cli.currentSources(10).map((c) => [c.file, c.startLine, c.endLine, c.weight]);
     assert.deepEqual(serverSources, cliSources);
     assert.ok(cliSources.length > 1);
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test('the extension: a budget over the model\'s context is capped; the log says so, and a chosen value gets a message', async () => {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-session-'));
+  fs.writeFileSync(path.join(repo, 'a.ts'), 'export const PORT = 8080;\n');
+  const base = randomModel('llama', { vocabSize: 259, maxPositions: 2048 }, 4);
+  const engine = await Engine.fromModel({ ...base, tokenizer: byteTokenizer }, { cacheDir: scratchCacheDir() });
+  try {
+    for (const budget of [DEFAULT_BUDGET, 100_000]) {
+      const logs: string[] = [];
+      const messages: string[] = [];
+      const settings = { ...defaultSettings, modelPath: 'unused', cache: { ...defaultSettings.cache, budget } };
+      const session = new Session(repo, settings, {
+        sendStatus: () => {},
+        log: (m) => logs.push(m),
+        notify: (m) => messages.push(m),
+        loadPot: async (s, root) => new DistilledPot(engine, 'test', { root, cache: s.cache, cacheDir: '', decoder: s.decoder, log: () => {} }),
+      });
+      await session.start();
+      assert.ok(logs.some((l) => new RegExp(`budget ${budget} is above .* capped to 1024`).test(l)), logs.join('\n'));
+      assert.ok(logs.some((l) => /budget 1024 tokens, chunks of 256/.test(l)), logs.join('\n'));
+      if (budget === DEFAULT_BUDGET) assert.deepEqual(messages, [], 'the default budget is capped quietly');
+      else assert.match(messages.join('\n'), /RepoPot \(repopot\.cache\): budget 100000 is above .* capped to 1024/);
+      assert.equal(session.status.snapshot().budget, 1024, 'the gauge shows the budget in use');
+      // The engine is shared with the next round: wait for the background ingest instead of disposing the session.
+      const deadline = Date.now() + 60_000;
+      while (session.status.snapshot().state !== 'idle') {
+        assert.ok(Date.now() < deadline, 'the ingest finishes');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
   } finally {
     await engine.dispose();
   }

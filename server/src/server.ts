@@ -102,6 +102,7 @@ connection.onInitialize((params): InitializeResult => {
   if (folder && folder.startsWith('file:')) {
     session = new Session(fileURLToPath(folder), settings, {
       sendStatus: (s) => sendNotification(statusNotification, s),
+      notify: (message) => void connection.window.showWarningMessage(message),
       log,
       loadPot: (s, root) => loadDistilledPot(s, root, log),
     });

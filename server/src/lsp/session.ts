@@ -4,7 +4,7 @@ import { describeError } from '../model/errors.js';
 import { NothingIngestedError } from '../distill/distiller.js';
 import { throwIfAborted } from '../util/abort.js';
 import type { AnswerRequest, DistilledPot, ServerAnswer } from './answerer.js';
-import type { IngestReport, ServerSettings, ServerState, SkippedFile, StatusParams } from './protocol.js';
+import { defaultSettings, type IngestReport, type ServerSettings, type ServerState, type SkippedFile, type StatusParams } from './protocol.js';
 import { EngineLock } from './scheduler.js';
 import { StatusBoard } from './status.js';
 
@@ -12,6 +12,8 @@ export interface SessionHooks {
   sendStatus(s: StatusParams): void;
   log(message: string): void;
   loadPot(settings: ServerSettings, root: string): Promise<DistilledPot>;
+  /** Tells the user something they asked for was changed (e.g. a budget capped by the model's context). */
+  notify?(message: string): void;
 }
 
 export class SessionError extends Error {
@@ -65,6 +67,10 @@ export class Session {
     if (this.disposed) return;
     this.status.update({ model: this.pot.label, device: this.pot.device, ...this.pot.stats() });
     for (const notice of this.pot.notices) this.hooks.log(`repopot.cache: ${notice}`);
+    // The default budget (4096) is capped for small models as a matter of course: the log says so. A value the
+    // user chose is worth a message.
+    const chosen = (Object.keys(defaultSettings.cache) as (keyof ServerSettings['cache'])[]).some((k) => this.settings.cache[k] !== defaultSettings.cache[k]);
+    if (chosen && this.pot.notices.length > 0) this.hooks.notify?.(`RepoPot (repopot.cache): ${this.pot.notices.join('; ')}.`);
     this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.cache.budget} tokens, chunks of ${this.pot.cache.chunkSize} (${this.pot.cache.policy})`);
     this.startIngest();
   }
