@@ -15,7 +15,7 @@ import { citeSources, shareSources, type Citation } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
 import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
-import { potHistory } from '../decode/history';
+import { potHistory } from './history';
 import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../decode/types';
 import { displayText, questionPrompt, splitTrace } from './prompt';
