@@ -42,7 +42,7 @@ export async function runBenchDecode(argv: string[]): Promise<number> {
       configPath: path.resolve(values.config ?? path.join(projectRoot(), '..', 'shared', 'configs', 'qwen2.5-coder-0.5b.json')),
       weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'int4'),
       blocks: positiveInts(values.blocks, 'blocks') ?? [2, 4, 8, 12, 16, 32],
-      past: intOption(values.past, 'past', 512, 1),
+      past: intOption(values.past, 'past', benchDecodeFlags.past.shows, 1),
       device,
       log,
     }, emit);
@@ -50,7 +50,7 @@ export async function runBenchDecode(argv: string[]): Promise<number> {
   }
   const workload = values.workload === undefined ? undefined : choiceOption<DecodeWorkload>(values.workload, 'workload', ['eval', 'stories'], 'eval');
   const blocks = positiveInts(values.blocks, 'blocks') ?? [4, 8, 12, 16];
-  const maxTokens = intOption(values['max-tokens'], 'max-tokens', 96, 1);
+  const maxTokens = intOption(values['max-tokens'], 'max-tokens', benchDecodeFlags['max-tokens'].shows, 1);
   const limit = optionalInt(values.limit, 'limit', 1);
   const threshold = values.threshold === undefined ? undefined : floatOption(values.threshold, 'threshold', 0.9);
   const engine = await loadEngine(modelChoice(values), log);

@@ -26,8 +26,8 @@ export async function runBenchHover(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values } = parsed;
   if (!values.repo) throw new CliError('bench hover: --repo DIR is required');
-  const hovers = intOption(values.hovers, 'hovers', 20, 1);
-  const deadlineMs = intOption(values.deadline, 'deadline', 2000, 1);
+  const hovers = intOption(values.hovers, 'hovers', benchHoverFlags.hovers.shows, 1);
+  const deadlineMs = intOption(values.deadline, 'deadline', benchHoverFlags.deadline.shows, 1);
   const modelDir = resolveModelDir(values.model);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-hover-'));
   try {

@@ -46,12 +46,12 @@ export async function runBenchSteer(argv: string[]): Promise<number> {
   const { values } = parsed;
   const log = cliLog;
   const signal = interruptSignal();
-  const cValues = numberList(values['c-values'] ?? '0.5,1,2,4,8', 'c-values')!;
-  const cKey = floatOption(values['c-key'], 'c-key', 0);
+  const cValues = numberList(values['c-values'] ?? benchSteerFlags['c-values'].shows, 'c-values')!;
+  const cKey = floatOption(values['c-key'], 'c-key', benchSteerFlags['c-key'].shows);
   const cValue = values['c-value'] === undefined ? undefined : floatOption(values['c-value'], 'c-value', 0);
   const layers = layerRange(values.layers);
-  const maxTokens = intOption(values['max-tokens'], 'max-tokens', 64, 1);
-  const tuneLimit = intOption(values['tune-limit'], 'tune-limit', 60, 1);
+  const maxTokens = intOption(values['max-tokens'], 'max-tokens', benchSteerFlags['max-tokens'].shows, 1);
+  const tuneLimit = intOption(values['tune-limit'], 'tune-limit', benchSteerFlags['tune-limit'].shows, 1);
   const limit = optionalInt(values.limit, 'limit', 1);
   const model = modelChoice(values);
   const modelDir = model.modelDir;

@@ -35,7 +35,7 @@ export async function runEval(argv: string[]): Promise<number> {
   const options = {
     evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
     limit: optionalInt(values.limit, 'limit', 1),
-    maxTokens: intOption(values['max-tokens'], 'max-tokens', 48, 1),
+    maxTokens: intOption(values['max-tokens'], 'max-tokens', evalFlags['max-tokens'].shows, 1),
     types: values.types?.split(','),
     contexts: numberList(values.contexts, 'contexts', (x) => Number.isInteger(x) && x >= 1, 'positive integers'),
     signal: interruptSignal(),

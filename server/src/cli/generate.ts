@@ -35,7 +35,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
     process.stdout.write(helpText(generateCommand) + '\n');
     return 2;
   }
-  const maxTokens = intOption(values['max-tokens'], 'max-tokens', 64, 1);
+  const maxTokens = intOption(values['max-tokens'], 'max-tokens', generateFlags['max-tokens'].shows, 1);
   const decoderSetting = choiceOption<DecoderSetting>(values.decoder, 'decoder', DECODERS, DEFAULT_DECODER);
   const block = optionalInt(values.block, 'block', 1);
   const sampling: Sampling = values.greedy || values.temperature === undefined

@@ -50,7 +50,7 @@ export async function runSteer(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values } = parsed;
   const log = cliLog;
-  const limit = intOption(values.limit, 'limit', 0, 0);
+  const limit = intOption(values.limit, 'limit', steerBuildFlags.limit.shows, 0);
   const extraction = choiceOption<ExtractionMode>(values.extraction, 'extraction', EXTRACTIONS, 'fewshot-query');
   const demos = intOption(values.demos, 'demos', DEFAULT_DEMOS, 1);
   const model = modelChoice(values);
