@@ -344,7 +344,7 @@ test('auto: measures once, remembers the choice in the cache dir, reuses it', as
 });
 
 test('ask: the drafter source is the repository lines the pot holds, in slot order, read again from disk', async () => {
-  const { potHistory } = await import('../server/src/decode/history');
+  const { potHistory } = await import('../server/src/distill/history');
   const repo = fs.mkdtempSync(path.join(scratchCacheDir(), 'repo-'));
   fs.writeFileSync(path.join(repo, 'a.ts'), 'one\ntwo\nthree\n');
   fs.writeFileSync(path.join(repo, 'b.ts'), 'four\n');

@@ -141,7 +141,7 @@ test('persistence: a restored pot answers exactly as before; an edited file is r
   const store = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-store-'));
   writeRepo(repo);
   const engine = await tinyEngine(6);
-  const options = { repo, budget: 96, chunkTokens: 32, cacheDir: store };
+  const options = { repo, budget: 96, chunkSize: 32, cacheDir: store };
   const first = new Distiller(engine);
   const s1 = await first.ingest(options);
   assert.equal(s1.source, 'fresh');

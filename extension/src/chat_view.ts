@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
 import { STOPPED_CHECK } from '../../server/src/check/verdict';
-import type { AnswerCheck, AskSelection, QuestionForm, Source, StopReason, WorkspaceSymbol } from '../../server/src/lsp/protocol';
+import { errorCodes, type AnswerCheck, type AskSelection, type QuestionForm, type Source, type StopReason, type WorkspaceSymbol } from '../../server/src/lsp/protocol';
 import type { Ctx } from './ctx';
 
 export const CHAT_VIEW_TYPE = 'repopot.chat';
@@ -198,7 +198,7 @@ export class ChatView implements vscode.WebviewViewProvider, vscode.Disposable {
       entry.check = result.check;
       entry.note = result.note;
     } catch (err) {
-      if (cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === -32800)) {
+      if (cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === errorCodes.RequestCancelled)) {
         entry.stopReason = 'cancelled';
         entry.check = STOPPED_CHECK;
       } else {

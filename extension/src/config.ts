@@ -1,7 +1,7 @@
 // Typed getters over `repopot.*`. In an untrusted workspace the model path and every executable setting
 // are read from user (global) settings and defaults only, never from the workspace.
 import * as vscode from 'vscode';
-import { defaultSettings, type Decoder, type Device, type Policy, type ServerSettings } from '../../server/src/lsp/protocol';
+import { defaultSettings, type DecoderSetting, type Device, type SettingPolicy, type ServerSettings } from '../../server/src/lsp/protocol';
 
 const d = defaultSettings;
 
@@ -23,10 +23,8 @@ export const RESTART_SETTINGS = [
 /** Never taken from workspace settings in an untrusted workspace (also declared in package.json). */
 export const TRUST_RESTRICTED = ['model', 'device', 'steering.vectors'] as const;
 
-/** Models offered for download (keys of server/src/model/pull.ts KNOWN_MODELS). */
-export const DOWNLOADABLE_MODELS = ['qwen2.5-coder-0.5b-instruct', 'qwen2.5-coder-1.5b-instruct'] as const;
-
-export const OWN_MODEL = 'repopot-tiny-code';
+export { DOWNLOADABLE_MODELS } from '../../server/src/model/pull';
+export { OWN_MODEL } from '../../server/src/vocab';
 
 export class Config {
   private get cfg(): vscode.WorkspaceConfiguration {
@@ -59,9 +57,11 @@ export class Config {
   serverSettings(): Omit<ServerSettings, 'modelPath' | 'modelLabel' | 'cacheDir'> {
     return {
       device: this.device,
-      cacheBudget: this.get<number>('cache.budget', d.cacheBudget),
-      chunkSize: this.get<number>('cache.chunkSize', d.chunkSize),
-      policy: this.get<Policy>('cache.policy', d.policy),
+      cache: {
+        budget: this.get<number>('cache.budget', d.cache.budget),
+        chunkSize: this.get<number>('cache.chunkSize', d.cache.chunkSize),
+        policy: this.get<SettingPolicy>('cache.policy', d.cache.policy as SettingPolicy),
+      },
       include: this.get<string[]>('files.include', d.include),
       exclude: this.get<string[]>('files.exclude', d.exclude),
       hover: { enabled: this.hoverEnabled, deadlineMs: this.get<number>('hover.deadlineMs', d.hover.deadlineMs) },
@@ -70,7 +70,7 @@ export class Config {
         strength: this.get<number | null>('steering.strength', d.steering.strength),
         vectorsPath: this.get<string>('steering.vectors', d.steering.vectorsPath).trim(),
       },
-      decoder: this.get<Decoder>('decoder', d.decoder),
+      decoder: this.get<DecoderSetting>('decoder', d.decoder),
       temperature: this.get<number>('answer.temperature', d.temperature),
       maxAnswerTokens: this.get<number>('answer.maxTokens', d.maxAnswerTokens),
     };

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
 import { formatVerdict, STOPPED_CHECK } from '../../server/src/check/verdict';
-import type { AnswerCheck, Source } from '../../server/src/lsp/protocol';
+import { errorCodes, type AnswerCheck, type Source } from '../../server/src/lsp/protocol';
 import type { Ctx } from './ctx';
 
 const RENDER_INTERVAL_MS = 60;
@@ -118,7 +118,7 @@ export class InlineAnswers implements vscode.Disposable {
       answer.note = result.note;
       answer.status = result.stopReason === 'cancelled' ? 'stopped' : 'done';
     } catch (err) {
-      if (answer.cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === -32800)) {
+      if (answer.cts.token.isCancellationRequested || (err instanceof ResponseError && err.code === errorCodes.RequestCancelled)) {
         answer.status = 'stopped';
         answer.check = STOPPED_CHECK;
       } else {

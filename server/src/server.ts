@@ -14,7 +14,9 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { describeError } from './model/errors.js';
-import { loadPot } from './lsp/engine_binding.js';
+import { loadDistilledPot } from './lsp/engine_binding.js';
+import { workspaceRelative } from './lsp/answerer.js';
+import { ERROR_CODES } from './vocab.js';
 import { HoverExplainer } from './lsp/hover.js';
 import {
   askRequest,
@@ -34,14 +36,10 @@ import {
   type InitializationOptions,
   type ServerSettings,
 } from './lsp/protocol.js';
-import { isAbortError, Session } from './lsp/session.js';
+import { Session } from './lsp/session.js';
+import { isAbortError } from './util/abort.js';
 
-/** JSON-RPC error codes of RepoPot's requests. */
-const enum ErrorCode {
-  RequestCancelled = -32800,
-  NotReady = -32002,
-  Failed = -32603,
-}
+const ErrorCode = ERROR_CODES;
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -77,6 +75,7 @@ function mergeSettings(base: ServerSettings, patch: Partial<ServerSettings> | un
     if (v !== undefined && v !== null && typeof v === typeof base[key]) (out as unknown as Record<string, unknown>)[key] = v;
   }
   if (patch.hover) out.hover = { ...base.hover, ...patch.hover };
+  if (patch.cache && typeof patch.cache === 'object') out.cache = { ...base.cache, ...patch.cache };
   if (patch.steering && typeof patch.steering === 'object') out.steering = { ...base.steering, ...patch.steering };
   return out;
 }
@@ -94,8 +93,7 @@ function requireSession(): Session {
 }
 
 function relativePath(uri: string): string {
-  if (!session || !uri.startsWith('file:')) return uri;
-  return path.relative(session.root, fileURLToPath(uri)).split(path.sep).join('/');
+  return session ? workspaceRelative(session.root, uri) : uri;
 }
 
 connection.onInitialize((params): InitializeResult => {
@@ -105,23 +103,9 @@ connection.onInitialize((params): InitializeResult => {
   if (folder && folder.startsWith('file:')) {
     session = new Session(fileURLToPath(folder), settings, {
       sendStatus: (s) => sendNotification(statusNotification, s),
+      notify: (message) => void connection.window.showWarningMessage(message),
       log,
-      loadPot: (s, root) => {
-        if (!s.modelPath) throw new Error('no model folder is configured');
-        return loadPot({
-          modelDir: s.modelPath,
-          label: s.modelLabel,
-          device: s.device,
-          log,
-          root,
-          budget: s.cacheBudget,
-          chunkSize: s.chunkSize,
-          policy: s.policy,
-          cacheDir: s.cacheDir,
-          steeringVectors: s.steering.vectorsPath,
-          decoder: s.decoder,
-        });
-      },
+      loadPot: (s, root) => loadDistilledPot(s, root, log),
     });
     hover = new HoverExplainer(session);
   }

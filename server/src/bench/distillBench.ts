@@ -4,11 +4,16 @@
 //  - cost:   ingest speed, peak RSS and the share of time spent compressing, 10k → 1M tokens.
 // One JSON line per measurement, then a summary line per suite.
 
+import { throwIfAborted } from '../util/abort';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { Pot } from '../distill/pot';
 import { askPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot } from '../distill/distiller';
+
+/** The published distill benchmarks (docs/benchmarks.md) were measured with 512-token chunks: kept, so they compare. */
+const BENCH_CHUNK_TOKENS = 512;
+const benchChunkTokens = (maxPositions: number): number => defaultChunkTokens(maxPositions, BENCH_CHUNK_TOKENS);
 import { makePolicyFromSpec, parsePolicySpec } from '../distill/policies/registry';
 import type { PolicyName } from '../distill/policies/policy';
 import { tokenizeWithProvenance, headerForTokenizer, type StreamableFile } from '../distill/streamer';
@@ -97,7 +102,7 @@ export function parseBenchPolicy(spec: string): { policy: string; name: PolicyNa
 
 async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number): Promise<{ answer: string; tokensSeen: number }> {
   const { policy, refine } = parseBenchPolicy(spec);
-  const chunkTokens = Math.min(defaultChunkTokens(engine.config.maxPositions), budget);
+  const chunkTokens = Math.min(benchChunkTokens(engine.config.maxPositions), budget);
   const pot = new Pot(engine, { budget, policy: makePolicyFromSpec(policy, engine), compressTo: defaultCompressTo(budget, chunkTokens) });
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
   const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine });
@@ -117,7 +122,7 @@ function fitsContext(engine: Engine, streamTokens: number): boolean {
 
 export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
   const pool = heldOutFiles(o.evalDir);
-  const budgets = o.budgets ?? [defaultBudget(engine.config.maxPositions) / 4];
+  const budgets = o.budgets ?? [defaultBudget(engine.config.maxPositions, benchChunkTokens(engine.config.maxPositions)) / 4];
   const lengths = o.lengths ?? [4, 8, 16, 32, 64];
   const depths = o.depths ?? [0, 0.25, 0.5, 0.75, 1];
   const trials = o.trials ?? 2;
@@ -135,7 +140,7 @@ export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit
           }
           let hits = 0;
           for (let t = 0; t < trials; t++) {
-            o.signal?.throwIfAborted();
+            throwIfAborted(o.signal);
             const n = needle(multiple * 1000 + Math.round(depth * 100) * 10 + t);
             const files = haystack(engine, pool, streamTokens, t);
             files.splice(Math.round(depth * files.length), 0, n.file);
@@ -202,7 +207,7 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
         if (needsWholeStream(policy) && !fitsContext(engine, streamTokens)) continue;
         let hits = 0;
         for (const [i, r] of sample.entries()) {
-          o.signal?.throwIfAborted();
+          throwIfAborted(o.signal);
           // The record's repository sits at a random depth inside other held-out code.
           const files = haystack(engine, pool.filter((f) => !r.files.some((rf) => f.path.endsWith(rf.path))), Math.max(0, streamTokens - (r.tokens ?? 1000)), i);
           files.splice(i % (files.length + 1), 0, ...r.files);
@@ -241,7 +246,7 @@ export interface CostMeasurement {
  */
 export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
   const pool = heldOutFiles(o.evalDir);
-  const budget = o.budgets?.[0] ?? defaultBudget(engine.config.maxPositions);
+  const budget = o.budgets?.[0] ?? defaultBudget(engine.config.maxPositions, benchChunkTokens(engine.config.maxPositions));
   const lengths = o.streamTokens ?? DEFAULT_COST_STREAMS;
   const measured: CostMeasurement[] = [];
   for (const policy of o.policies) {
@@ -249,7 +254,7 @@ export async function runCost(engine: Engine, o: DistillBenchOptions, emit: Emit
       if (policy === 'full' && streamTokens > FULL_CACHE_COST_LIMIT) continue;
       global.gc?.();
       const files = haystack(engine, pool, streamTokens, 0);
-      const chunkTokens = Math.min(defaultChunkTokens(engine.config.maxPositions), budget);
+      const chunkTokens = Math.min(benchChunkTokens(engine.config.maxPositions), budget);
       const potBudget = policy === 'full' ? streamTokens * 2 : budget;
       const pot = new Pot(engine, { budget: potBudget, policy: makePolicyFromSpec(parseBenchPolicy(policy).policy, engine), compressTo: defaultCompressTo(potBudget, chunkTokens) });
       let peakRss = process.memoryUsage().rss;

@@ -1,53 +1,64 @@
 // `repopot ask "QUESTION" --repo DIR`: distill the repository (or reuse its saved pot) and answer with sources.
 import { Distiller } from '../distill/distiller';
-import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOptions, cliLog } from './args';
 import { makeDecoder } from '../decode/index';
-import { potHistory } from '../decode/history';
-import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
+import { DECODERS, DEFAULT_CLI_ANSWER_TOKENS, DEFAULT_DECODER, type DecoderSetting } from '../vocab';
+import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseCommand, cliLog, type CommandSpec } from './args';
+import { distillFlags, distillRequest, nothingToReadMessage, openEngineFor, progressPrinter, summaryLine, walkForIngest } from './distillCommon';
 import { checkAnswer, diskRepo, formatVerdict } from '../check/index';
 import { leadWithConfirmation } from '../distill/provenance';
 
-const HELP = `usage: repopot ask "QUESTION" --repo DIR [--max-tokens N] [--budget N] [--policy P] [--model DIR]
-                    [--decoder sequential|parallel|confidence|auto] [--refine SHARE] [--json]
-  --refine SHARE   query-aware refinement: before answering, keep this share (0-1] of the pot's slots,
-                   ranked by the attention the question puts on them (default: off)`;
+const askFlags = {
+  ...distillFlags,
+  'max-tokens': { type: 'string', value: 'N', help: 'longest answer, in tokens', shows: DEFAULT_CLI_ANSWER_TOKENS },
+  decoder: { type: 'string', value: 'D', help: 'how the answer is decoded', choices: DECODERS, shows: DEFAULT_DECODER },
+  refine: { type: 'string', value: 'SHARE', help: 'query-aware refinement: keep this share (0-1] of the pot\'s slots, ranked by the attention the question puts on them', shows: 'off' },
+  json: { type: 'boolean', default: false, help: 'one JSON line on stdout (answer, sources, tokensKept ...), no progress' },
+} as const;
+
+export const askCommand = {
+  name: 'ask',
+  synopsis: '"QUESTION" --repo DIR',
+  summary: 'Distills the repository (or reuses its saved pot) and answers the question, with the sources it drew on.',
+  options: askFlags,
+  positionals: true,
+} as const satisfies CommandSpec<typeof askFlags>;
 
 export async function runAsk(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, { ...distillFlags, 'max-tokens': { type: 'string' }, decoder: { type: 'string' }, refine: { type: 'string' } }, 'ask', true);
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  const parsed = parseCommand(argv, askCommand);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  // Every option is checked before the repository is read or the model loaded.
   const question = positionals.join(' ').trim();
-  if (!question) throw new CliError('ask: give the question as an argument');
+  if (!question) throw new CliError('ask: give the question as an argument (see "repopot ask --help")');
   const refine = values.refine === undefined ? undefined : Number(values.refine);
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new CliError(`--refine must be a share in (0, 1] (got "${values.refine}")`);
+  const decoderSetting = choiceOption<DecoderSetting>(values.decoder, 'decoder', DECODERS, DEFAULT_DECODER);
+  const maxTokens = intOption(values['max-tokens'], 'max-tokens', DEFAULT_CLI_ANSWER_TOKENS, 1);
+  const request = distillRequest(values);
   const log = cliLog;
   const signal = interruptSignal();
-  const options = distillOptions(values, signal);
-  const engine = await openEngine(values, log);
+  const walk = await walkForIngest(request, signal);
+  if (walk.files.length === 0) throw new Error(nothingToReadMessage(request.options.repo, walk));
+  const engine = await openEngineFor(request, log);
   try {
     const distiller = new Distiller(engine);
-    const summary = await distiller.ingest({ ...options, onProgress: progressPrinter(values.json) });
-    if (!values.json) process.stderr.write(`\r${summary.source === 'reused' ? 'reused the saved pot' : `read ${summary.files} files`} · ${summary.tokensSeen} tokens → ${summary.tokensKept} kept (${summary.policy})\n`);
-    const decoderSetting = choiceOption(values.decoder, 'decoder', ['sequential', 'parallel', 'confidence', 'auto'] as const, 'sequential');
+    const summary = await distiller.ingest({ ...request.options, walk, signal, onProgress: progressPrinter(values.json) });
+    if (!values.json) process.stderr.write(`\r${summaryLine(summary)}\n`);
     // Parallel decoders draft from the repository lines the pot holds.
-    const decoder = decoderSetting === 'sequential' || !distiller.pot
-      ? undefined
-      : await makeDecoder(engine, decoderSetting, { history: potHistory(distiller.pot.cache.tags(), options.repo, engine.tokenizer), log });
+    const decoder = decoderSetting === 'sequential' ? undefined : await makeDecoder(engine, decoderSetting, { history: distiller.history(), log });
     const answer = await distiller.ask(question, {
       decoder,
       refine,
-      maxTokens: intOption(values['max-tokens'], 'max-tokens', 128, 1),
+      maxTokens,
       signal,
       onText: values.json ? undefined : (t) => process.stdout.write(t),
     });
     // The answer checked against the repository; a confirming line leads the sources.
-    const check = answer.stopReason === 'cancelled' ? undefined : await checkAnswer(question, answer.answer, diskRepo(options.repo, summary.filePaths), signal);
+    const check = answer.stopReason === 'cancelled' ? undefined : await checkAnswer(question, answer.answer, diskRepo(request.options.repo, summary.filePaths), signal);
     const sources = check?.status === 'checked' ? leadWithConfirmation(answer.sources, check) : answer.sources;
     const verdict = check ? { status: check.status, ...(check.file ? { file: check.file } : {}), ...(check.line ? { line: check.line } : {}) } : { status: 'unverifiable' as const };
     if (values.json) {
-      emitJson({ answer: answer.answer, sources, policy: summary.policy, budget: summary.budget, tokensSeen: summary.tokensSeen, pot: summary.source, check: verdict });
+      emitJson({ answer: answer.answer, sources, policy: summary.policy, budget: summary.budget, tokensSeen: summary.tokensSeen, tokensKept: summary.tokensKept, pot: summary.source, check: verdict });
     } else {
       process.stdout.write('\n\nSources:\n');
       for (const s of sources) process.stdout.write(`  ${s.file}:${s.startLine}-${s.endLine}  (${(s.weight * 100).toFixed(0)}%)\n`);

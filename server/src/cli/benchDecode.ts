@@ -2,62 +2,70 @@
 //                       [--threshold T] [--exact-only] [--cost [--config FILE] [--quant int4|fp32]] [--json]`
 import path from 'node:path';
 import { runDecodeBench, runDecodeCost, type DecodeWorkload } from '../bench/decodeBench';
-import { Engine } from '../engine/engine';
-import { choiceOption, CliError, emitJson, floatOption, intOption, interruptSignal, parseOptions, cliLog } from './args';
-import { DEVICES, projectRoot, resolveModelDir, WEIGHT_FORMATS } from './common';
+import { choiceOption, emitJson, floatOption, intOption, interruptSignal, optionalInt, parseCommand, cliLog, type CommandSpec } from './args';
+import { DEVICES, loadEngine, modelChoice, modelOptions, numberList, projectRoot, WEIGHT_FORMATS } from './common';
+import { DEFAULT_CLI_DEVICE } from '../vocab';
 
-function blockList(value: string | undefined, fallback: number[]): number[] {
-  if (value === undefined) return fallback;
-  const xs = value.split(',').map(Number);
-  if (xs.some((x) => !Number.isInteger(x) || x < 1)) throw new CliError('--blocks must be a comma-separated list of positive integers');
-  return xs;
-}
+const positiveInts = (value: string | undefined, name: string) => numberList(value, name, (x) => Number.isInteger(x) && x >= 1, 'positive integers');
+
+const benchDecodeFlags = {
+  ...modelOptions(),
+  quant: { ...modelOptions().quant, shows: 'fp32 (int4 with --cost)' },
+  workload: { type: 'string', value: 'W', help: 'prompts', choices: ['eval', 'stories'], shows: 'eval for code models, else stories' },
+  blocks: { type: 'string', value: 'N,N', help: 'block sizes', shows: '4,8,12,16 (2,4,8,12,16,32 with --cost)' },
+  'max-tokens': { type: 'string', value: 'N', help: 'tokens per answer', shows: 96 },
+  limit: { type: 'string', value: 'N', help: 'prompts', shows: 'all' },
+  threshold: { type: 'string', value: 'T', help: 'confidence decoder threshold', shows: 'the decoder\'s' },
+  'exact-only': { type: 'boolean', default: false, help: 'only the exact decoders' },
+  'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
+  cost: { type: 'boolean', default: false, help: 'verification cost of one block at a real model\'s shape (random weights)' },
+  config: { type: 'string', value: 'FILE', help: 'model config for --cost', shows: '../shared/configs/qwen2.5-coder-0.5b.json' },
+  past: { type: 'string', value: 'N', help: 'cache length the --cost verification runs over', shows: 512 },
+  json: { type: 'boolean', default: false, help: 'JSON lines' },
+} as const;
+
+export const benchDecodeCommand = {
+  name: 'bench decode',
+  summary: 'Decoders (sequential, parallel exact, confidence, block diffusion): speed and exactness on real prompts, or --cost.',
+  options: benchDecodeFlags,
+} as const satisfies CommandSpec<typeof benchDecodeFlags>;
 
 export async function runBenchDecode(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    model: { type: 'string' },
-    workload: { type: 'string' },
-    blocks: { type: 'string' },
-    'max-tokens': { type: 'string' },
-    limit: { type: 'string' },
-    threshold: { type: 'string' },
-    'exact-only': { type: 'boolean', default: false },
-    'eval-dir': { type: 'string' },
-    cost: { type: 'boolean', default: false },
-    config: { type: 'string' },
-    past: { type: 'string' },
-    device: { type: 'string' },
-    quant: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  }, 'bench decode');
+  const parsed = parseCommand(argv, benchDecodeCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const log = cliLog;
   const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
-  const device = choiceOption(values.device, 'device', DEVICES, 'cpu');
+  const device = choiceOption(values.device, 'device', DEVICES, DEFAULT_CLI_DEVICE);
   if (values.cost) {
     await runDecodeCost({
       configPath: path.resolve(values.config ?? path.join(projectRoot(), '..', 'shared', 'configs', 'qwen2.5-coder-0.5b.json')),
       weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'int4'),
-      blocks: blockList(values.blocks, [2, 4, 8, 12, 16, 32]),
-      past: intOption(values.past, 'past', 512, 1),
+      blocks: positiveInts(values.blocks, 'blocks') ?? [2, 4, 8, 12, 16, 32],
+      past: intOption(values.past, 'past', benchDecodeFlags.past.shows, 1),
       device,
       log,
     }, emit);
     return 0;
   }
-  const modelDir = resolveModelDir(values.model);
-  const engine = await Engine.load(modelDir, { device, weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'fp32'), log });
+  const workload = values.workload === undefined ? undefined : choiceOption<DecodeWorkload>(values.workload, 'workload', ['eval', 'stories'], 'eval');
+  const blocks = positiveInts(values.blocks, 'blocks') ?? [4, 8, 12, 16];
+  const maxTokens = intOption(values['max-tokens'], 'max-tokens', benchDecodeFlags['max-tokens'].shows, 1);
+  const limit = optionalInt(values.limit, 'limit', 1);
+  const threshold = values.threshold === undefined ? undefined : floatOption(values.threshold, 'threshold', 0.9);
+  const engine = await loadEngine(modelChoice(values), log);
   try {
     // RepoPot's Q&A tokens, a chat template or a real vocabulary: code questions. A 512-token story model
     // (stories260K) knows no code, so it gets story prompts.
     const codeModel = engine.tokenizer.tokenToId('<|question|>') !== undefined || engine.model.renderChat !== undefined || engine.config.vocabSize > 1024;
     const fallback: DecodeWorkload = codeModel ? 'eval' : 'stories';
     await runDecodeBench(engine, {
-      workload: choiceOption<DecodeWorkload>(values.workload, 'workload', ['eval', 'stories'], fallback),
+      workload: workload ?? fallback,
       evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
-      limit: values.limit === undefined ? undefined : intOption(values.limit, 'limit', 0, 1),
-      blocks: blockList(values.blocks, [4, 8, 12, 16]),
-      maxTokens: intOption(values['max-tokens'], 'max-tokens', 96, 1),
-      threshold: values.threshold === undefined ? undefined : floatOption(values.threshold, 'threshold', 0.9),
+      limit,
+      blocks,
+      maxTokens,
+      threshold,
       exactOnly: values['exact-only'],
       signal: interruptSignal(),
       log,

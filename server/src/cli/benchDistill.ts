@@ -4,36 +4,42 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { costSummary, DEFAULT_COST_STREAMS, FULL_CACHE_COST_LIMIT, runDistillBench, parseBenchPolicy, type CostMeasurement, type DistillSuite } from '../bench/distillBench';
 import { POLICY_NAMES } from '../distill/policies/policy';
-import { choiceOption, CliError, emitJson, interruptSignal, parseOptions, cliLog } from './args';
-import { projectRoot } from './common';
-import { openEngine } from './distillCommon';
+import { choiceOption, CliError, emitJson, interruptSignal, parseCommand, cliLog, type CommandSpec } from './args';
+import { loadEngine, modelChoice, modelOptions, numberList, projectRoot } from './common';
+
+const DISTILL_SUITES = ['niah', 'lookup', 'cost'] as const satisfies readonly DistillSuite[];
 
 function list(value: string | undefined, name: string): number[] | undefined {
-  if (value === undefined) return undefined;
-  const xs = value.split(',').map(Number);
-  if (xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new CliError(`--${name} must be a comma-separated list of positive numbers`);
-  return xs;
+  return numberList(value, name, (x) => Number.isFinite(x) && x > 0, 'positive numbers');
 }
 
+const benchDistillFlags = {
+  suite: { type: 'string', value: 'S', help: 'which benchmark', choices: DISTILL_SUITES, shows: 'niah' },
+  ...modelOptions(),
+  policies: { type: 'string', value: 'P,P', help: 'policy specs (name[:key=value][+refine=share])', shows: `every policy (infinipot,full for cost)` },
+  budgets: { type: 'string', value: 'N,N', help: 'pot budgets', shows: 'the suite\'s' },
+  lengths: { type: 'string', value: 'N,N', help: 'niah haystack lengths', shows: 'the suite\'s' },
+  depths: { type: 'string', value: 'X,X', help: 'niah needle depths (0-1)', shows: 'the suite\'s' },
+  trials: { type: 'string', value: 'N', help: 'niah trials per cell', shows: 'the suite\'s' },
+  streams: { type: 'string', value: 'N,N', help: 'stream lengths in tokens (lookup, cost)', shows: 'the suite\'s' },
+  limit: { type: 'string', value: 'N', help: 'lookup questions', shows: 'all' },
+  'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
+  'plot-dir': { type: 'string', value: 'DIR', help: 'where plots are written', shows: 'docs/images' },
+  json: { type: 'boolean', default: false, help: 'JSON lines' },
+  'in-process': { type: 'boolean', default: false, help: 'cost: measure in this process (the default runs one fresh process per measurement)' },
+} as const;
+
+export const benchDistillCommand = {
+  name: 'bench distill',
+  summary: 'Cache policies on needle-in-a-haystack, lookup questions, and cost (peak memory, compression share).',
+  options: benchDistillFlags,
+} as const satisfies CommandSpec<typeof benchDistillFlags>;
+
 export async function runBenchDistill(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    suite: { type: 'string' },
-    model: { type: 'string' },
-    policies: { type: 'string' },
-    budgets: { type: 'string' },
-    lengths: { type: 'string' },
-    depths: { type: 'string' },
-    trials: { type: 'string' },
-    streams: { type: 'string' },
-    limit: { type: 'string' },
-    'eval-dir': { type: 'string' },
-    'plot-dir': { type: 'string' },
-    device: { type: 'string' },
-    quant: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    'in-process': { type: 'boolean', default: false },
-  }, 'bench distill');
-  const suite = choiceOption<DistillSuite>(values.suite, 'suite', ['niah', 'lookup', 'cost'], 'niah');
+  const parsed = parseCommand(argv, benchDistillCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const suite = choiceOption<DistillSuite>(values.suite, 'suite', DISTILL_SUITES, 'niah');
   const policies = (values.policies ?? (suite === 'cost' ? 'infinipot,full' : POLICY_NAMES.join(','))).split(',');
   for (const p of policies) {
     try {
@@ -42,23 +48,27 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
       throw new CliError(`--policies: ${(error as Error).message}`);
     }
   }
-  if (suite === 'cost' && !values['in-process']) return runCostIsolated(argv, policies, list(values.streams, 'streams') ?? DEFAULT_COST_STREAMS);
-  const engine = await openEngine(values, cliLog);
+  if (suite === 'cost' && !values['in-process']) {
+    modelChoice(values); // checked here, before the first child process
+    return runCostIsolated(argv, policies, list(values.streams, 'streams') ?? DEFAULT_COST_STREAMS);
+  }
+  const options = {
+    suite,
+    policies,
+    budgets: list(values.budgets, 'budgets'),
+    lengths: list(values.lengths, 'lengths'),
+    depths: numberList(values.depths, 'depths', (x) => x >= 0 && x <= 1, 'shares in [0, 1]'),
+    trials: list(values.trials, 'trials')?.[0],
+    streamTokens: list(values.streams, 'streams'),
+    limit: list(values.limit, 'limit')?.[0],
+    evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
+    plotDir: values['plot-dir'] ? path.resolve(values['plot-dir']) : path.join(projectRoot(), 'docs', 'images'),
+    signal: interruptSignal(),
+  };
+  const engine = await loadEngine(modelChoice(values), cliLog);
   try {
     const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
-    await runDistillBench(engine, {
-      suite,
-      policies,
-      budgets: list(values.budgets, 'budgets'),
-      lengths: list(values.lengths, 'lengths'),
-      depths: values.depths === undefined ? undefined : values.depths.split(',').map(Number),
-      trials: list(values.trials, 'trials')?.[0],
-      streamTokens: list(values.streams, 'streams'),
-      limit: list(values.limit, 'limit')?.[0],
-      evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
-      plotDir: values['plot-dir'] ? path.resolve(values['plot-dir']) : path.join(projectRoot(), 'docs', 'images'),
-      signal: interruptSignal(),
-    }, emit);
+    await runDistillBench(engine, options, emit);
     return 0;
   } finally {
     await engine.dispose();

@@ -2,31 +2,40 @@
 // memory-bandwidth roofline and llama.cpp on the same random weights at a real model's shape.
 import path from 'node:path';
 import { runEngineBench, type PeerName } from '../bench/engineBench';
-import { choiceOption, CliError, emitJson, intOption, parseOptions, cliLog } from './args';
-import { WEIGHT_FORMATS } from './common';
+import { choiceOption, CliError, emitJson, helpText, intOption, parseCommand, cliLog, type CommandSpec } from './args';
+import { modelOptions, numberList, WEIGHT_FORMATS } from './common';
 
-const HELP = `usage: repopot bench engine --config FILE [--quant int4|int8|fp16|fp32] [--peers repopot,llama.cpp]
-                          [--cache-lengths 1024,4096] [--decode-steps N] [--threads N] [--json]`;
+const PEERS = ['repopot', 'llama.cpp'] as const satisfies readonly PeerName[];
+
+const benchEngineFlags = {
+  config: { type: 'string', value: 'FILE', help: 'a real model\'s config.json (the shape; weights are random) (required)' },
+  quant: { ...modelOptions().quant, shows: 'int4' },
+  peers: { type: 'string', value: 'P,P', help: 'engines to measure: repopot, llama.cpp', shows: 'both' },
+  'cache-lengths': { type: 'string', value: 'N,N', help: 'decode cache lengths', shows: 'the bench\'s' },
+  'decode-steps': { type: 'string', value: 'N', help: 'decode steps per length', shows: 'the bench\'s' },
+  threads: { type: 'string', value: 'N', help: 'threads', shows: 'physical cores' },
+  'no-bandwidth': { type: 'boolean', default: false, help: 'skip measuring memory bandwidth (no roofline)' },
+  json: { type: 'boolean', default: false, help: 'JSON lines' },
+} as const;
+
+export const benchEngineCommand = {
+  name: 'bench engine',
+  synopsis: '--config FILE',
+  summary: 'Our engine vs the memory-bandwidth roofline and llama.cpp, on the same random weights at a real model\'s shape.',
+  options: benchEngineFlags,
+} as const satisfies CommandSpec<typeof benchEngineFlags>;
 
 export async function runBenchEngine(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    config: { type: 'string' },
-    quant: { type: 'string' },
-    peers: { type: 'string' },
-    'cache-lengths': { type: 'string' },
-    'decode-steps': { type: 'string' },
-    threads: { type: 'string' },
-    'no-bandwidth': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  }, 'bench engine');
-  if (values.help || !values.config) {
-    process.stdout.write(HELP + '\n');
-    return values.help ? 0 : 2;
+  const parsed = parseCommand(argv, benchEngineCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
+  if (!values.config) {
+    process.stdout.write(helpText(benchEngineCommand) + '\n');
+    return 2;
   }
   const peers = values.peers?.split(',') as PeerName[] | undefined;
-  for (const p of peers ?? []) if (p !== 'repopot' && p !== 'llama.cpp') throw new CliError(`--peers: unknown peer "${p}" (repopot, llama.cpp)`);
-  const cacheLengths = values['cache-lengths']?.split(',').map((v) => intOption(v, 'cache-lengths', 0, 1));
+  for (const p of peers ?? []) if (!(PEERS as readonly string[]).includes(p)) throw new CliError(`--peers: unknown peer "${p}" (${PEERS.join(', ')})`);
+  const cacheLengths = numberList(values['cache-lengths'], 'cache-lengths', (x) => Number.isInteger(x) && x >= 1, 'positive integers');
   const print = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
   await runEngineBench({
     configPath: path.resolve(values.config),

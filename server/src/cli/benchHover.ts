@@ -3,27 +3,41 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultServerJs, runHoverBench } from '../bench/hoverBench';
-import { CliError, emitJson, intOption, parseOptions } from './args';
-import { projectRoot, resolveModelDir } from './common';
+import { CliError, emitJson, intOption, parseCommand, type CommandSpec } from './args';
+import { modelOptions, projectRoot, resolveModelDir } from './common';
+
+const benchHoverFlags = {
+  repo: { type: 'string', value: 'DIR', help: 'the workspace to hover in (required)' },
+  model: modelOptions().model,
+  hovers: { type: 'string', value: 'N', help: 'hovers to measure', shows: 20 },
+  deadline: { type: 'string', value: 'MS', help: 'hover deadline', shows: 2000 },
+  json: { type: 'boolean', default: false, help: 'JSON lines' },
+} as const;
+
+export const benchHoverCommand = {
+  name: 'bench hover',
+  synopsis: '--repo DIR',
+  summary: 'Hover latency through the language server (built dist/server.js), as the extension sees it.',
+  options: benchHoverFlags,
+} as const satisfies CommandSpec<typeof benchHoverFlags>;
 
 export async function runBenchHover(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    repo: { type: 'string' },
-    model: { type: 'string' },
-    hovers: { type: 'string' },
-    deadline: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  }, 'bench hover');
+  const parsed = parseCommand(argv, benchHoverCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.repo) throw new CliError('bench hover: --repo DIR is required');
+  const hovers = intOption(values.hovers, 'hovers', benchHoverFlags.hovers.shows, 1);
+  const deadlineMs = intOption(values.deadline, 'deadline', benchHoverFlags.deadline.shows, 1);
+  const modelDir = resolveModelDir(values.model);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-hover-'));
   try {
     await runHoverBench({
       serverJs: defaultServerJs(projectRoot()),
       repo: path.resolve(values.repo),
-      modelDir: resolveModelDir(values.model),
+      modelDir,
       cacheDir,
-      hovers: intOption(values.hovers, 'hovers', 20, 1),
-      deadlineMs: intOption(values.deadline, 'deadline', 2000, 1),
+      hovers,
+      deadlineMs,
     }, values.json ? emitJson : (line) => process.stdout.write(`${JSON.stringify(line)}\n`));
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });

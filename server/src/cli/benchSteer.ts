@@ -5,20 +5,33 @@ import path from 'node:path';
 import { multihopQuestions, pairQuestions, rangeLabel, runSteerBench, type SteerQuestion } from '../bench/steerBench';
 import { loadPairs } from '../steer/pairs';
 import { DEFAULT_VECTORS_FILE, loadSteeringVectors, saveSteeringVectors, type SteeringVectors } from '../steer/vectors';
-import { CliError, emitJson, floatOption, intOption, interruptSignal, parseOptions, cliLog } from './args';
-import { projectRoot, resolveModelDir } from './common';
-import { openEngine } from './distillCommon';
+import { CliError, emitJson, floatOption, intOption, interruptSignal, optionalInt, parseCommand, cliLog, type CommandSpec } from './args';
+import { loadEngine, modelChoice, modelOptions, numberList, projectRoot } from './common';
 import { buildFromPairs, defaultTrainPairs } from './steer';
 
-const HELP = `usage: repopot bench steer [--model DIR] [--vectors FILE] [--train FILE] [--heldout FILE] [--eval-dir DIR]
-       [--c-values 0.5,1,2,4,8] [--c-key 0] [--c-value X --layers A-B (skip tuning)] [--tune-limit N] [--limit N]
-       [--max-tokens N] [--plot FILE] [--update-vectors] [--json]`;
+const benchSteerFlags = {
+  ...modelOptions(),
+  vectors: { type: 'string', value: 'FILE', help: 'steering vectors (built in memory from --train when absent)', shows: `DIR/${DEFAULT_VECTORS_FILE}` },
+  train: { type: 'string', value: 'FILE', help: 'training pairs (tuning)', shows: 'data/steering/train.jsonl' },
+  heldout: { type: 'string', value: 'FILE', help: 'held-out pairs', shows: 'data/steering/heldout.jsonl' },
+  'eval-dir': { type: 'string', value: 'DIR', help: 'held-out multi-hop sets', shows: 'data/eval' },
+  'c-values': { type: 'string', value: 'X,X', help: 'value strengths tried when tuning', shows: '0.5,1,2,4,8' },
+  'c-key': { type: 'string', value: 'X', help: 'key strength', shows: 0 },
+  'c-value': { type: 'string', value: 'X', help: 'value strength (with --layers: skip tuning)', shows: 'tuned' },
+  layers: { type: 'string', value: 'A-B', help: 'steered layers (with --c-value: skip tuning)', shows: 'tuned' },
+  'tune-limit': { type: 'string', value: 'N', help: 'training questions used for tuning', shows: 60 },
+  limit: { type: 'string', value: 'N', help: 'held-out questions', shows: 'all' },
+  'max-tokens': { type: 'string', value: 'N', help: 'longest answer, in tokens', shows: 64 },
+  plot: { type: 'string', value: 'FILE', help: 'sweep plot', shows: 'docs/images/steer-sweep.png' },
+  'update-vectors': { type: 'boolean', default: false, help: 'store the tuned strength, layers and gain in the vectors file' },
+  json: { type: 'boolean', default: false, help: 'JSON lines' },
+} as const;
 
-function numberList(value: string, name: string): number[] {
-  const xs = value.split(',').map(Number);
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) throw new CliError(`--${name} must be a comma-separated list of numbers`);
-  return xs;
-}
+export const benchSteerCommand = {
+  name: 'bench steer',
+  summary: 'plain | cot | steer on the held-out steering split and the held-out multi-hop sets, after tuning c_v × layers on the training split.',
+  options: benchSteerFlags,
+} as const satisfies CommandSpec<typeof benchSteerFlags>;
 
 function layerRange(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
@@ -28,39 +41,26 @@ function layerRange(value: string | undefined): number[] | undefined {
 }
 
 export async function runBenchSteer(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    model: { type: 'string' },
-    vectors: { type: 'string' },
-    train: { type: 'string' },
-    heldout: { type: 'string' },
-    'eval-dir': { type: 'string' },
-    'c-values': { type: 'string' },
-    'c-key': { type: 'string' },
-    'c-value': { type: 'string' },
-    layers: { type: 'string' },
-    'tune-limit': { type: 'string' },
-    limit: { type: 'string' },
-    'max-tokens': { type: 'string' },
-    plot: { type: 'string' },
-    'update-vectors': { type: 'boolean', default: false },
-    device: { type: 'string' },
-    quant: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  }, 'bench steer');
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  const parsed = parseCommand(argv, benchSteerCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const log = cliLog;
   const signal = interruptSignal();
-  const modelDir = resolveModelDir(values.model);
+  const cValues = numberList(values['c-values'] ?? benchSteerFlags['c-values'].shows, 'c-values')!;
+  const cKey = floatOption(values['c-key'], 'c-key', benchSteerFlags['c-key'].shows);
+  const cValue = values['c-value'] === undefined ? undefined : floatOption(values['c-value'], 'c-value', 0);
+  const layers = layerRange(values.layers);
+  const maxTokens = intOption(values['max-tokens'], 'max-tokens', benchSteerFlags['max-tokens'].shows, 1);
+  const tuneLimit = intOption(values['tune-limit'], 'tune-limit', benchSteerFlags['tune-limit'].shows, 1);
+  const limit = optionalInt(values.limit, 'limit', 1);
+  const model = modelChoice(values);
+  const modelDir = model.modelDir;
   const root = projectRoot();
   const train = loadPairs(path.resolve(values.train ?? defaultTrainPairs()));
   const heldoutPairs = loadPairs(path.resolve(values.heldout ?? path.join(root, 'data', 'steering', 'heldout.jsonl')));
   const evalDir = path.resolve(values['eval-dir'] ?? path.join(root, 'data', 'eval'));
   const heldout = new Map<string, SteerQuestion[]>([['heldout', pairQuestions(heldoutPairs)], ['multihop', multihopQuestions(evalDir)]]);
-  const engine = await openEngine({ ...values, model: modelDir }, log);
+  const engine = await loadEngine(model, log);
   try {
     const vectorsFile = path.resolve(values.vectors ?? path.join(modelDir, DEFAULT_VECTORS_FILE));
     const identity = { modelHash: engine.model.weightsHash, shape: engine.newCache().shape };
@@ -73,19 +73,18 @@ export async function runBenchSteer(argv: string[]): Promise<number> {
       vectors = await buildFromPairs(engine, train, log, signal);
     }
     const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
-    const cValue = values['c-value'] === undefined ? undefined : floatOption(values['c-value'], 'c-value', 0);
     const tuning = await runSteerBench(engine, {
       vectors,
       train,
       heldout,
       heldoutPairs,
-      cValues: numberList(values['c-values'] ?? '0.5,1,2,4,8', 'c-values'),
-      cKey: floatOption(values['c-key'], 'c-key', 0),
+      cValues,
+      cKey,
       cValue,
-      layers: layerRange(values.layers),
-      maxTokens: intOption(values['max-tokens'], 'max-tokens', 64, 1),
-      tuneLimit: intOption(values['tune-limit'], 'tune-limit', 60, 1),
-      limit: values.limit === undefined ? undefined : intOption(values.limit, 'limit', 0, 1),
+      layers,
+      maxTokens,
+      tuneLimit,
+      limit,
       plotFile: path.resolve(values.plot ?? path.join(root, 'docs', 'images', 'steer-sweep.png')),
       signal,
     }, emit);

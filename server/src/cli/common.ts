@@ -1,12 +1,13 @@
-// Option values shared by several subcommands (one definition, one default).
-import type { WeightFormat } from '../graph/contract';
-
-export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
-export const WEIGHT_FORMATS: readonly WeightFormat[] = ['fp32', 'fp16', 'int8', 'int4'];
-
+// Option tables and parsers shared by several subcommands: the model, where it runs and its weight format
+// (one definition for every command that loads a model), and where the project's own files are.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CliError } from './args';
+import { Engine } from '../engine/engine';
+import { DEFAULT_CLI_DEVICE, DEVICES, OWN_MODEL, WEIGHT_FORMATS, type Device, type WeightFormatName } from '../vocab';
+import { ModelImportError } from '../model/errors';
+import { choiceOption, CliError } from './args';
+
+export { DEVICES, WEIGHT_FORMATS };
 
 /** The project (or installed extension) root: the folder holding package.json above this module. */
 export function projectRoot(): string {
@@ -15,14 +16,55 @@ export function projectRoot(): string {
   return dir;
 }
 
-export const DEFAULT_MODEL_NAME = 'repopot-tiny-code';
+export const DEFAULT_MODEL_NAME = OWN_MODEL;
 
-/** --model DIR, or RepoPot's own model shipped in models/. */
+/** --model DIR, or RepoPot's own model shipped in models/. Checked here, before any work starts. */
 export function resolveModelDir(option: string | undefined): string {
-  if (option) return path.resolve(option);
+  if (option) {
+    const dir = path.resolve(option);
+    // Exit 1 like any model that fails to load, but before anything else runs.
+    if (!fs.existsSync(dir)) throw new ModelImportError(dir, 'no such model folder (--model)');
+    return dir;
+  }
   const dir = path.join(projectRoot(), 'models', DEFAULT_MODEL_NAME);
   if (!fs.existsSync(path.join(dir, 'config.json'))) {
     throw new CliError(`the default model is missing (${dir}); pass --model DIR (a Hugging Face or llama2.c folder) or run "repopot model pull NAME"`);
   }
   return dir;
+}
+
+/** --model, --device, --quant: every command that loads a model takes these three. */
+export function modelOptions(quantDefault: WeightFormatName = 'fp32') {
+  return {
+    model: { type: 'string', value: 'DIR', help: 'model folder (Hugging Face or llama2.c)', shows: `models/${OWN_MODEL}` },
+    device: { type: 'string', value: 'D', help: 'where the model runs', choices: DEVICES, shows: DEFAULT_CLI_DEVICE },
+    quant: { type: 'string', value: 'Q', help: 'weight format', choices: WEIGHT_FORMATS, shows: quantDefault },
+  } as const;
+}
+
+export interface ModelChoice {
+  modelDir: string;
+  device: Device;
+  weights: WeightFormatName;
+}
+
+/** Validates --model/--device/--quant (no model is loaded yet). */
+export function modelChoice(values: { model?: string; device?: string; quant?: string }, quantDefault: WeightFormatName = 'fp32'): ModelChoice {
+  return {
+    device: choiceOption(values.device, 'device', DEVICES, DEFAULT_CLI_DEVICE),
+    weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, quantDefault),
+    modelDir: resolveModelDir(values.model),
+  };
+}
+
+export function loadEngine(choice: ModelChoice, log: (m: string) => void): Promise<Engine> {
+  return Engine.load(choice.modelDir, { device: choice.device, weights: choice.weights, log });
+}
+
+/** --x a,b,c as numbers, each checked. */
+export function numberList(value: string | undefined, name: string, check: (x: number) => boolean = Number.isFinite, what = 'numbers'): number[] | undefined {
+  if (value === undefined) return undefined;
+  const xs = value.split(',').map((v) => (v.trim() === '' ? NaN : Number(v)));
+  if (xs.length === 0 || xs.some((x) => !check(x))) throw new CliError(`--${name} must be a comma-separated list of ${what} (got "${value}")`);
+  return xs;
 }

@@ -1,25 +1,24 @@
-// Options shared by `repopot ingest` and `repopot ask` (one definition each).
+// Options shared by `repopot ingest` and `repopot ask` (one definition each), checked before any work starts.
+import fs from 'node:fs';
 import path from 'node:path';
-import { Engine } from '../engine/engine';
+import type { Engine } from '../engine/engine';
 import { defaultCacheDir } from '../engine/paths';
-import { POLICY_NAMES, type PolicyName } from '../distill/policies/policy';
-import type { DistillOptions, IngestProgress } from '../distill/distiller';
-import { choiceOption, CliError, intOption } from './args';
-import { DEVICES, WEIGHT_FORMATS, resolveModelDir } from './common';
+import { MIN_POT_TOKENS, resolveDistillSettings, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
+import { walkRepository, type WalkResult } from '../distill/repoWalker';
+import { DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
+import { choiceOption, CliError, optionalInt } from './args';
+import { loadEngine, modelChoice, modelOptions, type ModelChoice } from './common';
 
 export const distillFlags = {
-  repo: { type: 'string' },
-  model: { type: 'string' },
-  budget: { type: 'string' },
-  chunk: { type: 'string' },
-  policy: { type: 'string' },
-  include: { type: 'string', multiple: true },
-  exclude: { type: 'string', multiple: true },
-  device: { type: 'string' },
-  quant: { type: 'string' },
-  'no-cache': { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', default: false },
+  repo: { type: 'string', value: 'DIR', help: 'the repository folder to read (required)' },
+  budget: { type: 'string', value: 'N', help: 'tokens the pot keeps; capped by what the model\'s context allows', shows: 'the largest the model allows, at most 4096' },
+  chunk: { type: 'string', value: 'N', help: 'tokens fed at a time', shows: `${DEFAULT_CHUNK_TOKENS}, at most a quarter of the model's context` },
+  policy: { type: 'string', value: 'P', help: 'how the pot decides what to keep', choices: POLICY_NAMES, shows: DEFAULT_POLICY },
+  include: { type: 'string', multiple: true, value: 'GLOB', help: 'only files matching these globs', shows: 'every file' },
+  exclude: { type: 'string', multiple: true, value: 'GLOB', help: 'never these files (besides .gitignore and the built-in filters)' },
+  ...modelOptions(),
+  'no-cache': { type: 'boolean', default: false, help: 'neither reuse nor save the pot (saved pots live in $REPOPOT_CACHE_DIR)' },
+  json: { type: 'boolean', default: false, help: 'one JSON line on stdout, no progress' },
 } as const;
 
 export interface DistillFlagValues {
@@ -35,26 +34,57 @@ export interface DistillFlagValues {
   'no-cache'?: boolean;
 }
 
-export async function openEngine(values: DistillFlagValues, log: (m: string) => void): Promise<Engine> {
-  return Engine.load(resolveModelDir(values.model), {
-    device: choiceOption(values.device, 'device', DEVICES, 'cpu'),
-    weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'fp32'),
-    log,
-  });
+/** Everything `ingest`/`ask` were asked for, validated; nothing read or loaded yet. */
+export interface DistillRequest {
+  model: ModelChoice;
+  options: Omit<DistillOptions, 'signal'>;
 }
 
-export function distillOptions(values: DistillFlagValues, signal: AbortSignal): DistillOptions {
+export function distillRequest(values: DistillFlagValues): DistillRequest {
   if (!values.repo) throw new CliError('--repo DIR is required');
-  return {
-    repo: path.resolve(values.repo),
-    policy: choiceOption<PolicyName>(values.policy, 'policy', POLICY_NAMES, 'infinipot'),
-    budget: values.budget === undefined ? undefined : intOption(values.budget, 'budget', 0, 16),
-    chunkTokens: values.chunk === undefined ? undefined : intOption(values.chunk, 'chunk', 0, 1),
+  const repo = path.resolve(values.repo);
+  const options: DistillRequest['options'] = {
+    repo,
+    policy: choiceOption<PolicyName>(values.policy, 'policy', POLICY_NAMES, DEFAULT_POLICY),
+    budget: optionalInt(values.budget, 'budget', MIN_POT_TOKENS),
+    chunkSize: optionalInt(values.chunk, 'chunk', MIN_POT_TOKENS),
     include: values.include,
     exclude: values.exclude,
     cacheDir: values['no-cache'] ? undefined : defaultCacheDir(),
-    signal,
   };
+  const model = modelChoice(values);
+  if (!fs.existsSync(repo)) throw new CliError(`--repo: ${repo} does not exist`);
+  if (!fs.statSync(repo).isDirectory()) throw new CliError(`--repo: ${repo} is not a folder`);
+  return { model, options };
+}
+
+/** Walks the repository before the model loads: a folder with nothing to read fails here, in milliseconds. */
+export async function walkForIngest(request: DistillRequest, signal: AbortSignal): Promise<WalkResult> {
+  const { repo, include, exclude } = request.options;
+  return walkRepository(repo, { include, exclude, signal });
+}
+
+/** The error for a repository where nothing is left to read, with what was skipped and why. */
+export function nothingToReadMessage(repo: string, walk: WalkResult): string {
+  const counts = skippedFileCounts(walk.skipped);
+  const reasons = Object.entries(counts).map(([reason, n]) => `${n} ${reason}`).join(', ');
+  return reasons
+    ? `${repo}: no file to read: every file was skipped (${reasons}); see --include/--exclude`
+    : `${repo}: no file to read: the folder is empty`;
+}
+
+/** Loads the model and says which requested settings its context caps (e.g. --budget over what it allows). */
+export async function openEngineFor(request: DistillRequest, log: (m: string) => void): Promise<Engine> {
+  const engine = await loadEngine(request.model, log);
+  const requested = { budget: request.options.budget, chunkSize: request.options.chunkSize, policy: request.options.policy };
+  for (const notice of resolveDistillSettings(engine.config.maxPositions, requested).notices) log(notice.replace(/^budget/, '--budget').replace(/^chunk size/, '--chunk'));
+  return engine;
+}
+
+/** One-line summary of how the pot was built. */
+export function summaryLine(summary: IngestSummary): string {
+  const what = summary.source === 'reused' ? 'reused the saved pot' : `read ${summary.files} of ${summary.filesSeen} files`;
+  return `${what} · ${summary.tokensSeen} tokens → ${summary.tokensKept} kept (${summary.policy}, budget ${summary.budget})`;
 }
 
 /** Ingest progress on stderr, at most once a second (nothing in --json mode). */

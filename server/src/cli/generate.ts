@@ -1,46 +1,47 @@
 // `repopot generate`: plain text generation from a prompt, or from BOS when the prompt is empty.
-import { Engine } from '../engine/engine';
 import type { Sampling } from '../engine/sampling';
-import { choiceOption, floatOption, intOption, interruptSignal, parseOptions, cliLog } from './args';
-import { DEVICES, WEIGHT_FORMATS } from './common';
-import { DECODER_SETTINGS, makeDecoder } from '../decode/index';
+import { DECODERS, DEFAULT_DECODER, type DecoderSetting } from '../vocab';
+import { choiceOption, floatOption, helpText, intOption, interruptSignal, optionalInt, parseCommand, cliLog, type CommandSpec } from './args';
+import { loadEngine, modelChoice, modelOptions } from './common';
+import { makeDecoder } from '../decode/index';
 
-const HELP = `usage: repopot generate --model DIR [--prompt TEXT] [--max-tokens N] [--greedy | --temperature T [--top-p P] [--seed S]]
-                        [--stop TEXT]... [--device auto|cpu|webgpu|cuda] [--quant fp32|fp16|int8|int4]
-                        [--decoder sequential|parallel|confidence|auto|block-diffusion] [--block N] [--json]`;
+const generateFlags = {
+  ...modelOptions(),
+  model: { type: 'string', value: 'DIR', help: 'model folder (Hugging Face or llama2.c; required)' },
+  prompt: { type: 'string', value: 'TEXT', help: 'text to continue', shows: 'empty: from BOS' },
+  'max-tokens': { type: 'string', value: 'N', help: 'tokens to generate', shows: 64 },
+  greedy: { type: 'boolean', default: false, help: 'greedy decoding (the default unless --temperature is given)' },
+  temperature: { type: 'string', value: 'T', help: 'sample with this temperature', shows: 'greedy' },
+  'top-p': { type: 'string', value: 'P', help: 'nucleus sampling share', shows: 1 },
+  seed: { type: 'string', value: 'S', help: 'sampling seed', shows: 'random' },
+  stop: { type: 'string', multiple: true, value: 'TEXT', help: 'stop at this text' },
+  decoder: { type: 'string', value: 'D', help: 'decoding algorithm', choices: DECODERS, shows: DEFAULT_DECODER },
+  block: { type: 'string', value: 'N', help: 'block size of the parallel and diffusion decoders', shows: 'the decoder\'s' },
+  json: { type: 'boolean', default: false, help: 'one JSON line (text, tokens, stop reason, timing)' },
+} as const;
+
+export const generateCommand = {
+  name: 'generate',
+  synopsis: '--model DIR',
+  summary: 'Generates text from a prompt (or from BOS when the prompt is empty).',
+  options: generateFlags,
+} as const satisfies CommandSpec<typeof generateFlags>;
 
 export async function runGenerate(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    model: { type: 'string' },
-    prompt: { type: 'string', default: '' },
-    'max-tokens': { type: 'string' },
-    greedy: { type: 'boolean', default: false },
-    temperature: { type: 'string' },
-    'top-p': { type: 'string' },
-    seed: { type: 'string' },
-    stop: { type: 'string', multiple: true },
-    device: { type: 'string' },
-    quant: { type: 'string' },
-    decoder: { type: 'string' },
-    block: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  }, 'generate');
-  if (values.help || !values.model) {
-    process.stdout.write(HELP + '\n');
-    return values.help ? 0 : 2;
+  const parsed = parseCommand(argv, generateCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
+  if (!values.model) {
+    process.stdout.write(helpText(generateCommand) + '\n');
+    return 2;
   }
-  const maxTokens = intOption(values['max-tokens'], 'max-tokens', 64, 1);
-  const decoderSetting = choiceOption(values.decoder, 'decoder', DECODER_SETTINGS, 'sequential');
-  const block = values.block === undefined ? undefined : intOption(values.block, 'block', 0, 1);
+  const maxTokens = intOption(values['max-tokens'], 'max-tokens', generateFlags['max-tokens'].shows, 1);
+  const decoderSetting = choiceOption<DecoderSetting>(values.decoder, 'decoder', DECODERS, DEFAULT_DECODER);
+  const block = optionalInt(values.block, 'block', 1);
   const sampling: Sampling = values.greedy || values.temperature === undefined
     ? { kind: 'greedy' }
-    : { kind: 'sample', temperature: floatOption(values.temperature, 'temperature', 1), topP: floatOption(values['top-p'], 'top-p', 1), seed: values.seed === undefined ? undefined : intOption(values.seed, 'seed', 0) };
-  const engine = await Engine.load(values.model, {
-    device: choiceOption(values.device, 'device', DEVICES, 'cpu'),
-    weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'fp32'),
-    log: cliLog,
-  });
+    : { kind: 'sample', temperature: floatOption(values.temperature, 'temperature', 1), topP: floatOption(values['top-p'], 'top-p', 1), seed: optionalInt(values.seed, 'seed', 0) };
+  const engine = await loadEngine(modelChoice(values), cliLog);
   try {
     const tokenizer = engine.tokenizer;
     let prompt = tokenizer.encode(values.prompt ?? '', { addSpecial: true });

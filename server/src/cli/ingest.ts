@@ -1,25 +1,30 @@
 // `repopot ingest --repo DIR`: stream a repository into the pot and print a summary.
 import { Distiller } from '../distill/distiller';
-import { emitJson, interruptSignal, parseOptions, cliLog } from './args';
-import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
+import { emitJson, interruptSignal, parseCommand, cliLog, type CommandSpec } from './args';
+import { distillFlags, distillRequest, nothingToReadMessage, openEngineFor, progressPrinter, walkForIngest } from './distillCommon';
 
-const HELP = `usage: repopot ingest --repo DIR [--budget N] [--chunk N] [--policy infinipot|streaming|h2o|tova|random|snapkv|full]
-                      [--include GLOB]... [--exclude GLOB]... [--model DIR] [--device D] [--quant Q] [--no-cache] [--json]`;
+export const ingestCommand = {
+  name: 'ingest',
+  synopsis: '--repo DIR',
+  summary: 'Streams a repository into the pot (the distilled KV cache) and prints a summary; the pot is saved for `ask`.',
+  options: distillFlags,
+} as const satisfies CommandSpec<typeof distillFlags>;
 
 export async function runIngest(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, distillFlags, 'ingest');
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
-  const log = cliLog;
-  const options = distillOptions(values, interruptSignal());
-  const engine = await openEngine(values, log);
+  const parsed = parseCommand(argv, ingestCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const request = distillRequest(values);
+  const signal = interruptSignal();
+  const walk = await walkForIngest(request, signal);
+  if (walk.files.length === 0) cliLog(nothingToReadMessage(request.options.repo, walk));
+  const engine = await openEngineFor(request, cliLog);
   try {
     const distiller = new Distiller(engine);
-    const summary = await distiller.ingest({ ...options, onProgress: progressPrinter(values.json) });
+    const summary = await distiller.ingest({ ...request.options, walk, signal, onProgress: progressPrinter(values.json) });
     const line = {
       files: summary.files,
+      filesSeen: summary.filesSeen,
       skipped: summary.skipped,
       tokensSeen: summary.tokensSeen,
       tokensKept: summary.tokensKept,

@@ -3,11 +3,11 @@
 
 import { runGenerate } from './generate';
 import { runSelftest } from './selftest';
-import { runBench } from './bench';
+import { BENCH_SUITES, runBench } from './bench';
 import { runModel } from './model';
 import { runIngest } from './ingest';
 import { runAsk } from './ask';
-import { runEval } from './eval';
+import { EVAL_SUITES, runEval } from './eval';
 import { runSteer } from './steer';
 import { CliError } from './args';
 
@@ -16,11 +16,11 @@ type Command = (argv: string[]) => Promise<number>;
 const commands = new Map<string, { run: Command; summary: string }>([
   ['generate', { run: runGenerate, summary: 'generate text from a prompt (or from BOS)' }],
   ['selftest', { run: runSelftest, summary: 'correctness checks of the engine (JSON lines with --json)' }],
-  ['bench', { run: runBench, summary: 'benchmarks: bench engine|distill|steer|decode' }],
+  ['bench', { run: runBench, summary: `benchmarks: bench ${[...BENCH_SUITES.keys()].join('|')}` }],
   ['model', { run: runModel, summary: 'model setup: model pull NAME | model list' }],
   ['ingest', { run: runIngest, summary: 'stream a repository into the pot (--repo DIR)' }],
   ['ask', { run: runAsk, summary: 'answer a question about a repository, with sources' }],
-  ['eval', { run: runEval, summary: 'model quality on held-out sets: eval lookup' }],
+  ['eval', { run: runEval, summary: `model quality on held-out sets: eval ${EVAL_SUITES.join('|')}` }],
   ['steer', { run: runSteer, summary: 'KV-cache steering vectors: steer build --pairs FILE --out FILE' }],
 ]);
 

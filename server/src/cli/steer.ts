@@ -5,16 +5,26 @@ import type { Engine } from '../engine/engine';
 import { loadPairs } from '../steer/pairs';
 import { buildSteeringVectors, DEFAULT_DEMOS, DEFAULT_VECTORS_FILE, saveSteeringVectors, tokenizePairs, type ExtractionMode, type SteeringVectors } from '../steer/vectors';
 import type { SteeringPair } from '../steer/pairs';
-import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOptions, cliLog } from './args';
-import { projectRoot, resolveModelDir } from './common';
-import { openEngine } from './distillCommon';
+import { choiceOption, CliError, emitJson, helpText, intOption, interruptSignal, parseCommand, cliLog, type CommandSpec } from './args';
+import { loadEngine, modelChoice, modelOptions, projectRoot } from './common';
 
-const HELP = `usage: repopot steer build [--model DIR] [--pairs FILE] [--out FILE] [--limit N] [--extraction fewshot-query|completion-end] [--demos N] [--device D] [--quant Q] [--json]
-  --pairs       contrastive pairs (default data/steering/train.jsonl; never the held-out split)
-  --extraction  fewshot-query (default, the paper's): demos with/without traces then the pair's prompt,
-                read at the slot the edit targets; completion-end: one pair's prompt + completion, last token
-  --demos       demonstrations per example (default ${DEFAULT_DEMOS}; fewer when the context is short)
-  --out         vectors file (default DIR/${DEFAULT_VECTORS_FILE}, next to the model)`;
+const EXTRACTIONS = ['fewshot-query', 'completion-end'] as const satisfies readonly ExtractionMode[];
+
+const steerBuildFlags = {
+  ...modelOptions(),
+  pairs: { type: 'string', value: 'FILE', help: 'contrastive pairs (never the held-out split)', shows: 'data/steering/train.jsonl' },
+  out: { type: 'string', value: 'FILE', help: 'vectors file', shows: `DIR/${DEFAULT_VECTORS_FILE}, next to the model` },
+  limit: { type: 'string', value: 'N', help: 'use the first N pairs (0: all)', shows: 0 },
+  extraction: { type: 'string', value: 'MODE', help: 'fewshot-query (the paper\'s): demos with/without traces then the pair\'s prompt, read at the slot the edit targets; completion-end: one pair\'s prompt + completion, last token', choices: EXTRACTIONS, shows: 'fewshot-query' },
+  demos: { type: 'string', value: 'N', help: 'demonstrations per example (fewer when the context is short)', shows: DEFAULT_DEMOS },
+  json: { type: 'boolean', default: false, help: 'one JSON line' },
+} as const;
+
+export const steerBuildCommand = {
+  name: 'steer build',
+  summary: 'Builds KV-cache steering vectors from contrastive pairs.',
+  options: steerBuildFlags,
+} as const satisfies CommandSpec<typeof steerBuildFlags>;
 
 export function defaultTrainPairs(): string {
   return path.join(projectRoot(), 'data', 'steering', 'train.jsonl');
@@ -32,38 +42,26 @@ export async function buildFromPairs(engine: Engine, pairs: readonly SteeringPai
 export async function runSteer(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === '--help' || verb === '-h' || verb === undefined) {
-    process.stdout.write(HELP + '\n');
+    process.stdout.write(helpText(steerBuildCommand) + '\n');
     return verb === undefined ? 2 : 0;
   }
   if (verb !== 'build') throw new CliError(`steer: unknown subcommand "${verb}" (use: steer build)`);
-  const { values } = parseOptions(rest, {
-    model: { type: 'string' },
-    pairs: { type: 'string' },
-    out: { type: 'string' },
-    limit: { type: 'string' },
-    extraction: { type: 'string' },
-    demos: { type: 'string' },
-    device: { type: 'string' },
-    quant: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  }, 'steer build');
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  const parsed = parseCommand(rest, steerBuildCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const log = cliLog;
-  const modelDir = resolveModelDir(values.model);
+  const limit = intOption(values.limit, 'limit', steerBuildFlags.limit.shows, 0);
+  const extraction = choiceOption<ExtractionMode>(values.extraction, 'extraction', EXTRACTIONS, 'fewshot-query');
+  const demos = intOption(values.demos, 'demos', DEFAULT_DEMOS, 1);
+  const model = modelChoice(values);
   const pairsFile = path.resolve(values.pairs ?? defaultTrainPairs());
-  const out = path.resolve(values.out ?? path.join(modelDir, DEFAULT_VECTORS_FILE));
+  const out = path.resolve(values.out ?? path.join(model.modelDir, DEFAULT_VECTORS_FILE));
   let pairs = loadPairs(pairsFile);
-  const limit = intOption(values.limit, 'limit', 0, 0);
   if (limit > 0) pairs = pairs.slice(0, limit);
-  const engine = await openEngine({ ...values, model: modelDir }, log);
+  const engine = await loadEngine(model, log);
   try {
     const started = performance.now();
-    const extraction = choiceOption<ExtractionMode>(values.extraction, 'extraction', ['fewshot-query', 'completion-end'], 'fewshot-query');
-    const vectors = await buildFromPairs(engine, pairs, log, interruptSignal(), extraction, intOption(values.demos, 'demos', DEFAULT_DEMOS, 1));
+    const vectors = await buildFromPairs(engine, pairs, log, interruptSignal(), extraction, demos);
     await saveSteeringVectors(out, vectors);
     const line = { out, pairs: vectors.pairs, layers: vectors.layers, extractionPosition: vectors.extractionPosition, modelHash: vectors.modelHash, seconds: (performance.now() - started) / 1000 };
     if (values.json) emitJson(line);

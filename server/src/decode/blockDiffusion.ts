@@ -10,6 +10,7 @@
 // Token shift: the prediction for block position i is the logits row of position i-1 (the previous block's last
 // row for i = 0), as the model keeps its autoregressive head.
 
+import { PREFILL_CHUNK_TOKENS } from '../vocab';
 import { EngineError, type Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import { MASK_NEG } from '../graph/contract';
@@ -79,7 +80,7 @@ export class BlockDiffusionDecoder implements Decoder {
   /** Appends `tokens` block-causally (chunks of whole blocks; positions continue the cache). */
   async prefillBlocks<Tag>(cache: KvCache<Tag>, tokens: readonly number[]): Promise<number> {
     const start = cache.nextPosition();
-    const chunk = Math.max(this.block, Math.floor(512 / this.block) * this.block);
+    const chunk = Math.max(this.block, Math.floor(PREFILL_CHUNK_TOKENS / this.block) * this.block);
     let passes = 0;
     for (let from = 0; from < tokens.length; ) {
       // End chunks on block boundaries: a block split across passes would hide its later tokens from its earlier ones.

@@ -17,8 +17,9 @@ export { BlockDiffusionDecoder } from './blockDiffusion';
 export { Drafter } from './drafts';
 export { chooseDecoder } from './autoSelect';
 
-export const DECODER_SETTINGS = ['sequential', 'parallel', 'confidence', 'auto', 'block-diffusion'] as const;
-export type DecoderSetting = (typeof DECODER_SETTINGS)[number];
+import type { DecoderSetting } from '../vocab';
+
+export { DECODERS, type DecoderSetting } from '../vocab';
 
 export interface MakeDecoderOptions {
   block?: number;

@@ -3,6 +3,7 @@
 
 import { TextStream, type Engine, type GenerateOptions, type GenerateResult, type StopReason } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
+import { PREFILL_CHUNK_TOKENS } from '../vocab';
 
 export type DecoderName = 'sequential' | 'parallel' | 'confidence' | 'block-diffusion';
 
@@ -33,9 +34,9 @@ export interface Decoder {
   generate<Tag>(cache: KvCache<Tag>, prompt: readonly number[], options: DecodeOptions): Promise<DecodeResult>;
 }
 
-/** Forward passes Engine.prefill spends on a prompt (its default chunk is 512 tokens). */
+/** Forward passes Engine.prefill spends on a prompt (chunks of PREFILL_CHUNK_TOKENS). */
 export function prefillPasses(promptLength: number): number {
-  return Math.ceil(promptLength / 512);
+  return Math.ceil(promptLength / PREFILL_CHUNK_TOKENS);
 }
 
 /**

@@ -4,30 +4,45 @@
 //   walk + order ─► streamRepository ─► pot.append (compress when over budget) ─► savePot
 //   question ─► prompt after the pot ─► generate ─► attention of the answer on pot slots ─► sources
 
+import { rmSync } from 'node:fs';
 import type { Engine } from '../engine/engine';
 import type { Sampling } from '../engine/sampling';
-import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions } from './repoWalker';
+import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type WalkResult } from './repoWalker';
 import { orderFiles, type FileOrder } from './fileOrder';
-import { streamRepository, headerForTokenizer, DEFAULT_CHUNK_TOKENS, type StreamableFile, type StreamChunk } from './streamer';
+import { streamRepository, headerForTokenizer, type StreamableFile, type StreamChunk } from './streamer';
 import { Pot, type PotStats } from './pot';
-import { citeSources, type Citation } from './provenance';
+import { citeSources, shareSources, type Citation } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
-import type { PolicyName } from './policies/policy';
+import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
+import { potHistory } from './history';
 import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../decode/types';
 import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
 
-export interface DistillOptions {
+/**
+ * What the pot is distilled with: the same three names from the VS Code setting (`repopot.cache.*`) and the CLI
+ * flag (`--budget`, `--chunk`, `--policy`) to the pot. Distiller.resolve caps and defaults them, once.
+ */
+export interface DistillSettings {
+  /** Slots the pot may keep; capped by what the model's trained context allows. */
+  budget: number;
+  /** Tokens fed into the pot at a time (ingestion yields between chunks); capped by the model's context. */
+  chunkSize: number;
+  policy: PolicyName;
+}
+
+/** The smallest budget and chunk the pot works with (the CLI refuses less). */
+export const MIN_POT_TOKENS = 16;
+
+export interface DistillOptions extends Partial<DistillSettings> {
   repo: string;
-  policy?: PolicyName;
-  /** Slots the pot may hold; default sized from the model's trained context. */
-  budget?: number;
-  chunkTokens?: number;
   order?: FileOrder;
   include?: string[];
   exclude?: string[];
+  /** The walk of `repo` when the caller already made it (the CLI walks before loading the model). */
+  walk?: WalkResult;
   /** Where pots are saved; no persistence when absent. */
   cacheDir?: string;
   catalyst?: string;
@@ -49,7 +64,10 @@ export interface IngestSummary extends PotStats {
   filePaths: string[];
   /** Every skipped file with its reason (the counts are in `skipped`). */
   skippedFiles: SkippedFile[];
+  /** Skipped files by reason; a pruned folder counts the files under it. */
   skipped: Record<string, number>;
+  /** Every file the walk saw: read (`files`) or skipped. */
+  filesSeen: number;
   tokensPerSecond: number;
   peakRssBytes: number;
   /** 'fresh' streamed everything; 'reused' loaded the saved pot; 'refreshed' re-streamed changed files. */
@@ -58,12 +76,22 @@ export interface IngestSummary extends PotStats {
   reason?: string;
 }
 
-/** pot + chunk + question must fit the trained context; powers of two keep budgets comparable. */
+/**
+ * The largest budget the model allows: pot + chunk + question must fit the trained context; powers of two (at
+ * most DEFAULT_BUDGET) keep budgets comparable. Also the budget when none is asked for.
+ */
 export function defaultBudget(maxPositions: number, chunkTokens = defaultChunkTokens(maxPositions)): number {
   const room = maxPositions - chunkTokens - Math.floor(maxPositions / 8);
   let budget = 64;
-  while (budget * 2 <= room && budget * 2 <= 4096) budget *= 2;
+  while (budget * 2 <= room && budget * 2 <= DEFAULT_BUDGET) budget *= 2;
   return budget;
+}
+
+/** Skipped files by reason, a pruned folder counting the files under it (at least one). */
+export function skippedFileCounts(skipped: readonly SkippedFile[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of skipped) counts[s.reason] = (counts[s.reason] ?? 0) + Math.max(1, s.files ?? 1);
+  return counts;
 }
 
 /** Compress to one chunk below the budget (when the budget holds at least two): half as many compressions. */
@@ -71,29 +99,85 @@ export function defaultCompressTo(budget: number, chunkTokens: number): number {
   return budget >= 2 * chunkTokens ? budget - chunkTokens : budget;
 }
 
-export function defaultChunkTokens(maxPositions: number): number {
-  return Math.min(DEFAULT_CHUNK_TOKENS, Math.max(64, Math.floor(maxPositions / 4)));
+/** The largest chunk the model allows: a quarter of its trained context (at least 64 tokens). */
+export function maxChunkTokens(maxPositions: number): number {
+  return Math.max(64, Math.floor(maxPositions / 4));
+}
+
+/** The chunk size when none is asked for: `preferred` (DEFAULT_CHUNK_TOKENS) within the model's cap. */
+export function defaultChunkTokens(maxPositions: number, preferred = DEFAULT_CHUNK_TOKENS): number {
+  return Math.min(preferred, maxChunkTokens(maxPositions));
+}
+
+/**
+ * Requested settings → the ones the pot runs with: defaults filled in and values capped by the model's context,
+ * once, for the extension and the CLI alike. Each cap is reported in `notices` (the caller shows them).
+ */
+export function resolveDistillSettings(maxPositions: number, requested: Partial<DistillSettings> = {}): { settings: DistillSettings; notices: string[] } {
+  const notices: string[] = [];
+  // Settings files can hold anything: a value that is not a whole number or a known policy is said and replaced.
+  const whole = (value: number | undefined, name: string): number | undefined => {
+    if (value === undefined || Number.isInteger(value)) return value;
+    notices.push(`${name} ${String(value)} is not a whole number of tokens: using the default`);
+    return undefined;
+  };
+  let policy = requested.policy ?? DEFAULT_POLICY;
+  if (!(POLICY_NAMES as readonly string[]).includes(policy)) {
+    notices.push(`policy "${String(policy)}" is not one of ${POLICY_NAMES.join(', ')}: using ${DEFAULT_POLICY}`);
+    policy = DEFAULT_POLICY;
+  }
+  const chunkCap = maxChunkTokens(maxPositions);
+  let chunkSize = whole(requested.chunkSize, 'chunk size') ?? defaultChunkTokens(maxPositions);
+  if (chunkSize > chunkCap) {
+    notices.push(`chunk size ${chunkSize} is above what the model's ${maxPositions}-token context allows: capped to ${chunkCap}`);
+    chunkSize = chunkCap;
+  }
+  if (chunkSize < MIN_POT_TOKENS) {
+    notices.push(`chunk size ${chunkSize} is below ${MIN_POT_TOKENS}: raised to ${MIN_POT_TOKENS}`);
+    chunkSize = MIN_POT_TOKENS;
+  }
+  const budgetCap = defaultBudget(maxPositions, chunkSize);
+  let budget = whole(requested.budget, 'budget') ?? budgetCap;
+  if (budget > budgetCap) {
+    notices.push(`budget ${budget} is above what the model's ${maxPositions}-token context allows with ${chunkSize}-token chunks: capped to ${budgetCap}`);
+    budget = budgetCap;
+  }
+  if (budget < MIN_POT_TOKENS) {
+    notices.push(`budget ${budget} is below ${MIN_POT_TOKENS}: raised to ${MIN_POT_TOKENS}`);
+    budget = MIN_POT_TOKENS;
+  }
+  return { settings: { budget, chunkSize, policy }, notices };
 }
 
 export class Distiller {
-  pot: Pot | undefined;
+  private current: Pot | undefined;
   private fileHashes = new Map<string, string>();
   private skipped: Record<string, number> = {};
+  /** Where the last ingest read from and saved to (forget() and history() need them). */
+  private last: { repo: string; file: string | undefined } | undefined;
 
   constructor(readonly engine: Engine) {}
+
+  /** The pot after the last ingest; read-only (ingest replaces it). */
+  get pot(): Pot | undefined {
+    return this.current;
+  }
+
+  /** `requested` settings capped and defaulted for this engine's model (see resolveDistillSettings). */
+  resolve(requested: Partial<DistillSettings> = {}): { settings: DistillSettings; notices: string[] } {
+    return resolveDistillSettings(this.engine.config.maxPositions, requested);
+  }
 
   /** Brings the pot up to date with `options.repo`: reuse, refresh changed files, or stream anew. */
   async ingest(options: DistillOptions): Promise<IngestSummary> {
     const started = performance.now();
     let peakRss = process.memoryUsage().rss;
-    const config = this.engine.config;
-    const chunkTokens = options.chunkTokens ?? defaultChunkTokens(config.maxPositions);
-    const budget = options.budget ?? defaultBudget(config.maxPositions, chunkTokens);
-    const policyName = options.policy ?? 'infinipot';
+    const { settings } = this.resolve(options);
+    const { budget, chunkSize: chunkTokens, policy: policyName } = settings;
     const policy = makePolicy(policyName, this.engine, options.catalyst);
     const walkOptions: WalkOptions = { include: options.include, exclude: options.exclude, signal: options.signal };
-    const walk = await walkRepository(options.repo, walkOptions);
-    this.skipped = Object.fromEntries(Object.entries(walk.skipCounts).filter(([, n]) => n > 0));
+    const walk = options.walk ?? (await walkRepository(options.repo, walkOptions));
+    this.skipped = skippedFileCounts(walk.skipped);
     const ordered = orderFiles(walk.files, { order: options.order });
 
     const file = options.cacheDir ? potPath(options.cacheDir, options.repo, this.engine.model.weightsHash, policyName, budget) : undefined;
@@ -112,13 +196,14 @@ export class Distiller {
       const current = new Map(ordered.map((f) => [f.path, f.sha256]));
       for (const [path, hash] of previous) if (current.get(path) !== hash) pot.dropFile(path);
       toStream = ordered.filter((f) => previous.get(f.path) !== f.sha256);
-      this.pot = pot;
+      this.current = pot;
       source = toStream.length === 0 && [...previous.keys()].every((p) => current.has(p)) ? 'reused' : 'refreshed';
     } else {
       reason = stored.reason;
-      this.pot = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) });
+      this.current = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) });
     }
-    const pot = this.pot;
+    const pot = this.current;
+    this.last = { repo: options.repo, file };
     this.fileHashes = new Map(ordered.map((f) => [f.path, f.sha256]));
 
     const streamed = await streamIntoPot(pot, toStream, {
@@ -139,6 +224,7 @@ export class Distiller {
       filePaths: ordered.map((f) => f.path),
       skippedFiles: walk.skipped,
       skipped: this.skipped,
+      filesSeen: ordered.length + Object.values(this.skipped).reduce((a, b) => a + b, 0),
       tokensPerSecond: streamed / Math.max(seconds, 1e-9),
       peakRssBytes: peakRss,
       source,
@@ -149,12 +235,28 @@ export class Distiller {
 
   /** Answers after the pot without changing it. */
   async ask(question: string, options: AskOptions = {}): Promise<Answer> {
-    if (!this.pot) throw new Error('ask: nothing ingested yet');
-    return askPot(this.engine, this.pot, question, options);
+    if (!this.current) throw new NothingIngestedError();
+    return askPot(this.engine, this.current, question, options);
+  }
+
+  /** Deletes the saved pot of the last ingest, so the next ingest streams everything anew. */
+  forget(): void {
+    if (this.last?.file) rmSync(this.last.file, { force: true });
+  }
+
+  /** Tokens of the repository lines the pot holds, for the parallel decoders' drafts (empty before ingest). */
+  history(): number[] {
+    if (!this.current || !this.last) return [];
+    return potHistory(this.current.cache.tags(), this.last.repo, this.engine.tokenizer);
+  }
+
+  /** Files by their share of the pot's slots: what an answer cut short (before attention ranking) cites. */
+  currentSources(max = 5): Citation[] {
+    return this.current ? shareSources(this.current.cache.tags(), max) : [];
   }
 
   private save(file: string, policy: PolicyName): void {
-    const pot = this.pot!;
+    const pot = this.current!;
     const summary = pot.summary();
     savePot(file, {
       meta: {
@@ -226,6 +328,14 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   }
   const { answer, trace } = splitTrace(result.text);
   return { answer, trace, text: displayText(result.text), sources, stopReason: result.stopReason, tokens: result.tokens.length };
+}
+
+/** ask() before any ingest. */
+export class NothingIngestedError extends Error {
+  override readonly name = 'NothingIngestedError';
+  constructor() {
+    super('ask: nothing ingested yet');
+  }
 }
 
 export interface AskOptions {

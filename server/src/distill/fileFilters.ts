@@ -10,6 +10,7 @@ export type SkipReason =
   | 'vendored' // third-party code: node_modules, vendor/, .venv ...
   | 'generated' // build output, lock files, "@generated" / "DO NOT EDIT" files
   | 'minified' // *.min.js or code with very long lines
+  | 'data' // a data table or dump, not source: large JSON / CSV / TSV / JSON lines
   | 'binary' // binary extension or NUL bytes
   | 'too-large' // over maxFileBytes
   | 'invalid-utf8'
@@ -27,6 +28,7 @@ export const SKIP_REASONS: readonly SkipReason[] = [
   'vendored',
   'generated',
   'minified',
+  'data',
   'binary',
   'too-large',
   'invalid-utf8',
@@ -188,4 +190,18 @@ function isMinified(text: string): boolean {
     start = nl + 1;
   }
   return text.length / lines > 300 || longest > 5000;
+}
+
+/** Data formats: a file of one of these above its size limit is a table or dump, not source worth a KV budget. */
+const DATA_LIMITS: readonly [RegExp, number][] = [
+  [/\.(?:csv|tsv|psv|jsonl|ndjson)$/i, 8 * 1024],
+  [/\.(?:json|geojson|topojson)$/i, 16 * 1024],
+];
+
+/** 'data' specifics (e.g. "20480 bytes of JSON > 16 KiB") when `relPath` of `bytes` is a data file, else null. */
+export function classifyData(relPath: string, bytes: number): string | null {
+  for (const [pattern, limit] of DATA_LIMITS) {
+    if (pattern.test(relPath) && bytes > limit) return `${bytes} bytes of ${relPath.slice(relPath.lastIndexOf('.') + 1).toUpperCase()} > ${limit / 1024} KiB`;
+  }
+  return null;
 }

@@ -6,6 +6,7 @@
 import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import { logProbOf } from '../engine/sampling';
+import { throwIfAborted } from '../util/abort';
 import type { CachePolicy, SlotStats } from './policies/policy';
 import type { SlotSource } from './provenance';
 
@@ -91,7 +92,7 @@ export class Pot {
     if (!policy.compressesOnlyAtEnd && this.cache.length > this.options.budget) {
       await this.compress(Math.min(this.options.budget, this.options.compressTo ?? this.options.budget));
     }
-    if (signal?.aborted) throw new Error('cancelled');
+    throwIfAborted(signal);
   }
 
   /** End of stream: one-shot policies (SnapKV) compress now; others are already within budget. */

@@ -75,3 +75,24 @@ export function leadWithConfirmation(citations: readonly Citation[], confirm: { 
   const same = citations.find((c) => c.file === file && c.startLine <= line && line <= c.endLine);
   return [{ file, startLine: line, endLine: line, weight: same?.weight ?? 0 }, ...citations.filter((c) => c !== same)];
 }
+
+/**
+ * Files by their share of the pot's slots, each spanning the lines it holds: the citations of an answer cut
+ * short before its attention could rank the sources.
+ */
+export function shareSources(tags: readonly (SlotSource | undefined)[], maxSources = 5): Citation[] {
+  // Per file: its share of the slots, and the few lines around the line holding most of them.
+  const perFile = new Map<string, { n: number; lines: Map<number, number> }>();
+  for (const t of tags) {
+    if (!t) continue;
+    const e = perFile.get(t.file) ?? { n: 0, lines: new Map<number, number>() };
+    e.n++;
+    if (t.line > 0) e.lines.set(t.line, (e.lines.get(t.line) ?? 0) + 1);
+    perFile.set(t.file, e);
+  }
+  const total = tags.length || 1;
+  return [...perFile]
+    .map(([file, e]) => ({ file, ...tightRange(e.lines), weight: e.n / total }))
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, maxSources);
+}

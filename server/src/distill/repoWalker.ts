@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { describeError, throwIfAborted } from '../model/errors';
-import { classifyPath, classifyText, DEFAULT_EXCLUDES, looksBinary, SKIP_REASONS, type SkipReason } from './fileFilters';
+import { describeError } from '../model/errors';
+import { throwIfAborted } from '../util/abort';
+import { classifyData, classifyPath, classifyText, DEFAULT_EXCLUDES, looksBinary, SKIP_REASONS, type SkipReason } from './fileFilters';
 import { GitignoreRules } from './gitignore';
 import { GlobSet } from './glob';
 
@@ -33,6 +34,8 @@ export interface SkippedFile {
   reason: SkipReason;
   /** Human-readable specifics (sizes, error codes, symlink targets). */
   detail?: string;
+  /** A pruned directory: the files under it (counted, never read; at most FOLDER_COUNT_LIMIT). */
+  files?: number;
 }
 
 export interface WalkOptions {
@@ -58,6 +61,29 @@ export interface WalkResult {
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+
+/** Files counted under one pruned directory at most (node_modules can hold hundreds of thousands). */
+export const FOLDER_COUNT_LIMIT = 10_000;
+
+/** Files (not directories, symlinks followed never) under `dir`, counting stops at `limit`. */
+async function countFiles(dir: string, limit: number): Promise<number> {
+  let count = 0;
+  const pending = [dir];
+  while (pending.length > 0 && count < limit) {
+    const current = pending.pop()!;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(current, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) pending.push(path.join(current, e.name));
+      else if (++count >= limit) break;
+    }
+  }
+  return count;
+}
 
 /** Files read concurrently: enough to hide I/O latency without flooding the libuv pool. */
 const READ_CONCURRENCY = 8;
@@ -112,6 +138,7 @@ export async function walkRepository(root: string, options: WalkOptions = {}): P
       const kind = await entryKind(ctx, rel, entry);
       const skip = await classifyEntry(ctx, rel, kind, false);
       if (skip) {
+        if (kind === 'directory') skip.files = await countFiles(path.join(ctx.root, rel), FOLDER_COUNT_LIMIT);
         skipped.push(skip);
       } else if (kind === 'directory') {
         subdirs.push(rel);
@@ -278,6 +305,8 @@ async function loadFile(ctx: WalkContext, rel: string): Promise<RepoFile | Skipp
     if (stats.size > ctx.maxFileBytes) {
       return { path: rel, reason: 'too-large', detail: `${stats.size} bytes > ${ctx.maxFileBytes}` };
     }
+    const data = ctx.defaultFilters ? classifyData(rel, stats.size) : null;
+    if (data) return { path: rel, reason: 'data', detail: data };
     const handle = await open(abs, 'r');
     try {
       bytes = await handle.readFile();

@@ -4,7 +4,7 @@
 // Files are tokenized line by line with the newline attached: encode() returns ids without offsets, and line
 // boundaries are natural BPE boundaries, so per-line encoding keeps provenance exact at a negligible cost in
 // merges across lines. Decoding the concatenated tokens gives back header + text exactly.
-import { throwIfAborted } from '../model/errors';
+import { throwIfAborted } from '../util/abort';
 import type { Tokenizer } from '../model/tokenizer';
 
 /** Where one token came from. Header tokens carry their file and line 0. */

@@ -13,6 +13,8 @@ import { loadModel, type LoadedModel } from '../model/import';
 import type { ModelConfig, Weights } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
 import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
+import { PREFILL_CHUNK_TOKENS } from '../vocab';
+import { throwIfAborted } from '../util/abort';
 import { KvCache } from './kvCache';
 import { argmax, logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
 import { defaultCacheDir } from './paths';
@@ -214,7 +216,7 @@ export class Engine {
   /** Appends `tokens` in chunks; optionally returns each token's log-probability (NuC scores). */
   async prefill<Tag>(cache: KvCache<Tag>, tokens: readonly number[], options: PrefillOptions<Tag> = {}): Promise<PrefillResult> {
     if (tokens.length === 0) throw new EngineError('prefill: no tokens');
-    const chunkSize = options.chunkSize ?? 512;
+    const chunkSize = options.chunkSize ?? PREFILL_CHUNK_TOKENS;
     const vocab = this.model.config.vocabSize;
     const start = cache.nextPosition();
     const positions = options.positions ?? tokens.map((_, i) => start + i);
@@ -256,7 +258,7 @@ export class Engine {
     let forwardPasses = 0;
     if (prompt.length > 0) {
       await this.prefill(cache, prompt, { signal: options.signal });
-      forwardPasses += Math.ceil(prompt.length / 512);
+      forwardPasses += Math.ceil(prompt.length / PREFILL_CHUNK_TOKENS);
     }
     if (!cache.lastLogits) throw new EngineError('generate: empty prompt and the cache holds no logits to continue from');
     const stream = new TextStream(this.tokenizer, stops, options.onText);
@@ -331,10 +333,6 @@ function floatOutput(out: Record<string, HostTensor>, name: string): Float32Arra
   const t = out[name];
   if (!t || !(t.data instanceof Float32Array)) throw new EngineError(`graph output ${name} is missing or not float32`);
   return t.data;
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new EngineError('cancelled');
 }
 
 /**

@@ -4,6 +4,7 @@
 // held-out code next-token loss, and the copy score: loss and top-1 on an exact repeat of a span of
 // held-out code (copy-spans.jsonl), the skill behind every lookup answer.
 
+import { throwIfAborted } from '../util/abort';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
@@ -82,7 +83,7 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
         // Every answer's verdict (server/src/check), and how it agrees with exact match.
         const verdicts: Record<CheckStatus, number> & { checkedWrong: number; notFoundRight: number } = { checked: 0, 'not-found': 0, unverifiable: 0, checkedWrong: 0, notFoundRight: 0 };
         for (const r of records) {
-          options.signal?.throwIfAborted();
+          throwIfAborted(options.signal);
           let answer: string;
           try {
             answer = (await answerWithFullContext(engine, r, mode, maxTokens)).answer;

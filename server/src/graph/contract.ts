@@ -14,7 +14,9 @@
 //   attention_mass.{i}         float32 [past+q]          only with attentionMass: sum over heads and over query
 //                                                         rows r of attention_rows[r] * softmax prob(r -> column)
 
-export type WeightFormat = 'fp32' | 'fp16' | 'int8' | 'int4';
+import type { WeightFormatName } from '../vocab';
+
+export type WeightFormat = WeightFormatName;
 
 export interface GraphOptions {
   weights: WeightFormat;

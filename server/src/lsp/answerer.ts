@@ -2,24 +2,22 @@
 // cite sources by the answer's attention on the pot's slots. Backed by server/src/distill (Distiller: walk,
 // order, stream, compress, persist); this module adapts it to the server's needs (skip report, status,
 // selections, cancellation). It is the one place the server's answering lives.
-import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Engine } from '../engine/engine.js';
-import { defaultBudget, defaultChunkTokens, Distiller } from '../distill/distiller.js';
-import { potPath } from '../distill/potStore.js';
-import { leadWithConfirmation, tightRange, type SlotSource } from '../distill/provenance.js';
+import { Distiller, type DistillSettings } from '../distill/distiller.js';
+import { leadWithConfirmation } from '../distill/provenance.js';
 import type { SteeringVectors } from '../steer/vectors.js';
-import { makeDecoder, type Decoder as TokenDecoder } from '../decode/index.js';
-import { potHistory } from '../decode/history.js';
+import { makeDecoder, type Decoder } from '../decode/index.js';
 import { checkAnswer, diskRepo, parseQuestion, QUESTION_FORMS, STOPPED_CHECK, workspaceSymbols, type AnswerCheck, type RepoView } from '../check/index.js';
-import type { AskSelection, Decoder, Policy, QuestionFormsParams, QuestionFormsResult, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
+import type { AskSelection, DecoderSetting, QuestionFormsParams, QuestionFormsResult, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
 
 /** Under a free-form answer of a model trained for lookups (RepoPot's own). */
 export const LOOKUP_MODEL_NOTE =
   "RepoPot's built-in model is trained for lookups (where something is defined, a constant's value, a function's parameters, which files import a module). For free-form questions, choose a larger model (RepoPot: Choose Model…).";
 
-export interface PotStats {
+/** The pot's numbers the status bar shows. */
+export interface PotGauge {
   tokensSeen: number;
   tokensKept: number;
   budget: number;
@@ -32,7 +30,7 @@ export interface IngestRequest {
   signal: AbortSignal;
   /** Awaited before each chunk goes into the pot: the scheduler's yield point (and pause). */
   betweenChunks: () => Promise<void>;
-  onProgress: (p: PotStats & { filesDone: number; filesTotal: number; tokensPerSecond: number }) => void;
+  onProgress: (p: PotGauge & { filesDone: number; filesTotal: number; tokensPerSecond: number }) => void;
 }
 
 export interface IngestOutcome {
@@ -54,7 +52,8 @@ export interface AnswerRequest {
   onToken?: (text: string) => void;
 }
 
-export interface Answer {
+/** An answer as the server returns it (protocol types; distill's Answer is the model-side one). */
+export interface ServerAnswer {
   text: string;
   sources: Source[];
   stopReason: StopReason;
@@ -66,23 +65,24 @@ export interface Answer {
 
 export interface PotSettings {
   root: string;
-  budget: number;
-  chunkSize: number;
-  policy: Policy;
+  /** The `repopot.cache.*` slice, passed to the Distiller as is (it caps and defaults it). */
+  cache: DistillSettings;
   /** Where the pot is persisted; empty = not persisted. */
   cacheDir: string;
-  decoder: Decoder;
+  decoder: DecoderSetting;
   log: (message: string) => void;
 }
 
 export class DistilledPot {
   private readonly distiller: Distiller;
   /** Built on the first answer after each ingest (parallel decoders draft from the pot's lines). */
-  private decoder: Promise<TokenDecoder | undefined> | undefined;
+  private decoder: Promise<Decoder | undefined> | undefined;
   /** The streamed files as the answer checks read them (set by each ingest). */
   private repo: RepoView | undefined;
-  readonly budget: number;
-  readonly chunkTokens: number;
+  /** The settings the pot runs with: `settings.cache` capped by the model's context. */
+  readonly cache: DistillSettings;
+  /** What capping changed, for the log (e.g. a budget above what the model's context allows). */
+  readonly notices: readonly string[];
 
   constructor(
     readonly engine: Engine,
@@ -92,17 +92,20 @@ export class DistilledPot {
     readonly steeringVectors?: SteeringVectors,
   ) {
     this.distiller = new Distiller(engine);
-    const maxPositions = engine.config.maxPositions;
-    // The pot, a chunk and the question must fit the trained context: settings are capped by the model.
-    this.chunkTokens = Math.max(16, Math.min(settings.chunkSize, defaultChunkTokens(maxPositions)));
-    this.budget = Math.max(16, Math.min(settings.budget, defaultBudget(maxPositions, this.chunkTokens)));
+    const resolved = this.distiller.resolve(settings.cache);
+    this.cache = resolved.settings;
+    this.notices = resolved.notices;
+  }
+
+  get budget(): number {
+    return this.cache.budget;
   }
 
   get device(): string {
     return this.engine.device;
   }
 
-  stats(): PotStats {
+  stats(): PotGauge {
     const pot = this.distiller.pot;
     if (!pot) return { tokensSeen: 0, tokensKept: 0, budget: this.budget, cacheBytes: 0 };
     const s = pot.summary();
@@ -115,9 +118,7 @@ export class DistilledPot {
     const exclude = req.exclude.length > 0 ? req.exclude : undefined;
     const summary = await this.distiller.ingest({
       repo: this.settings.root,
-      policy: this.settings.policy,
-      budget: this.budget,
-      chunkTokens: this.chunkTokens,
+      ...this.cache,
       include,
       exclude,
       cacheDir: this.settings.cacheDir || undefined,
@@ -137,11 +138,10 @@ export class DistilledPot {
 
   /** Forgets the persisted pot so the next ingest streams everything anew. */
   forgetPersisted(): void {
-    if (!this.settings.cacheDir) return;
-    rmSync(potPath(this.settings.cacheDir, this.settings.root, this.engine.model.weightsHash, this.settings.policy, this.budget), { force: true });
+    this.distiller.forget();
   }
 
-  async answer(req: AnswerRequest): Promise<Answer> {
+  async answer(req: AnswerRequest): Promise<ServerAnswer> {
     let question = req.question.trim();
     if (req.selection) question = `${question}\n\nThe code in question (${this.relPath(req.selection.uri)}):\n${req.selection.text}`;
     const vectors = req.steering.enabled ? this.steeringVectors : undefined;
@@ -199,12 +199,11 @@ export class DistilledPot {
   }
 
   /** The configured decoder (undefined = the engine's sequential decoding); a failure falls back to sequential. */
-  private tokenDecoder(): Promise<TokenDecoder | undefined> {
+  private tokenDecoder(): Promise<Decoder | undefined> {
     const setting = this.settings.decoder;
-    const pot = this.distiller.pot;
-    if (setting === 'sequential' || !pot) return Promise.resolve(undefined);
+    if (setting === 'sequential' || !this.distiller.pot) return Promise.resolve(undefined);
     this.decoder ??= makeDecoder(this.engine, setting, {
-      history: potHistory(pot.cache.tags() as (SlotSource | undefined)[], this.settings.root, this.engine.tokenizer),
+      history: this.distiller.history(),
       cacheDir: this.settings.cacheDir || undefined,
       log: this.settings.log,
     }).catch((err: unknown) => {
@@ -216,26 +215,7 @@ export class DistilledPot {
 
   /** Files by their share of the pot's slots: what an answer cut short (before attention ranking) cites. */
   currentSources(max = 5): Source[] {
-    const pot = this.distiller.pot;
-    if (!pot) return [];
-    // Per file: its share of the slots, and the few lines around the line holding most of them.
-    const perFile = new Map<string, { n: number; lines: Map<number, number> }>();
-    const tags = pot.cache.tags() as (SlotSource | undefined)[];
-    for (const t of tags) {
-      if (!t) continue;
-      const e = perFile.get(t.file) ?? { n: 0, lines: new Map<number, number>() };
-      e.n++;
-      if (t.line > 0) e.lines.set(t.line, (e.lines.get(t.line) ?? 0) + 1);
-      perFile.set(t.file, e);
-    }
-    const total = tags.length || 1;
-    return [...perFile]
-      .map(([file, e]) => {
-        const { startLine, endLine } = tightRange(e.lines);
-        return this.source(file, startLine, endLine, e.n / total);
-      })
-      .sort((a, b) => b.weight - a.weight)
-      .slice(0, max);
+    return this.distiller.currentSources(max).map((c) => this.source(c.file, c.startLine, c.endLine, c.weight));
   }
 
   private source(file: string, startLine: number, endLine: number, weight: number): Source {
@@ -249,12 +229,7 @@ export class DistilledPot {
   }
 
   private relPath(uri: string): string {
-    try {
-      const abs = new URL(uri).pathname;
-      return path.relative(this.settings.root, decodeURIComponent(abs)).split(path.sep).join('/');
-    } catch {
-      return uri;
-    }
+    return workspaceRelative(this.settings.root, uri);
   }
 
   dispose(): Promise<void> {
@@ -264,4 +239,19 @@ export class DistilledPot {
 
 function toStopReason(s: string): StopReason {
   return s === 'eos' || s === 'stop' || s === 'length' || s === 'cancelled' ? s : 'stop';
+}
+
+/**
+ * A file URI as a POSIX path relative to `root` (display and prompts); anything else as given. fileURLToPath,
+ * not URL.pathname: "file:///c%3A/src/a.ts" is C:\\src\\a.ts on Windows, and the pathname keeps it encoded.
+ */
+export function workspaceRelative(root: string, uri: string, platform: { windows: boolean } = { windows: process.platform === 'win32' }): string {
+  if (!uri.startsWith('file:')) return uri;
+  try {
+    const p = platform.windows ? path.win32 : path.posix;
+    const abs = fileURLToPath(uri, { windows: platform.windows });
+    return p.relative(root, abs).split(p.sep).join('/');
+  } catch {
+    return uri;
+  }
 }

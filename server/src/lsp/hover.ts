@@ -5,7 +5,8 @@ import type { Hover, Position } from 'vscode-languageserver-protocol';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { formatVerdict } from '../check/index.js';
 import { continueInChatCommand, type AnswerCheck, type ContinueInChatArgs, type Source } from './protocol.js';
-import { isAbortError, type Session } from './session.js';
+import { isAbortError } from '../util/abort.js';
+import type { Session } from './session.js';
 
 const CONTEXT_LINES_BEFORE = 6;
 const CONTEXT_LINES_AFTER = 12;

@@ -1,11 +1,14 @@
 // RepoPot's custom LSP surface, declared once and imported by both the server and the extension.
-// Imports only types from vscode-languageserver-protocol. Messages are declared as plain typed specs
+// Imports only types from vscode-languageserver-protocol, and the shared vocabularies and defaults
+// (server/src/vocab.ts, dependency-free). Messages are declared as plain typed specs
 // (method name + phantom param/result types) rather than RequestType instances: the server and the client
 // libraries each carry their own copy of vscode-jsonrpc, whose classes are not interchangeable.
 import type { PartialResultParams, Range } from 'vscode-languageserver-protocol';
 import type { AnswerCheck, QuestionForm, WorkspaceSymbol } from '../check/types.js';
 
 export type { AnswerCheck, CheckStatus, QuestionForm, QuestionKind, WorkspaceSymbol } from '../check/types.js';
+import type { DistillSettings } from '../distill/distiller.js';
+import { DEFAULT_ANSWER_TOKENS, DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_DECODER, DEFAULT_DEVICE, DEFAULT_POLICY, ERROR_CODES, type DecoderSetting, type Device } from '../vocab.js';
 
 /** A request `method` taking P and returning R. */
 export interface RequestSpec<P, R> {
@@ -30,10 +33,11 @@ function notification<P>(method: string): NotificationSpec<P> {
 
 // ---------- settings (the server's view of `repopot.*`) ----------
 
-export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
-export type Policy = 'infinipot' | 'streaming' | 'h2o' | 'tova';
-/** server/src/decode DECODER_SETTINGS. */
-export type Decoder = 'sequential' | 'parallel' | 'confidence' | 'auto' | 'block-diffusion';
+export type { Device, DecoderSetting, SettingPolicy } from '../vocab.js';
+export type { DistillSettings } from '../distill/distiller.js';
+
+/** JSON-RPC error codes of RepoPot's requests (server/src/vocab.ts). */
+export const errorCodes = ERROR_CODES;
 
 export interface SteeringSettings {
   /** Apply KV-cache steering vectors (server/src/steer) to answers when the model has them. */
@@ -50,16 +54,16 @@ export interface ServerSettings {
   /** Label shown in status (e.g. "repopot-tiny-code"). */
   modelLabel: string;
   device: Device;
-  /** Tokens the distilled cache may keep (capped by what the model's context allows). */
-  cacheBudget: number;
-  /** Tokens per ingest chunk (the unit between which ingestion yields). */
-  chunkSize: number;
-  policy: Policy;
+  /**
+   * `repopot.cache.*`: budget (tokens the distilled cache may keep), chunkSize (tokens per ingest chunk, the unit
+   * between which ingestion yields) and policy. Passed to the Distiller unchanged, which caps them by the model.
+   */
+  cache: DistillSettings;
   include: string[];
   exclude: string[];
   hover: { enabled: boolean; deadlineMs: number };
   steering: SteeringSettings;
-  decoder: Decoder;
+  decoder: DecoderSetting;
   /** 0 = greedy; above 0 samples with this temperature (top-p 0.9). */
   temperature: number;
   /** Max tokens per answer. */
@@ -71,18 +75,16 @@ export interface ServerSettings {
 export const defaultSettings: ServerSettings = {
   modelPath: '',
   modelLabel: '',
-  device: 'auto',
-  cacheBudget: 4096,
-  chunkSize: 256,
-  policy: 'infinipot',
+  device: DEFAULT_DEVICE,
+  cache: { budget: DEFAULT_BUDGET, chunkSize: DEFAULT_CHUNK_TOKENS, policy: DEFAULT_POLICY },
   /** Empty: every file (minus .gitignore'd, vendored, generated and binary files). */
   include: [],
   exclude: [],
   hover: { enabled: true, deadlineMs: 2000 },
   steering: { enabled: true, strength: null, vectorsPath: '' },
-  decoder: 'sequential',
+  decoder: DEFAULT_DECODER,
   temperature: 0,
-  maxAnswerTokens: 256,
+  maxAnswerTokens: DEFAULT_ANSWER_TOKENS,
   cacheDir: '',
 };
 

@@ -1,6 +1,8 @@
 // One engine, many callers: interactive requests (ask, hover) always go before background ingestion,
 // which takes the engine one chunk at a time and so yields between chunks.
 
+import { abortError, throwIfAborted } from '../util/abort.js';
+
 export type Priority = 'interactive' | 'background';
 
 export class EngineLock {
@@ -14,7 +16,7 @@ export class EngineLock {
 
   /** Waits for the engine; rejects with the signal's reason if it is aborted first. */
   async acquire(priority: Priority, signal?: AbortSignal): Promise<() => void> {
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     if (!this.busy) {
       this.busy = true;
       return this.releaser();
@@ -28,7 +30,7 @@ export class EngineLock {
       const onAbort = (): void => {
         const i = queue.indexOf(wake);
         if (i >= 0) queue.splice(i, 1);
-        reject(signal?.reason instanceof Error ? signal.reason : new DOMException('aborted', 'AbortError'));
+        reject(abortError(signal!));
       };
       queue.push(wake);
       signal?.addEventListener('abort', onAbort, { once: true });

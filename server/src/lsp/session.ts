@@ -1,8 +1,10 @@
 // One workspace session: the model and its pot, background ingestion and the status it reports.
 // Interactive work (ask, hover) takes the engine before ingestion, which yields between chunks.
 import { describeError } from '../model/errors.js';
-import type { Answer, AnswerRequest, DistilledPot } from './answerer.js';
-import type { IngestReport, QuestionFormsParams, QuestionFormsResult, ServerSettings, ServerState, SkippedFile, StatusParams } from './protocol.js';
+import { NothingIngestedError } from '../distill/distiller.js';
+import { throwIfAborted } from '../util/abort.js';
+import type { AnswerRequest, DistilledPot, ServerAnswer } from './answerer.js';
+import { defaultSettings, type IngestReport, type QuestionFormsParams, type QuestionFormsResult, type ServerSettings, type ServerState, type SkippedFile, type StatusParams } from './protocol.js';
 import { EngineLock } from './scheduler.js';
 import { StatusBoard } from './status.js';
 
@@ -10,14 +12,12 @@ export interface SessionHooks {
   sendStatus(s: StatusParams): void;
   log(message: string): void;
   loadPot(settings: ServerSettings, root: string): Promise<DistilledPot>;
+  /** Tells the user something they asked for was changed (e.g. a budget capped by the model's context). */
+  notify?(message: string): void;
 }
 
 export class SessionError extends Error {
   override readonly name = 'SessionError';
-}
-
-export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError' || err.message === 'cancelled');
 }
 
 /** How long after the last save the workspace is re-ingested (changed files only). */
@@ -57,7 +57,7 @@ export class Session {
 
   /** Loads the model and starts background ingestion (which restores the persisted pot). Never throws. */
   async start(): Promise<void> {
-    this.status.update({ state: 'starting', budget: this.settings.cacheBudget, model: this.settings.modelLabel, message: 'loading model' }, true);
+    this.status.update({ state: 'starting', budget: this.settings.cache.budget, model: this.settings.modelLabel, message: 'loading model' }, true);
     try {
       this.pot = await this.hooks.loadPot(this.settings, this.root);
     } catch (err) {
@@ -66,12 +66,17 @@ export class Session {
     }
     if (this.disposed) return;
     this.status.update({ model: this.pot.label, device: this.pot.device, ...this.pot.stats() });
-    this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.budget} tokens, chunks of ${this.pot.chunkTokens}`);
+    for (const notice of this.pot.notices) this.hooks.log(`repopot.cache: ${notice}`);
+    // The default budget (4096) is capped for small models as a matter of course: the log says so. A value the
+    // user chose is worth a message.
+    const chosen = (Object.keys(defaultSettings.cache) as (keyof ServerSettings['cache'])[]).some((k) => this.settings.cache[k] !== defaultSettings.cache[k]);
+    if (chosen && this.pot.notices.length > 0) this.hooks.notify?.(`RepoPot (repopot.cache): ${this.pot.notices.join('; ')}.`);
+    this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.cache.budget} tokens, chunks of ${this.pot.cache.chunkSize} (${this.pot.cache.policy})`);
     this.startIngest();
   }
 
   private potStats(): Pick<StatusParams, 'tokensSeen' | 'tokensKept' | 'budget' | 'cacheBytes'> {
-    return this.pot?.stats() ?? { tokensSeen: 0, tokensKept: 0, budget: this.settings.cacheBudget, cacheBytes: 0 };
+    return this.pot?.stats() ?? { tokensSeen: 0, tokensKept: 0, budget: this.settings.cache.budget, cacheBytes: 0 };
   }
 
   private fail(message: string): void {
@@ -157,7 +162,7 @@ export class Session {
         });
       });
     }
-    signal.throwIfAborted();
+    throwIfAborted(signal);
   }
 
   /** A saved file: re-ingest (only changed files are streamed again), debounced and after any running ingest. */
@@ -213,7 +218,7 @@ export class Session {
   // ---------- answers ----------
 
   /** Answers with the engine at interactive priority; `signal` cancels waiting and generating. */
-  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature'> & { maxTokens?: number; steer?: boolean }): Promise<Answer> {
+  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature'> & { maxTokens?: number; steer?: boolean }): Promise<ServerAnswer> {
     if (this.failed) throw new SessionError(this.failed);
     const pot = this.pot;
     if (!pot) throw new SessionError('RepoPot is still loading its model');
@@ -230,7 +235,7 @@ export class Session {
       if (answer.tokensPerSecond > 0 && answer.tokens > 1) this.status.update({ tokensPerSecond: answer.tokensPerSecond });
       return answer;
     } catch (err) {
-      if (/nothing ingested yet/.test(describeError(err))) throw new SessionError('RepoPot has not read the workspace yet; ask again in a moment');
+      if (err instanceof NothingIngestedError) throw new SessionError('RepoPot has not read the workspace yet; ask again in a moment');
       throw err;
     } finally {
       this.answering--;
@@ -248,7 +253,7 @@ export class Session {
   }
 
   /** Sources the pot would cite now (for answers cut before finishing). */
-  currentSources(): Answer['sources'] {
+  currentSources(): ServerAnswer['sources'] {
     return this.pot?.currentSources() ?? [];
   }
 

@@ -16,9 +16,3 @@ export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Throws the signal's reason (an AbortError) when the caller has cancelled. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
-  }
-}

@@ -11,7 +11,8 @@
 import type { Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { layerPrefix, type ModelConfig, type Weights } from './config';
-import { ModelImportError, describeError, throwIfAborted } from './errors';
+import { ModelImportError, describeError } from './errors';
+import { throwIfAborted } from '../util/abort';
 
 const HEADER_BYTES = 7 * 4;
 /** Magic of llama2.c's newer export versions ("ak42"), which run.c's legacy reader does not handle. */

@@ -14,6 +14,8 @@ export interface KnownModel {
   description: string;
   /** Files fetched from the repository's main branch, small ones first. */
   files: readonly string[];
+  /** Offered by the extension's "Choose Model…" (and named in package.json's repopot.model description). */
+  offered?: boolean;
 }
 
 const HF_FILES = ['config.json', 'generation_config.json', 'tokenizer_config.json', 'tokenizer.json', 'model.safetensors'] as const;
@@ -23,11 +25,13 @@ export const KNOWN_MODELS: Readonly<Record<string, KnownModel>> = {
     repo: 'Qwen/Qwen2.5-Coder-0.5B-Instruct',
     description: 'Qwen2.5-Coder 0.5B Instruct (bf16, ~1 GB)',
     files: HF_FILES,
+    offered: true,
   },
   'qwen2.5-coder-1.5b-instruct': {
     repo: 'Qwen/Qwen2.5-Coder-1.5B-Instruct',
     description: 'Qwen2.5-Coder 1.5B Instruct (bf16, ~3.1 GB)',
     files: HF_FILES,
+    offered: true,
   },
   'smollm2-135m-instruct': {
     repo: 'HuggingFaceTB/SmolLM2-135M-Instruct',
@@ -35,6 +39,9 @@ export const KNOWN_MODELS: Readonly<Record<string, KnownModel>> = {
     files: HF_FILES,
   },
 };
+
+/** The models the extension offers for download: KNOWN_MODELS marked `offered`. */
+export const DOWNLOADABLE_MODELS: readonly string[] = Object.keys(KNOWN_MODELS).filter((name) => KNOWN_MODELS[name]!.offered);
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 

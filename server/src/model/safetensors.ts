@@ -7,7 +7,8 @@ import { randomBytes, type Hash } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import type { WeightTensor, Weights } from './config';
-import { ModelImportError, describeError, throwIfAborted } from './errors';
+import { ModelImportError, describeError } from './errors';
+import { throwIfAborted } from '../util/abort';
 import { float32ToBf16Bits, float32ToFp16Bits, widenBf16, widenFp16 } from './halfFloat';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';

@@ -5,9 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 
-export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+import { DEVICES, type Device } from '../vocab';
+
+export { DEVICES, type Device };
 export type ResolvedDevice = Exclude<Device, 'auto'>;
-export const DEVICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
 /**
  * A tensor in host memory: float32 activations, int64 ids/positions, int32 for runtimes that prefer it.

@@ -5,8 +5,9 @@ import type { Engine } from '../../engine/engine';
 import type { KvCache } from '../../engine/kvCache';
 import type { SlotSource } from '../provenance';
 
-export type PolicyName = 'infinipot' | 'streaming' | 'h2o' | 'tova' | 'random' | 'snapkv' | 'full';
-export const POLICY_NAMES: readonly PolicyName[] = ['infinipot', 'streaming', 'h2o', 'tova', 'random', 'snapkv', 'full'];
+import type { PolicyName } from '../../vocab';
+
+export { POLICY_NAMES, type PolicyName } from '../../vocab';
 
 /** Per-slot statistics the pot keeps aligned with the cache (same order, same length). */
 export interface SlotStats {

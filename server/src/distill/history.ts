@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Tokenizer } from '../model/tokenizer';
-import type { SlotSource } from '../distill/provenance';
+import type { SlotSource } from './provenance';
 
 /** Tokens of the distinct lines the pot holds, in slot order, at most `limit` tokens (the most recent lines win). */
 export function potHistory(tags: readonly (SlotSource | undefined)[], repoDir: string, tokenizer: Pick<Tokenizer, 'encode'>, limit = 32768): number[] {

@@ -1,0 +1,52 @@
+// The one definition of every name and default that more than one module (or package.json) uses: devices,
+// decoders, cache policies, weight formats, the built-in model's id, chunk sizes and RepoPot's JSON-RPC error
+// codes. No imports: the server, the CLI and the extension all read it. test/vocab.test.ts checks package.json's
+// enums and defaults against it.
+
+/** Where the model runs (`repopot.device`, `--device`). */
+export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
+/** The extension's default device (the CLI defaults to cpu: reproducible numbers). */
+export const DEFAULT_DEVICE: Device = 'auto';
+export const DEFAULT_CLI_DEVICE: Device = 'cpu';
+
+/** How answers are decoded (`repopot.decoder`, `--decoder`); server/src/decode/index.ts makes each. */
+export const DECODERS = ['sequential', 'parallel', 'confidence', 'auto', 'block-diffusion'] as const;
+export type DecoderSetting = (typeof DECODERS)[number];
+export const DEFAULT_DECODER: DecoderSetting = 'sequential';
+
+/** Every cache policy (`--policy`); server/src/distill/policies/registry.ts makes each. */
+export const POLICY_NAMES = ['infinipot', 'streaming', 'h2o', 'tova', 'random', 'snapkv', 'full'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+/** The policies offered as the `repopot.cache.policy` setting (the rest are baselines for benchmarks). */
+export const SETTING_POLICIES = ['infinipot', 'streaming', 'h2o', 'tova'] as const satisfies readonly PolicyName[];
+export type SettingPolicy = (typeof SETTING_POLICIES)[number];
+export const DEFAULT_POLICY: SettingPolicy = 'infinipot';
+
+/** Weight formats the graph builder emits (`--quant`). */
+export const WEIGHT_FORMATS = ['fp32', 'fp16', 'int8', 'int4'] as const;
+export type WeightFormatName = (typeof WEIGHT_FORMATS)[number];
+
+/** RepoPot's own model, shipped in models/ (downloadable ones: server/src/model/pull.ts KNOWN_MODELS). */
+export const OWN_MODEL = 'repopot-tiny-code';
+
+/** Tokens fed into the pot at a time (`repopot.cache.chunkSize`, `--chunk`), before the model's cap. */
+export const DEFAULT_CHUNK_TOKENS = 256;
+/** Tokens the pot may keep (`repopot.cache.budget`, `--budget`): also the ceiling of the model-derived budget. */
+export const DEFAULT_BUDGET = 4096;
+/** The smallest budget and chunk a setting may ask for (package.json's minimums). */
+export const MIN_BUDGET = 256;
+export const MIN_CHUNK_TOKENS = 16;
+/** Tokens per forward pass when Engine.prefill feeds a long prompt. */
+export const PREFILL_CHUNK_TOKENS = 512;
+
+/** Longest answer, in tokens: the extension's setting and the CLI's `ask --max-tokens`. */
+export const DEFAULT_ANSWER_TOKENS = 256;
+export const DEFAULT_CLI_ANSWER_TOKENS = 128;
+
+/** JSON-RPC error codes of RepoPot's requests (RequestCancelled is LSP's). */
+export const ERROR_CODES = {
+  RequestCancelled: -32800,
+  NotReady: -32002,
+  Failed: -32603,
+} as const;
