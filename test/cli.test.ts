@@ -91,9 +91,11 @@ test('ingest --json: summary with skip reasons; ask --json answers with sources 
 test('bad input: an empty repository and a missing model fail clearly or succeed, never crash', (t) => {
   if (!fs.existsSync(stories)) return t.skip(`../shared absent: ${stories} not found`);
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-empty-'));
+  // issue 12: an empty folder is an error with the skip counts, not a pot of nothing
   const r = repopot(['ingest', '--repo', empty, '--model', stories, '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(lastJson(r.stdout).files, 0);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /no file to read: the folder is empty/);
+  assert.equal(r.stdout.trim(), '');
   const missing = repopot(['ask', 'x', '--repo', empty, '--model', path.join(empty, 'nope')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /nope/);

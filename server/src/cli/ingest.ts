@@ -17,7 +17,8 @@ export async function runIngest(argv: string[]): Promise<number> {
   const request = distillRequest(values);
   const signal = interruptSignal();
   const walk = await walkForIngest(request, signal);
-  if (walk.files.length === 0) cliLog(nothingToReadMessage(request.options.repo, walk));
+  // Nothing to read is an error (with the skip counts), before the model is loaded.
+  if (walk.files.length === 0) throw new Error(nothingToReadMessage(request.options.repo, walk));
   const engine = await openEngineFor(request, cliLog);
   try {
     const distiller = new Distiller(engine);
