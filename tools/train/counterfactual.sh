@@ -4,6 +4,8 @@
 #     only come from the context), asked in many wordings (question_templates.json);
 #   - copy rows (repeated spans of real code) mixed into the same stream;
 #   - a share of unrenamed real code (plain Python modules, unrenamed repositories) with the LM loss;
+#   - attention supervision of two heads (COPY_HEADS, layer.head): a previous-token head and an induction head,
+#     the copy circuit the model lacked (train.py --copy-heads);
 #   - judged by held-out EM and the copy score every EVAL_EVERY steps (judge.py); best.pt keeps the best.
 # Idempotent and resumable like stages.sh: re-run to continue. Env: THREADS (default 2), STAGES (default "cf1 cf2").
 #   nohup bash tools/train/counterfactual.sh > .train/logs/cf.log 2>&1 &
@@ -60,6 +62,7 @@ for s in "${STAGES[@]}"; do
   until [ -f $T/ckpt/$n/final.pt ]; do
     nice -n ${NICE:-5} $PY tools/train/train.py --stage $n --data ${srcs//,/ } --seq $seq --batch $batch --steps $steps \
         --answer-weight $aw --copy-weight $cw --code-weight $codew --lr $lr --warmup $warm --threads $THREADS \
+        --copy-heads ${COPY_HEADS:-0.0,1.2} --copy-head-weight ${COPY_HEAD_WEIGHT:-0.3} \
         --eval-every ${EVAL_EVERY:-100} --eval-per-type ${EVAL_PER_TYPE:-6} --max-minutes 600 "${initarg[@]}" >> $T/logs/$n.log 2>&1 &
     echo $! > $T/train.pid
     wait $! || sleep 10

@@ -36,6 +36,9 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(d, self.nkv * self.hd, bias=False)
         self.v_proj = nn.Linear(d, self.nkv * self.hd, bias=False)
         self.o_proj = nn.Linear(self.nh * self.hd, d, bias=False)
+        # heads whose attention pattern the trainer supervises (train.py --copy-heads): their probabilities are kept
+        self.watch = ()
+        self.watched = None
 
     def forward(self, x, cos, sin, mask, cache=None):
         B, T, _ = x.shape
@@ -53,6 +56,10 @@ class Attention(nn.Module):
         if rep > 1:
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
+        if self.watch:  # explicit form for the supervised heads (their probabilities are needed)
+            w = list(self.watch)
+            att = (q[:, w] @ k[:, w].transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
+            self.watched = att.masked_fill(mask, float('-inf')).softmax(-1)
         if hasattr(F, 'scaled_dot_product_attention'):  # PyTorch >= 2 (the GPU machines): fused attention
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=~mask)
         else:  # Debian's PyTorch 1.13 on the build machine

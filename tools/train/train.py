@@ -76,6 +76,35 @@ def load_init(path):
     return {'model': weights, 'config': cfg, 'step': log['step'], 'stage': log.get('stage'), 'history': log.get('history', [])}
 
 
+def copy_head_loss(model, inp, heads):
+    """Attention supervision that bootstraps the copy circuit (the model had no previous-token head, and copying
+    did not emerge from the LM loss in the CPU budget). Head 1 (an early layer) is pulled to attend to the previous
+    token; head 2 (a later layer) to the positions j where the two tokens before j equal the current and the previous
+    token (inp[j-1] == inp[i], inp[j-2] == inp[i-1]): an induction head, whose value there is the token to copy.
+    Loss: -log of the attention mass on the targets, averaged over positions that have a target."""
+    (l0, _), (l1, _) = heads[0], heads[1]
+    prev = model.model.layers[l0].self_attn.watched[:, 0]  # [B, T, T]
+    B, T, _ = prev.shape
+    real = inp != PAD
+    lp = torch.log(torch.diagonal(prev, offset=-1, dim1=1, dim2=2).clamp_min(1e-9))  # [B, T-1]: i -> i-1
+    prev_loss = -(lp * real[:, 1:]).sum() / real[:, 1:].sum().clamp_min(1)
+    ind = model.model.layers[l1].self_attn.watched[:, 0]
+    x = inp
+    # target[b, i, j] for j in [2, i): x[j-1] == x[i] and x[j-2] == x[i-1]
+    a_ = (x[:, None, 1:-1] == x[:, 1:, None])[:, :, :]  # [B, T-1, T-2]: query i>=1 vs j-1 in [1, T-2]
+    b_ = (x[:, None, :-2] == x[:, :-1, None])            # [B, T-1, T-2]: query i-1 vs j-2
+    tgt = torch.zeros(B, T, T, dtype=torch.bool, device=x.device)
+    tgt[:, 1:, 2:] = a_ & b_
+    tgt &= torch.ones(T, T, dtype=torch.bool, device=x.device).tril(-1)  # j < i
+    tgt &= real[:, :, None] & real[:, None, :] & (x[:, :, None] != 0)
+    has = tgt.any(-1)
+    if not has.any():
+        return prev_loss
+    mass = (ind * tgt).sum(-1).clamp_min(1e-9)
+    ind_loss = -(torch.log(mass) * has).sum() / has.sum()
+    return prev_loss + ind_loss
+
+
 def save(path, obj):
     tmp = path + '.tmp'
     torch.save(obj, tmp)
@@ -108,6 +137,10 @@ def main():
                     help='end the stage (write final.pt) at this step; the LR schedule still spans --steps')
     ap.add_argument('--code-weight', type=float, default=1.0, help='loss weight of plain code tokens')
     ap.add_argument('--copy-weight', type=float, default=1.0, help='loss weight of the repeat in copy rows (copy_data.py)')
+    ap.add_argument('--copy-heads', default='',
+                    help='bootstrap copying: "L0.H0,L1.H1" supervises layer L0 head H0 to attend to the previous token and '
+                         'layer L1 head H1 to attend where the current token followed the same two tokens before (an induction head)')
+    ap.add_argument('--copy-head-weight', type=float, default=0.3)
     ap.add_argument('--eval-every', type=int, default=0, help='run the held-out judge (judge.py) every N steps')
     ap.add_argument('--eval-sets', nargs='*', default=['data/eval/lookup-1k.jsonl', 'data/eval/lookup-py-1k.jsonl'])
     ap.add_argument('--eval-per-type', type=int, default=16)
@@ -145,6 +178,9 @@ def main():
         init = load_init(a.init_from)
         cfg = init['config']
     model = Llama(cfg).to(dev)
+    heads = [tuple(int(v) for v in h.split('.')) for h in a.copy_heads.split(',') if h] if a.copy_heads else []
+    for layer, head in heads:
+        model.model.layers[layer].self_attn.watch = (head,)
     nparams = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -208,6 +244,8 @@ def main():
             cw = torch.where(c == COPY_CLS, a.copy_weight, a.code_weight)
             w = w * torch.where(inside, a.answer_weight, cw)
         loss = (ce * w).sum() / w.sum()
+        if heads:
+            loss = loss + a.copy_head_weight * copy_head_loss(model, inp, heads)
         plain = float(ce.sum() / (tgt != -100).sum())  # logged: comparable across stages whatever the weighting
         opt.zero_grad(set_to_none=True)
         loss.backward()
