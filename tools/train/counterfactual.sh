@@ -62,7 +62,7 @@ for s in "${STAGES[@]}"; do
   until [ -f $T/ckpt/$n/final.pt ]; do
     nice -n ${NICE:-5} $PY tools/train/train.py --stage $n --data ${srcs//,/ } --seq $seq --batch $batch --steps $steps \
         --answer-weight $aw --copy-weight $cw --code-weight $codew --lr $lr --warmup $warm --threads $THREADS \
-        --copy-heads ${COPY_HEADS:-0.0,1.2} --copy-head-weight ${COPY_HEAD_WEIGHT:-0.3} \
+        --copy-heads ${COPY_HEADS:-0.0,1.2} --copy-head-weight ${COPY_HEAD_WEIGHT:-1.0} \
         --eval-every ${EVAL_EVERY:-100} --eval-per-type ${EVAL_PER_TYPE:-6} --max-minutes 600 "${initarg[@]}" >> $T/logs/$n.log 2>&1 &
     echo $! > $T/train.pid
     wait $! || sleep 10

@@ -140,7 +140,7 @@ def main():
     ap.add_argument('--copy-heads', default='',
                     help='bootstrap copying: "L0.H0,L1.H1" supervises layer L0 head H0 to attend to the previous token and '
                          'layer L1 head H1 to attend where the current token followed the same two tokens before (an induction head)')
-    ap.add_argument('--copy-head-weight', type=float, default=0.3)
+    ap.add_argument('--copy-head-weight', type=float, default=1.0)
     ap.add_argument('--eval-every', type=int, default=0, help='run the held-out judge (judge.py) every N steps')
     ap.add_argument('--eval-sets', nargs='*', default=['data/eval/lookup-1k.jsonl', 'data/eval/lookup-py-1k.jsonl'])
     ap.add_argument('--eval-per-type', type=int, default=16)
