@@ -8,8 +8,10 @@
 // history by its truncated spectral approximation (DCT-II, ratio × horizon coefficients) and measure
 // the relative error of the attention output of the last `queryRows` queries of every query head that
 // reads the KV head:  Σ‖o′ − o‖² / Σ‖o‖².  Units are ranked by their mean error over the sequences; the
-// `share` cheapest per head are chosen. The file keeps every unit's error, the chosen set's joint error,
+// cheapest are chosen until `share` of the K/V floats is approximated. The file keeps every unit's error, the chosen set's joint error,
 // the error of choosing as many units by index (what ranking buys), and a sweep of spectrum lengths.
+// Ranking is global (error per float saved over all layers and heads), as the paper compresses
+// different shares of dims in different layers.
 
 import type { ModelConfig, Weights } from '../model/config';
 import { referenceForward } from '../reference/forward';
@@ -22,8 +24,11 @@ export interface CalibrationOptions {
   queryRows?: number;
   /** Coefficients as a share of the tier horizon. */
   coefficientRatio?: number;
-  /** Share of key pairs and of value dims to approximate per head. */
-  share?: { key: number; value: number };
+  /**
+   * Share of all K/V floats per slot to approximate. Units are ranked over the whole model by error per
+   * float (a key pair counts two), so sensitive layers and heads keep more dims exact than insensitive ones.
+   */
+  share?: number;
   /** Spectrum lengths to report the chosen set's error at. */
   sweep?: number[];
   log?: (message: string) => void;
@@ -173,22 +178,15 @@ function groupError(d: HeadData, rows: number, k2: Float64Array, v2: Float64Arra
   return energy > 0 ? err / energy : err;
 }
 
-/** Indices of the `n` smallest values (ties: lower index first). */
-function cheapest(errors: readonly number[], n: number): number[] {
-  return errors.map((e, i) => [e, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, n).map(([, i]) => i).sort((a, b) => a - b);
-}
-
 export async function calibrate(config: ModelConfig, weights: Weights, sequences: readonly CalibrationSequence[], options: CalibrationOptions = {}): Promise<FourierLayout> {
   const { numLayers, numKvHeads, headDim: hd } = config;
   const half = hd / 2;
   const sink = options.sink ?? 4;
   const window = options.window ?? 32;
   const ratio = options.coefficientRatio ?? 0.125;
-  const share = options.share ?? { key: 0.75, value: 0.75 };
+  const share = options.share ?? 0.75;
   const sweep = options.sweep ?? [0.03125, 0.0625, 0.125, 0.25];
   if (sequences.length === 0) throw new Error('fourier calibrate: no held-out sequences');
-  const nKey = Math.round(share.key * half);
-  const nValue = Math.round(share.value * hd);
   const zeros = () => Array.from({ length: numLayers }, () => Array.from({ length: numKvHeads }, () => ({ keyPairs: new Array<number>(half).fill(0), valueDims: new Array<number>(hd).fill(0) })));
   const unitErrors = zeros();
 
@@ -221,10 +219,24 @@ export async function calibrate(config: ModelConfig, weights: Weights, sequences
     captured.push({ total, rows, heads });
   }
 
-  const keyPairs = unitErrors.map((heads) => heads.map((e) => cheapest(e.keyPairs, nKey)));
-  const valueDims = unitErrors.map((heads) => heads.map((e) => cheapest(e.valueDims, nValue)));
-  const byIndexKeys = Array.from({ length: nKey }, (_, i) => i);
-  const byIndexValues = Array.from({ length: nValue }, (_, i) => i);
+  // Global ranking by error per float saved, until `share` of all floats are approximated.
+  const units: { l: number; h: number; kind: 'k' | 'v'; i: number; perFloat: number; floats: number }[] = [];
+  unitErrors.forEach((heads, l) => heads.forEach((e, h) => {
+    e.keyPairs.forEach((err, i) => units.push({ l, h, kind: 'k', i, perFloat: err / 2, floats: 2 }));
+    e.valueDims.forEach((err, i) => units.push({ l, h, kind: 'v', i, perFloat: err, floats: 1 }));
+  }));
+  units.sort((a, b) => a.perFloat - b.perFloat || a.l - b.l || a.h - b.h || a.i - b.i);
+  const totalFloats = numLayers * numKvHeads * hd * 2;
+  const keyPairs = Array.from({ length: numLayers }, () => Array.from({ length: numKvHeads }, () => [] as number[]));
+  const valueDims = Array.from({ length: numLayers }, () => Array.from({ length: numKvHeads }, () => [] as number[]));
+  let taken = 0;
+  for (const u of units) {
+    if (taken + u.floats > share * totalFloats + 1e-9) continue;
+    (u.kind === 'k' ? keyPairs : valueDims)[u.l][u.h].push(u.i);
+    taken += u.floats;
+  }
+  for (const t of [keyPairs, valueDims]) for (const heads of t) for (const list of heads) list.sort((a, b) => a - b);
+  const first = (n: number) => Array.from({ length: n }, (_, i) => i);
 
   const jointError = (r: number, pick: (l: number, h: number) => [number[], number[]]): number[][] => {
     const out = Array.from({ length: numLayers }, () => new Array<number>(numKvHeads).fill(0));
@@ -244,7 +256,8 @@ export async function calibrate(config: ModelConfig, weights: Weights, sequences
   };
   const chosen = (l: number, h: number): [number[], number[]] => [keyPairs[l][h], valueDims[l][h]];
   const chosenError = jointError(ratio, chosen);
-  const byIndexError = jointError(ratio, () => [byIndexKeys, byIndexValues]);
+  // The same count per head, taken by index (dims 0..): what the ranking buys.
+  const byIndexError = jointError(ratio, (l, h) => [first(keyPairs[l][h].length), first(valueDims[l][h].length)]);
   const mean = (t: number[][]) => t.flat().reduce((a, b) => a + b, 0) / Math.max(1, t.flat().length);
   const ratioSweep = sweep.map((r) => ({ ratio: r, error: r === ratio ? mean(chosenError) : mean(jointError(r, chosen)) }));
 

@@ -40,8 +40,8 @@ export interface FourierLayout {
   shape: FourierShape;
   /** Spectrum length as a share of the tier's horizon (coefficients = ratio × horizon). */
   coefficientRatio: number;
-  /** Share of key pairs / value dims per head that were asked for. */
-  share: { key: number; value: number };
+  /** Share of all K/V floats per slot that was asked for (ranked over the whole model). */
+  share: number;
   /** keyPairs[layer][head]: insensitive pair indices i < headDim/2 (dims i and i + headDim/2). */
   keyPairs: number[][][];
   /** valueDims[layer][head]: insensitive value dimensions. */
@@ -54,14 +54,14 @@ export interface FourierLayout {
 /** A layout that approximates nothing (the tier then equals the exact cache). */
 export function emptyLayout(shape: FourierShape, coefficientRatio = 0.125): FourierLayout {
   const none = () => Array.from({ length: shape.numLayers }, () => Array.from({ length: shape.numKvHeads }, () => [] as number[]));
-  return { format: 'repopot-fourier', version: FOURIER_FORMAT_VERSION, shape, coefficientRatio, share: { key: 0, value: 0 }, keyPairs: none(), valueDims: none() };
+  return { format: 'repopot-fourier', version: FOURIER_FORMAT_VERSION, shape, coefficientRatio, share: 0, keyPairs: none(), valueDims: none() };
 }
 
 /** Every key pair and value dim approximated (tests, worst case). */
 export function fullLayout(shape: FourierShape, coefficientRatio = 0.125): FourierLayout {
   const half = shape.headDim / 2;
   const all = (n: number) => Array.from({ length: shape.numLayers }, () => Array.from({ length: shape.numKvHeads }, () => Array.from({ length: n }, (_, i) => i)));
-  return { format: 'repopot-fourier', version: FOURIER_FORMAT_VERSION, shape, coefficientRatio, share: { key: 1, value: 1 }, keyPairs: all(half), valueDims: all(shape.headDim) };
+  return { format: 'repopot-fourier', version: FOURIER_FORMAT_VERSION, shape, coefficientRatio, share: 1, keyPairs: all(half), valueDims: all(shape.headDim) };
 }
 
 /** Row offsets (head·headDim + dim) of the approximated key dims of one layer, both halves of each pair, ascending. */
