@@ -232,3 +232,13 @@ test('attention error: zero for identical K/V, positive when a dimension is pert
   v2[8 * 4 + 2] += 1;
   assert.ok(attentionError(q, 3, k, v, k, v2, 10, 8) > 0);
 });
+
+test('the forward-pass reconstruction (onnxruntime GEMM) matches the JavaScript one', async () => {
+  const a = fill(new FourierKvCache<string>(shape, partialLayout(), tierOptions, 4), 60);
+  const b = a.clone();
+  const js = views(a); // keyView → JavaScript path
+  await b.prepare(); // the engine's path
+  const gemmViews = [0, 1].flatMap((l) => [b.keyView(l).slice(), b.valueView(l).slice()]);
+  js.forEach((v, i) => v.forEach((x, j) => assert.ok(Math.abs(x - gemmViews[i][j]) < 1e-5, `view ${i}[${j}]: ${x} vs ${gemmViews[i][j]}`)));
+  assert.ok(b.timings.reconstructions >= 1);
+});

@@ -1,4 +1,5 @@
-// `repopot bench distill --suite niah|lookup|cost [--policies a,b] [--budgets N,M] [--json]`
+// `repopot bench distill --suite niah|lookup|cost|fourier [--policies a,b] [--budgets N,M] [--json]`
+// fourier: [--model DIR | --random llama|qwen2|qwen3] [--fourier FILE] [--sequences N] [--continuation N] [--no-retrieval]
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -7,6 +8,11 @@ import { POLICY_NAMES } from '../distill/policies/policy';
 import { choiceOption, CliError, emitJson, interruptSignal, parseOptions, cliLog } from './args';
 import { projectRoot } from './common';
 import { openEngine } from './distillCommon';
+import { Engine } from '../engine/engine';
+import type { Architecture } from '../model/config';
+import { randomModel } from '../selftest/checks';
+import { runFourierSuite } from '../bench/fourierSuite';
+import { loadLayout } from '../fourier/layout';
 
 function list(value: string | undefined, name: string): number[] | undefined {
   if (value === undefined) return undefined;
@@ -32,8 +38,14 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
     quant: { type: 'string' },
     json: { type: 'boolean', default: false },
     'in-process': { type: 'boolean', default: false },
+    random: { type: 'string' },
+    fourier: { type: 'string' },
+    sequences: { type: 'string' },
+    continuation: { type: 'string' },
+    'no-retrieval': { type: 'boolean', default: false },
   }, 'bench distill');
-  const suite = choiceOption<DistillSuite>(values.suite, 'suite', ['niah', 'lookup', 'cost'], 'niah');
+  const suite = choiceOption<DistillSuite>(values.suite, 'suite', ['niah', 'lookup', 'cost', 'fourier'], 'niah');
+  if (suite === 'fourier') return runFourierCli(values);
   const policies = (values.policies ?? (suite === 'cost' ? 'infinipot,full' : POLICY_NAMES.join(','))).split(',');
   for (const p of policies) {
     try {
@@ -103,6 +115,46 @@ async function runCostIsolated(argv: string[], policies: string[], streams: numb
   }
   emitJson(costSummary(measured, policies[0]));
   return 0;
+}
+
+async function runFourierCli(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const random = str('random');
+  let engine: Engine;
+  let model: string;
+  if (random !== undefined) {
+    const arch = choiceOption<Architecture>(random, 'random', ['llama', 'qwen2', 'qwen3'], 'llama');
+    engine = await Engine.fromModel(randomModel(arch, { maxPositions: 1024 }, 7), { log: cliLog });
+    model = `random-${arch}`;
+  } else {
+    engine = await openEngine({ model: str('model'), device: str('device'), quant: str('quant') }, cliLog);
+    model = path.basename(engine.model.dir ?? 'model');
+  }
+  try {
+    const emit = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+    const shape = { numLayers: engine.config.numLayers, numKvHeads: engine.config.numKvHeads, headDim: engine.config.headDim };
+    await runFourierSuite(engine, {
+      suite: 'fourier',
+      policies: [],
+      model,
+      budgets: list(str('budgets'), 'budgets'),
+      lengths: list(str('lengths'), 'lengths'),
+      depths: str('depths') === undefined ? undefined : str('depths')!.split(',').map(Number),
+      trials: list(str('trials'), 'trials')?.[0],
+      streamTokens: list(str('streams'), 'streams'),
+      limit: list(str('limit'), 'limit')?.[0],
+      sequences: list(str('sequences'), 'sequences')?.[0],
+      continuation: list(str('continuation'), 'continuation')?.[0],
+      retrieval: !values['no-retrieval'],
+      fourierLayout: str('fourier') ? loadLayout(path.resolve(str('fourier')!), shape) : undefined,
+      evalDir: path.resolve(str('eval-dir') ?? path.join(projectRoot(), 'data', 'eval')),
+      signal: interruptSignal(),
+      log: cliLog,
+    }, emit);
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
 }
 
 /** argv without the named `--name value` / `--name=value` options. */

@@ -29,6 +29,7 @@
 import { CacheError, KvCache, type CacheShape } from './kvCache';
 import { SpectralBasis, coefficientsFor } from '../fourier/basis';
 import { keyOffsets, valueOffsets, type FourierLayout } from '../fourier/layout';
+import { gemm } from '../fourier/gemm';
 
 export interface FourierTierOptions {
   /** Leading slots always exact (attention sinks). */
@@ -71,6 +72,8 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
   private tier = 0;
   private dirty = false;
   private bulk = false;
+  /** Bumped by every edit, so an asynchronous reconstruction can tell it went stale. */
+  private edits = 0;
   private readonly ropeFreq: Float64Array;
 
   constructor(shape: CacheShape, layout: FourierLayout, options: FourierTierOptions, initialCapacity = 256) {
@@ -168,7 +171,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
       }
     }
     this.tier += join;
-    this.dirty = true;
+    this.touch();
     this.timings.projectMs += performance.now() - started;
   }
 
@@ -203,7 +206,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
 
   override reposition(newPositions: ArrayLike<number>): void {
     super.reposition(newPositions);
-    if (this.tier > 0) this.dirty = true;
+    if (this.tier > 0) this.touch();
   }
 
   override addDelta(slot: number, layer: number, deltaKey: Float32Array | null, deltaValue: Float32Array | null, keyScale = 1, valueScale = 1): void {
@@ -225,7 +228,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
       for (let i = 0; i < this.rowSize; i++) scaled[i] = valueScale * deltaValue[i];
       addProjection(this.vCoef[layer], this.vDims[layer], scaled, 0, this.basis.table, t * m, m);
     }
-    this.dirty = true;
+    this.touch();
   }
 
   override clone(): FourierKvCache<Tag> {
@@ -397,50 +400,114 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
     }
   }
 
+  private touch(): void {
+    this.dirty = true;
+    this.edits++;
+  }
+
+  /** Approximated dims in the stacked order (per layer: key dims, then value dims). */
+  private get stackedDims(): number {
+    let d = 0;
+    for (let l = 0; l < this.shape.numLayers; l++) d += this.kDims[l].length + this.vDims[l].length;
+    return d;
+  }
+
+  /** Every layer's coefficients as one [m, D] matrix (the GEMM's right operand). */
+  private stackedCoefficients(): Float32Array {
+    const m = this.basis.m;
+    const d = this.stackedDims;
+    const out = new Float32Array(m * d);
+    let col = 0;
+    for (let l = 0; l < this.shape.numLayers; l++) {
+      for (const coef of [this.kCoef[l], this.vCoef[l]]) {
+        const dims = coef.length / m;
+        for (let j = 0; j < dims; j++, col++) for (let n = 0; n < m; n++) out[n * d + col] = coef[j * m + n];
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Reconstruction through onnxruntime (one SGEMM for all layers); the engine awaits it before each forward
+   * pass. Reads outside a forward pass fall back to the JavaScript path in `materialize`.
+   */
+  override async prepare(): Promise<void> {
+    if (!this.dirty || this.tier === 0) {
+      this.dirty = false;
+      return;
+    }
+    const started = performance.now();
+    const version = ++this.edits;
+    const rows = this.tier;
+    const d = this.stackedDims;
+    const x = await gemm(this.basis.table.subarray(0, rows * this.basis.m), rows, this.basis.m, this.stackedCoefficients(), d);
+    if (version !== this.edits || rows !== this.tier || !this.dirty) return; // edited meanwhile: the next read rebuilds
+    this.scatter(x, d);
+    this.dirty = false;
+    this.timings.reconstructMs += performance.now() - started;
+    this.timings.reconstructions++;
+  }
+
+  /** Full reconstruction the way a forward pass gets it (GEMM), timed (benchmarks). */
+  async reconstructAllAsync(): Promise<number> {
+    this.dirty = this.tier > 0;
+    const started = performance.now();
+    await this.prepare();
+    return performance.now() - started;
+  }
+
   private reconstructInto(): void {
-    const start = this.tierStart;
-    const hd = this.shape.headDim;
-    const half = hd / 2;
     const m = this.basis.m;
     const table = this.basis.table;
-    const row = this.rowSize;
-    // cos/sin of every tier slot's position per frequency, shared by all layers.
-    const cos = new Float64Array(this.tier * half);
-    const sin = new Float64Array(this.tier * half);
-    let anyKeys = false;
-    for (const d of this.kDims) anyKeys ||= d.length > 0;
-    if (anyKeys) {
-      for (let t = 0; t < this.tier; t++) {
-        const pos = this.position(start + t);
-        for (let i = 0; i < half; i++) {
-          cos[t * half + i] = Math.cos(pos * this.ropeFreq[i]);
-          sin[t * half + i] = Math.sin(pos * this.ropeFreq[i]);
+    const d = this.stackedDims;
+    const x = new Float32Array(this.tier * d);
+    for (let t = 0; t < this.tier; t++) {
+      const phi = t * m;
+      let col = 0;
+      for (let l = 0; l < this.shape.numLayers; l++) {
+        for (const coef of [this.kCoef[l], this.vCoef[l]]) {
+          const dims = coef.length / m;
+          for (let j = 0; j < dims; j++, col++) x[t * d + col] = dot(coef, j * m, table, phi, m);
         }
       }
     }
+    this.scatter(x, d);
+  }
+
+  /** Writes X[t, stacked dims] into the dense view: values as they are, keys rotated to each slot's position. */
+  private scatter(x: Float32Array, d: number): void {
+    this.edits++;
+    const start = this.tierStart;
+    const hd = this.shape.headDim;
+    const half = hd / 2;
+    const row = this.rowSize;
     const pre = new Float64Array(row);
-    for (let l = 0; l < this.shape.numLayers; l++) {
-      const keys = super.keyView(l);
-      const values = super.valueView(l);
-      const kd = this.kDims[l];
-      const vd = this.vDims[l];
-      const kc = this.kCoef[l];
-      const vc = this.vCoef[l];
-      for (let t = 0; t < this.tier; t++) {
-        const phi = t * m;
-        const base = (start + t) * row;
-        for (let j = 0; j < vd.length; j++) values[base + vd[j]] = dot(vc, j * m, table, phi, m);
-        if (kd.length === 0) continue;
-        for (let j = 0; j < kd.length; j++) pre[kd[j]] = dot(kc, j * m, table, phi, m);
+    const cos = new Float64Array(half);
+    const sin = new Float64Array(half);
+    const keys = Array.from({ length: this.shape.numLayers }, (_, l) => super.keyView(l));
+    const values = Array.from({ length: this.shape.numLayers }, (_, l) => super.valueView(l));
+    for (let t = 0; t < this.tier; t++) {
+      const pos = this.position(start + t);
+      for (let i = 0; i < half; i++) {
+        cos[i] = Math.cos(pos * this.ropeFreq[i]);
+        sin[i] = Math.sin(pos * this.ropeFreq[i]);
+      }
+      const base = (start + t) * row;
+      let col = t * d;
+      for (let l = 0; l < this.shape.numLayers; l++) {
+        const kd = this.kDims[l];
+        for (let j = 0; j < kd.length; j++) pre[kd[j]] = x[col++];
+        const k = keys[l];
         for (const o of this.kPairs[l]) {
           const i = o % hd;
-          const c = cos[t * half + i];
-          const s = sin[t * half + i];
           const x1 = pre[o];
           const x2 = pre[o + half];
-          keys[base + o] = x1 * c - x2 * s;
-          keys[base + o + half] = x2 * c + x1 * s;
+          k[base + o] = x1 * cos[i] - x2 * sin[i];
+          k[base + o + half] = x2 * cos[i] + x1 * sin[i];
         }
+        const vd = this.vDims[l];
+        const v = values[l];
+        for (let j = 0; j < vd.length; j++) v[base + vd[j]] = x[col++];
       }
     }
   }
