@@ -242,3 +242,19 @@ test('the forward-pass reconstruction (onnxruntime GEMM) matches the JavaScript 
   js.forEach((v, i) => v.forEach((x, j) => assert.ok(Math.abs(x - gemmViews[i][j]) < 1e-5, `view ${i}[${j}]: ${x} vs ${gemmViews[i][j]}`)));
   assert.ok(b.timings.reconstructions >= 1);
 });
+
+test('a saved pot keeps its tier: encodePot/decodePot round-trip, smaller than the plain form', async () => {
+  const { encodePot, decodePot } = await import('../server/src/distill/potStore');
+  const cache = fill(new FourierKvCache<{ file: string; line: number }>(shape, partialLayout(), tierOptions, 4) as unknown as FourierKvCache<string>, 60) as unknown as FourierKvCache<{ file: string; line: number }>;
+  for (let s = 0; s < cache.length; s++) cache.setTag(s, { file: 'a.ts', line: s });
+  const n = cache.length;
+  const meta = { formatVersion: 1, modelHash: 'm', policy: 'infinipot', budget: 64, fileHashes: {}, tokensSeen: n, compressions: 0, skipped: {}, savedAt: 'now' };
+  const stats = { nll: new Array<number>(n).fill(1), accumulated: new Array<number>(n).fill(0), recent: new Array<number>(n).fill(0) };
+  const bytes = encodePot({ meta, cache, stats });
+  const back = decodePot(bytes, 'p.pot', { modelHash: 'm', shape });
+  assert.ok(back.cache instanceof FourierKvCache);
+  for (let l = 0; l < 2; l++) assert.ok(sameBits(back.cache.keyView(l), cache.keyView(l)) && sameBits(back.cache.valueView(l), cache.valueView(l)));
+  assert.deepEqual(back.cache.tag(5), { file: 'a.ts', line: 5 });
+  const plain = encodePot({ meta, cache: KvCache.restore(KvCache.prototype.snapshot.call(cache, (t) => (t ? [t.file, t.line] : null))), stats });
+  assert.ok(bytes.length < plain.length);
+});
