@@ -70,6 +70,8 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
   private kCoef: Float32Array[];
   private vCoef: Float32Array[];
   private tier = 0;
+  /** Tier slots already projected into the coefficients (the rest wait in the dense view). */
+  private projected = 0;
   private dirty = false;
   private bulk = false;
   /** Bumped by every edit, so an asynchronous reconstruction can tell it went stale. */
@@ -154,15 +156,28 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
     if (this.tier >= capacity || exactTail <= window || (!force && exactTail < window + batch)) return;
     const join = Math.min(exactTail - window, capacity - this.tier);
     if (start < sink) return;
+    // The joining slots' values stay in the dense view until they are projected (before the next read).
+    this.tier += join;
+    this.touch();
+  }
+
+  /** Tier slots whose values are not yet in the coefficients ([projected, tier)). */
+  get pendingProjection(): number {
+    return this.tier - this.projected;
+  }
+
+  /** Projects the pending tier slots in JavaScript (reads outside a forward pass). */
+  private flushJs(): void {
+    if (this.projected >= this.tier) return;
     const started = performance.now();
+    const start = this.tierStart;
     const m = this.basis.m;
     const table = this.basis.table;
     const pre = new Float64Array(this.rowSize);
     for (let l = 0; l < this.shape.numLayers; l++) {
       const keys = super.keyView(l);
       const values = super.valueView(l);
-      for (let j = 0; j < join; j++) {
-        const t = this.tier + j;
+      for (let t = this.projected; t < this.tier; t++) {
         const slot = start + t;
         const phi = t * m;
         this.unrotate(keys, slot * this.rowSize, this.position(slot), l, pre);
@@ -170,9 +185,47 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
         addProjection(this.vCoef[l], this.vDims[l], values, slot * this.rowSize, table, phi, m);
       }
     }
-    this.tier += join;
-    this.touch();
+    this.projected = this.tier;
     this.timings.projectMs += performance.now() - started;
+  }
+
+  /** The same projection as one GEMM in onnxruntime: C[m, D] += Φ[pending, m]ᵀ · X[pending, D]. */
+  private async flushGemm(): Promise<boolean> {
+    const from = this.projected;
+    const rows = this.tier - from;
+    if (rows <= 0) return true;
+    const started = performance.now();
+    const version = this.edits;
+    const m = this.basis.m;
+    const d = this.stackedDims;
+    const start = this.tierStart;
+    const phiT = new Float32Array(m * rows);
+    for (let j = 0; j < rows; j++) for (let n = 0; n < m; n++) phiT[n * rows + j] = this.basis.table[(from + j) * m + n];
+    const x = new Float32Array(rows * d);
+    const pre = new Float64Array(this.rowSize);
+    for (let j = 0; j < rows; j++) {
+      const slot = start + from + j;
+      let col = j * d;
+      for (let l = 0; l < this.shape.numLayers; l++) {
+        const keys = super.keyView(l);
+        const values = super.valueView(l);
+        this.unrotate(keys, slot * this.rowSize, this.position(slot), l, pre);
+        for (const o of this.kDims[l]) x[col++] = pre[o];
+        for (const o of this.vDims[l]) x[col++] = values[slot * this.rowSize + o];
+      }
+    }
+    const add = await gemm(phiT, m, rows, x, d);
+    if (version !== this.edits || from !== this.projected) return false; // edited meanwhile: a read flushes in JavaScript
+    let col = 0;
+    for (let l = 0; l < this.shape.numLayers; l++) {
+      for (const coef of [this.kCoef[l], this.vCoef[l]]) {
+        const dims = coef.length / m;
+        for (let j = 0; j < dims; j++, col++) for (let n = 0; n < m; n++) coef[j * m + n] += add[n * d + col];
+      }
+    }
+    this.projected = this.tier;
+    this.timings.projectMs += performance.now() - started;
+    return true;
   }
 
   override keep(slots: Iterable<number>): void {
@@ -213,7 +266,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
     this.materialize();
     super.addDelta(slot, layer, deltaKey, deltaValue, keyScale, valueScale);
     const t = slot - this.tierStart;
-    if (t < 0 || t >= this.tier) return;
+    if (t < 0 || t >= this.projected) return; // exact, or waiting to be projected with its delta
     // The delta's approximated part enters the slot's spectrum (it is spread like any tier value).
     const m = this.basis.m;
     if (deltaKey && keyScale !== 0 && this.kDims[layer].length) {
@@ -244,6 +297,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
     copy.kCoef = this.kCoef.map((c) => c.slice());
     copy.vCoef = this.vCoef.map((c) => c.slice());
     copy.tier = this.tier;
+    copy.projected = this.projected;
     copy.dirty = this.dirty;
     copy.lastLogits = this.lastLogits?.slice();
     return copy;
@@ -251,6 +305,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
 
   /** Rewrites the tier's approximated entries of the dense view from the coefficients (if stale). */
   materialize(): void {
+    this.flushJs();
     if (!this.dirty) return;
     this.dirty = false;
     if (this.tier === 0) return;
@@ -273,6 +328,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
    * tier slots and the coefficients (float32). Restoring gives back the same dense view bit for bit.
    */
   override snapshot(encodeTag: (tag: Tag | undefined) => unknown = (t) => t): Uint8Array {
+    this.flushJs();
     const start = this.tierStart;
     const header = Buffer.from(JSON.stringify({
       shape: this.shape,
@@ -369,18 +425,18 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
     cache.append(keys, values, header.positions, header.tags.map(decodeTag));
     cache.bulk = false;
     cache.tier = tier.length;
+    cache.projected = tier.length;
     cache.dirty = tier.length > 0;
     return cache;
   }
 
   /** After a structural edit: the dense view is current; project the new tier range again. */
   private refit(): void {
-    const started = performance.now();
     for (const c of this.kCoef) c.fill(0);
     for (const c of this.vCoef) c.fill(0);
     this.tier = 0;
+    this.projected = 0;
     this.dirty = false;
-    this.timings.projectMs += performance.now() - started;
     this.settle(true);
   }
 
@@ -432,6 +488,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
    * pass. Reads outside a forward pass fall back to the JavaScript path in `materialize`.
    */
   override async prepare(): Promise<void> {
+    if (!(await this.flushGemm())) return;
     if (!this.dirty || this.tier === 0) {
       this.dirty = false;
       return;
