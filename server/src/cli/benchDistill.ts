@@ -1,5 +1,5 @@
 // `repopot bench distill --suite niah|lookup|cost|fourier [--policies a,b] [--budgets N,M] [--json]`
-// fourier: [--model DIR | --random llama|qwen2|qwen3] [--fourier FILE] [--sequences N] [--continuation N] [--no-retrieval]
+// fourier: [--model DIR | --ortgenai DIR | --random llama|qwen2|qwen3] [--fourier FILE] [--sequences N] [--continuation N] [--no-retrieval]
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -39,6 +39,7 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
     json: { type: 'boolean', default: false },
     'in-process': { type: 'boolean', default: false },
     random: { type: 'string' },
+    ortgenai: { type: 'string' },
     fourier: { type: 'string' },
     sequences: { type: 'string' },
     continuation: { type: 'string' },
@@ -126,6 +127,12 @@ async function runFourierCli(values: Record<string, string | boolean | undefined
     const arch = choiceOption<Architecture>(random, 'random', ['llama', 'qwen2', 'qwen3'], 'llama');
     engine = await Engine.fromModel(randomModel(arch, { maxPositions: 1024 }, 7), { log: cliLog });
     model = `random-${arch}`;
+  } else if (str('ortgenai') !== undefined) {
+    // An onnxruntime-genai export (weights imported into our graph; no tokenizer: pseudo-text streams).
+    const { importOrtGenaiModel } = await import('../graph/ortgenaiImport');
+    const imported = importOrtGenaiModel(path.resolve(str('ortgenai')!));
+    engine = await Engine.fromModel({ config: imported.config, weights: imported.weights, weightsHash: `ortgenai:${imported.modelPath}` }, { log: cliLog });
+    model = path.basename(path.resolve(str('ortgenai')!));
   } else {
     engine = await openEngine({ model: str('model'), device: str('device'), quant: str('quant') }, cliLog);
     model = path.basename(engine.model.dir ?? 'model');
