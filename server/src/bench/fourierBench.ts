@@ -60,11 +60,11 @@ export function defaultFourierBudget(engine: Engine): number {
 }
 
 /** Held-out token streams: tokenized code, or (no tokenizer: random-weight shapes) seeded pseudo-text. */
-export function benchSequences(engine: Engine, evalDir: string, count: number, tokens: number): HeldOutSequence[] {
-  if (engine.model.tokenizer) return heldOutSequences(engine.model.tokenizer, evalDir, 'evaluation', count, tokens);
+export function benchSequences(engine: Engine, evalDir: string, count: number, tokens: number, split: 'calibration' | 'evaluation' = 'evaluation'): HeldOutSequence[] {
+  if (engine.model.tokenizer) return heldOutSequences(engine.model.tokenizer, evalDir, split, count, tokens);
   const vocab = engine.config.vocabSize;
   return Array.from({ length: count }, (_, s) => {
-    const rand = seededRandom(1000 + s);
+    const rand = seededRandom((split === 'evaluation' ? 1000 : 5000) + s);
     // Zipf-ish tokens with repeats: a stream with some structure, so attention is not uniform.
     const ids: number[] = [];
     while (ids.length < tokens) {
@@ -73,7 +73,7 @@ export function benchSequences(engine: Engine, evalDir: string, count: number, t
         ids.push(...ids.slice(from, from + 8));
       } else ids.push(Math.min(vocab - 1, Math.floor(vocab * rand() ** 3)));
     }
-    return { source: `random-${s}`, tokens: ids.slice(0, tokens) };
+    return { source: `random-${split}-${s}`, tokens: ids.slice(0, tokens) };
   });
 }
 

@@ -35,7 +35,7 @@ export async function layoutFor(engine: Engine, evalDir: string, log?: (m: strin
   const tokens = Math.min(256, engine.config.maxPositions);
   const sequences = engine.model.tokenizer
     ? heldOutSequences(engine.model.tokenizer, evalDir, 'calibration', 2, tokens)
-    : benchSequences(engine, evalDir, 2, tokens).map((s, i) => ({ source: `random-calibration-${i}`, tokens: s.tokens.slice().reverse() }));
+    : benchSequences(engine, evalDir, 2, tokens, 'calibration');
   const window = Math.min(32, Math.floor(tokens / 8));
   return { layout: await calibrate(engine.config, engine.model.weights, sequences, { window }), calibratedNow: true };
 }

@@ -3,10 +3,11 @@ import { Distiller } from '../distill/distiller';
 import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseOptions, cliLog } from './args';
 import { makeDecoder } from '../decode/index';
 import { potHistory } from '../decode/history';
-import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
+import { distillFlags, distillOptions, fourierLayoutFor, openEngine, progressPrinter } from './distillCommon';
 
 const HELP = `usage: repopot ask "QUESTION" --repo DIR [--max-tokens N] [--budget N] [--policy P] [--model DIR]
-                    [--decoder sequential|parallel|confidence|auto] [--refine SHARE] [--json]
+                    [--decoder sequential|parallel|confidence|auto] [--refine SHARE] [--fourier] [--json]
+  --fourier        pot with the Fourier tier (fourier.json beside the model): --budget counts the bytes of N plain slots
   --refine SHARE   query-aware refinement: before answering, keep this share (0-1] of the pot's slots,
                    ranked by the attention the question puts on them (default: off)`;
 
@@ -26,7 +27,7 @@ export async function runAsk(argv: string[]): Promise<number> {
   const engine = await openEngine(values, log);
   try {
     const distiller = new Distiller(engine);
-    const summary = await distiller.ingest({ ...options, onProgress: progressPrinter(values.json) });
+    const summary = await distiller.ingest({ ...options, fourier: fourierLayoutFor(values, engine), onProgress: progressPrinter(values.json) });
     if (!values.json) process.stderr.write(`\r${summary.source === 'reused' ? 'reused the saved pot' : `read ${summary.files} files`} · ${summary.tokensSeen} tokens → ${summary.tokensKept} kept (${summary.policy})\n`);
     const decoderSetting = choiceOption(values.decoder, 'decoder', ['sequential', 'parallel', 'confidence', 'auto'] as const, 'sequential');
     // Parallel decoders draft from the repository lines the pot holds.

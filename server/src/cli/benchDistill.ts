@@ -56,7 +56,7 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
     }
   }
   if (suite === 'cost' && !values['in-process']) return runCostIsolated(argv, policies, list(values.streams, 'streams') ?? DEFAULT_COST_STREAMS);
-  const engine = await openEngine(values, cliLog);
+  const engine = await openEngine({ model: values.model, device: values.device, quant: values.quant }, cliLog);
   try {
     const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
     await runDistillBench(engine, {

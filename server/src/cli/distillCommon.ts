@@ -6,6 +6,7 @@ import { POLICY_NAMES, type PolicyName } from '../distill/policies/policy';
 import type { DistillOptions, IngestProgress } from '../distill/distiller';
 import { choiceOption, CliError, intOption } from './args';
 import { DEVICES, WEIGHT_FORMATS, resolveModelDir } from './common';
+import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
 
 export const distillFlags = {
   repo: { type: 'string' },
@@ -18,6 +19,7 @@ export const distillFlags = {
   device: { type: 'string' },
   quant: { type: 'string' },
   'no-cache': { type: 'boolean', default: false },
+  fourier: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -33,6 +35,16 @@ export interface DistillFlagValues {
   device?: string;
   quant?: string;
   'no-cache'?: boolean;
+  fourier?: boolean;
+}
+
+/** --fourier: the model's fourier.json (from `repopot fourier calibrate`); --budget then counts plain slots' bytes. */
+export function fourierLayoutFor(values: DistillFlagValues, engine: Engine): FourierLayout | undefined {
+  if (!values.fourier) return undefined;
+  const c = engine.config;
+  const layout = findLayout(engine.model.dir, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim });
+  if (!layout) throw new CliError(`--fourier: ${engine.model.dir ?? 'the model'} has no ${FOURIER_FILE}; run "repopot fourier calibrate --model DIR" first`);
+  return layout;
 }
 
 export async function openEngine(values: DistillFlagValues, log: (m: string) => void): Promise<Engine> {

@@ -1,10 +1,11 @@
 // `repopot ingest --repo DIR`: stream a repository into the pot and print a summary.
 import { Distiller } from '../distill/distiller';
 import { emitJson, interruptSignal, parseOptions, cliLog } from './args';
-import { distillFlags, distillOptions, openEngine, progressPrinter } from './distillCommon';
+import { distillFlags, distillOptions, fourierLayoutFor, openEngine, progressPrinter } from './distillCommon';
 
 const HELP = `usage: repopot ingest --repo DIR [--budget N] [--chunk N] [--policy infinipot|streaming|h2o|tova|random|snapkv|full]
-                      [--include GLOB]... [--exclude GLOB]... [--model DIR] [--device D] [--quant Q] [--no-cache] [--json]`;
+                      [--include GLOB]... [--exclude GLOB]... [--model DIR] [--device D] [--quant Q] [--no-cache] [--fourier] [--json]
+  --fourier  pot with the Fourier tier (fourier.json beside the model): --budget counts the bytes of N plain slots`;
 
 export async function runIngest(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, distillFlags, 'ingest');
@@ -17,7 +18,7 @@ export async function runIngest(argv: string[]): Promise<number> {
   const engine = await openEngine(values, log);
   try {
     const distiller = new Distiller(engine);
-    const summary = await distiller.ingest({ ...options, onProgress: progressPrinter(values.json) });
+    const summary = await distiller.ingest({ ...options, fourier: fourierLayoutFor(values, engine), onProgress: progressPrinter(values.json) });
     const line = {
       files: summary.files,
       skipped: summary.skipped,

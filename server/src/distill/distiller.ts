@@ -18,6 +18,10 @@ import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../decode/types';
 import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
+import type { FourierLayout } from '../fourier/layout';
+import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
+import { FourierKvCache } from '../engine/fourierTier';
+import type { SlotSource } from './provenance';
 
 export interface DistillOptions {
   repo: string;
@@ -35,6 +39,11 @@ export interface DistillOptions {
   onProgress?: (progress: IngestProgress) => void;
   /** Awaited between chunks: lets interactive requests run first (the language server's scheduler). */
   betweenChunks?: () => Promise<void>;
+  /**
+   * The Fourier tier (fourier.json of the model): `budget` then counts bytes — those of `budget` plain
+   * slots — and the pot holds as many tier slots as fit them (see fourier/budget.ts).
+   */
+  fourier?: FourierLayout;
 }
 
 export interface IngestProgress extends PotStats {
@@ -96,14 +105,18 @@ export class Distiller {
     this.skipped = Object.fromEntries(Object.entries(walk.skipCounts).filter(([, n]) => n > 0));
     const ordered = orderFiles(walk.files, { order: options.order });
 
-    const file = options.cacheDir ? potPath(options.cacheDir, options.repo, this.engine.model.weightsHash, policyName, budget) : undefined;
+    const file = options.cacheDir ? potPath(options.cacheDir, options.repo, this.engine.model.weightsHash, options.fourier ? `${policyName}+fourier` : policyName, budget) : undefined;
     let source: IngestSummary['source'] = 'fresh';
     let reason: string | undefined;
     let toStream: RepoFile[] = ordered;
     const shape = this.engine.newCache().shape;
-    const stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
+    // With the tier the same bytes hold more slots.
+    const slots = options.fourier ? tierSlotsForBytes(shape, options.fourier, budget * plainSlotBytes(shape), { chunk: chunkTokens }) : budget;
+    const newCache = () => (options.fourier ? newTierCache<SlotSource>(shape, options.fourier, slots, { chunk: chunkTokens }) : undefined);
+    let stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
+    if ('cache' in stored && (stored.cache instanceof FourierKvCache) !== Boolean(options.fourier)) stored = { reason: 'saved with another cache form (Fourier tier on/off)' };
     if ('cache' in stored) {
-      const pot = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) }, stored.cache);
+      const pot = new Pot(this.engine, { budget: slots, policy, compressTo: defaultCompressTo(slots, chunkTokens) }, stored.cache);
       pot.stats.nll = stored.stats.nll;
       pot.stats.accumulated = stored.stats.accumulated;
       pot.stats.recent = stored.stats.recent;
@@ -116,7 +129,7 @@ export class Distiller {
       source = toStream.length === 0 && [...previous.keys()].every((p) => current.has(p)) ? 'reused' : 'refreshed';
     } else {
       reason = stored.reason;
-      this.pot = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) });
+      this.pot = new Pot(this.engine, { budget: slots, policy, compressTo: defaultCompressTo(slots, chunkTokens) }, newCache());
     }
     const pot = this.pot;
     this.fileHashes = new Map(ordered.map((f) => [f.path, f.sha256]));
