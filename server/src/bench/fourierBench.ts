@@ -168,8 +168,9 @@ export async function runFourierBench(engine: Engine, o: FourierBenchOptions, em
         for (let i = 0; i < 3; i++) runs.push(await clone.reconstructAllAsync());
         reconstructMs += runs.sort((a, b) => a - b)[1] / sequences.length;
         const started = performance.now();
-        await engine.forward(clone, next.slice(0, 24), { logits: 'last' });
-        for (let i = 0; i < 16; i++) await engine.forward(clone, [next[24 + (i % 8)]], { logits: 'last' });
+        const question = Math.min(24, next.length);
+        await engine.forward(clone, next.slice(0, question), { logits: 'last' });
+        for (let i = 0; i < 16; i++) await engine.forward(clone, [next[(question + i) % next.length]], { logits: 'last' });
         queryMs += (performance.now() - started) / sequences.length;
         const encode = (tag: SlotSource | undefined) => (tag ? [tag.file, tag.line] : null);
         tierSnapshot += tc.snapshot(encode).length / sequences.length;
