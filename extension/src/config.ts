@@ -14,6 +14,7 @@ export const RESTART_SETTINGS = [
   'decoder',
   'steering.vectors',
   'cache.budget',
+  'cache.fourier',
   'cache.chunkSize',
   'cache.policy',
   'files.include',
@@ -60,6 +61,7 @@ export class Config {
     return {
       device: this.device,
       cacheBudget: this.get<number>('cache.budget', d.cacheBudget),
+      cacheFourier: this.get<boolean>('cache.fourier', d.cacheFourier),
       chunkSize: this.get<number>('cache.chunkSize', d.chunkSize),
       policy: this.get<Policy>('cache.policy', d.policy),
       include: this.get<string[]>('files.include', d.include),

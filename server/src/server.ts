@@ -114,6 +114,7 @@ connection.onInitialize((params): InitializeResult => {
           log,
           root,
           budget: s.cacheBudget,
+          fourier: s.cacheFourier,
           chunkSize: s.chunkSize,
           policy: s.policy,
           cacheDir: s.cacheDir,

@@ -2,6 +2,7 @@
 // cite sources by the answer's attention on the pot's slots. Backed by server/src/distill (Distiller: walk,
 // order, stream, compress, persist); this module adapts it to the server's needs (skip report, status,
 // selections, cancellation). It is the one place the server's answering lives.
+import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -60,6 +61,8 @@ export interface Answer {
 export interface PotSettings {
   root: string;
   budget: number;
+  /** Use the model's Fourier tier (when it has a fourier.json): the same bytes hold more slots. */
+  fourier?: boolean;
   chunkSize: number;
   policy: Policy;
   /** Where the pot is persisted; empty = not persisted. */
@@ -100,6 +103,15 @@ export class DistilledPot {
     return { tokensSeen: s.tokensSeen, tokensKept: s.tokensKept, budget: s.budget, cacheBytes: s.cacheBytes };
   }
 
+  /** The model's Fourier calibration when the setting asks for the tier (absent: the plain pot, with a log line). */
+  private fourierLayout(): FourierLayout | undefined {
+    if (!this.settings.fourier) return undefined;
+    const c = this.engine.config;
+    const layout = findLayout(this.engine.model.dir, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim });
+    if (!layout) this.settings.log(`repopot.cache.fourier: the model has no ${FOURIER_FILE} (run repopot fourier calibrate); using the plain pot`);
+    return layout;
+  }
+
   /** Brings the pot up to date with the workspace (restoring the persisted pot when there is one). */
   async ingest(req: IngestRequest): Promise<IngestOutcome> {
     const include = req.include.length > 0 ? req.include : undefined;
@@ -112,6 +124,7 @@ export class DistilledPot {
       include,
       exclude,
       cacheDir: this.settings.cacheDir || undefined,
+      fourier: this.fourierLayout(),
       signal: req.signal,
       betweenChunks: req.betweenChunks,
       onProgress: (p) => req.onProgress({ tokensSeen: p.tokensSeen, tokensKept: p.tokensKept, budget: p.budget, cacheBytes: p.cacheBytes, filesDone: p.filesDone, filesTotal: p.filesTotal, tokensPerSecond: p.tokensPerSecond }),
@@ -128,7 +141,10 @@ export class DistilledPot {
   /** Forgets the persisted pot so the next ingest streams everything anew. */
   forgetPersisted(): void {
     if (!this.settings.cacheDir) return;
-    rmSync(potPath(this.settings.cacheDir, this.settings.root, this.engine.model.weightsHash, this.settings.policy, this.budget), { force: true });
+    // Both forms: with and without the Fourier tier (saved under `<policy>+fourier`).
+    for (const policy of [this.settings.policy, `${this.settings.policy}+fourier`]) {
+      rmSync(potPath(this.settings.cacheDir, this.settings.root, this.engine.model.weightsHash, policy, this.budget), { force: true });
+    }
   }
 
   async answer(req: AnswerRequest): Promise<Answer> {

@@ -49,6 +49,8 @@ export interface ServerSettings {
   device: Device;
   /** Tokens the distilled cache may keep (capped by what the model's context allows). */
   cacheBudget: number;
+  /** Fourier tier (fourier.json beside the model): cacheBudget then counts the bytes of that many plain slots, and the pot holds more. */
+  cacheFourier: boolean;
   /** Tokens per ingest chunk (the unit between which ingestion yields). */
   chunkSize: number;
   policy: Policy;
@@ -70,6 +72,7 @@ export const defaultSettings: ServerSettings = {
   modelLabel: '',
   device: 'auto',
   cacheBudget: 4096,
+  cacheFourier: false,
   chunkSize: 256,
   policy: 'infinipot',
   /** Empty: every file (minus .gitignore'd, vendored, generated and binary files). */
