@@ -288,3 +288,17 @@ test('every verb on a lossy tier: sensitive dims bit for bit as on the exact cac
   // keep() leaves gaps in the smooth history, and the re-fit projects what attention saw: a few % more error.
   assert.ok(err > 0 && err / energy < 0.1, `approximated entries: relative error ${err / energy}`);
 });
+
+test('a calibration made on other weights is refused, a matching one loads', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { findLayout, saveLayout, FOURIER_FILE } = await import('../server/src/fourier/layout');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-fourier-'));
+  const layout = { ...partialLayout(), weightsHash: 'abc' };
+  saveLayout(path.join(dir, FOURIER_FILE), layout);
+  assert.deepEqual(findLayout(dir, shape, 'abc')?.keyPairs, layout.keyPairs);
+  assert.throws(() => findLayout(dir, shape, 'retrained'), /other weights/);
+  assert.throws(() => findLayout(dir, { ...shape, headDim: 16 }), /calibrated for/);
+  assert.equal(findLayout(path.join(dir, 'none'), shape), undefined);
+});

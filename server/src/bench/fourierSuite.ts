@@ -29,9 +29,14 @@ export interface FourierSuiteOptions extends DistillBenchOptions {
 /** fourier.json beside the model, or a calibration made now (random-weight shapes, read-only model folders). */
 export async function layoutFor(engine: Engine, evalDir: string, log?: (m: string) => void): Promise<{ layout: FourierLayout; calibratedNow: boolean }> {
   const shape = { numLayers: engine.config.numLayers, numKvHeads: engine.config.numKvHeads, headDim: engine.config.headDim };
-  const found = findLayout(engine.model.dir, shape);
+  let found: FourierLayout | undefined;
+  try {
+    found = findLayout(engine.model.dir, shape, engine.model.weightsHash);
+  } catch (error) {
+    log?.(`${(error as Error).message}: calibrating now instead`);
+  }
   if (found) return { layout: found, calibratedNow: false };
-  log?.(`no fourier.json beside the model: calibrating now`);
+  log?.(`no usable fourier.json beside the model: calibrating now`);
   const tokens = Math.min(256, engine.config.maxPositions);
   const sequences = engine.model.tokenizer
     ? heldOutSequences(engine.model.tokenizer, evalDir, 'calibration', 2, tokens)

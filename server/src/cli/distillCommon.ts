@@ -42,7 +42,12 @@ export interface DistillFlagValues {
 export function fourierLayoutFor(values: DistillFlagValues, engine: Engine): FourierLayout | undefined {
   if (!values.fourier) return undefined;
   const c = engine.config;
-  const layout = findLayout(engine.model.dir, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim });
+  let layout: FourierLayout | undefined;
+  try {
+    layout = findLayout(engine.model.dir, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim }, engine.model.weightsHash);
+  } catch (error) {
+    throw new CliError(`--fourier: ${(error as Error).message}`);
+  }
   if (!layout) throw new CliError(`--fourier: ${engine.model.dir ?? 'the model'} has no ${FOURIER_FILE}; run "repopot fourier calibrate --model DIR" first`);
   return layout;
 }

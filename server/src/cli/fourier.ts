@@ -66,6 +66,7 @@ export async function runFourier(argv: string[]): Promise<number> {
     log: cliLog,
   });
   layout.model = path.basename(modelDir);
+  layout.weightsHash = model.weightsHash;
   saveLayout(out, layout);
   const ev = layout.evidence!;
   const mean = (t: number[][]) => t.flat().reduce((a, b) => a + b, 0) / t.flat().length;

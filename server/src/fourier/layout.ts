@@ -49,6 +49,8 @@ export interface FourierLayout {
   evidence?: FourierEvidence;
   createdAt?: string;
   model?: string;
+  /** The weights it was calibrated on (loadModel's weightsHash): a retrained model needs a new calibration. */
+  weightsHash?: string;
 }
 
 /** A layout that approximates nothing (the tier then equals the exact cache). */
@@ -123,11 +125,19 @@ export function loadLayout(file: string, shape: FourierShape): FourierLayout {
   return checkLayout(parsed, shape, file);
 }
 
-/** `fourier.json` beside the model, when calibrated. */
-export function findLayout(modelDir: string | undefined, shape: FourierShape): FourierLayout | undefined {
+/**
+ * `fourier.json` beside the model, when calibrated. With `weightsHash`, a calibration made on other weights
+ * (the model was retrained since) is an error: its choice of dimensions no longer holds.
+ */
+export function findLayout(modelDir: string | undefined, shape: FourierShape, weightsHash?: string): FourierLayout | undefined {
   if (!modelDir) return undefined;
   const file = path.join(modelDir, FOURIER_FILE);
-  return fs.existsSync(file) ? loadLayout(file, shape) : undefined;
+  if (!fs.existsSync(file)) return undefined;
+  const layout = loadLayout(file, shape);
+  if (weightsHash && layout.weightsHash && layout.weightsHash !== weightsHash) {
+    throw new Error(`${file}: calibrated for other weights (the model changed since); run "repopot fourier calibrate --model ${modelDir}" again`);
+  }
+  return layout;
 }
 
 /** Share of all K/V floats per slot that the layout approximates. */

@@ -107,7 +107,13 @@ export class DistilledPot {
   private fourierLayout(): FourierLayout | undefined {
     if (!this.settings.fourier) return undefined;
     const c = this.engine.config;
-    const layout = findLayout(this.engine.model.dir, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim });
+    let layout: FourierLayout | undefined;
+    try {
+      layout = findLayout(this.engine.model.dir, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim }, this.engine.model.weightsHash);
+    } catch (error) {
+      this.settings.log(`repopot.cache.fourier: ${(error as Error).message}; using the plain pot`);
+      return undefined;
+    }
     if (!layout) this.settings.log(`repopot.cache.fourier: the model has no ${FOURIER_FILE} (run repopot fourier calibrate); using the plain pot`);
     return layout;
   }
