@@ -7,9 +7,11 @@
 //           [sink + tier, len)   exact (the recent window; new tokens land here)
 //
 // Update rule (streaming, as the paper's): when the exact window outgrows `window + batch` slots, its
-// oldest slots join the tier one by one at tier index t, adding x_t·φ_n(t) to every coefficient c_n
+// oldest slots join the tier at tier indices t, each adding x_t·φ_n(t) to every coefficient c_n
 // (φ = the orthonormal DCT-II over a fixed horizon of `capacity` slots, fourier/basis.ts). Because the
 // basis is orthonormal, the coefficients are always the exact projection of everything that joined.
+// The joining values wait in the dense view and are projected before the next read: in `prepare()`
+// (awaited by the engine before a forward pass) as one GEMM in onnxruntime, otherwise in JavaScript.
 //
 // Re-positioning (CR-RoPE): the tier holds keys *before* RoPE. A joining key pair is un-rotated by its
 // position; reconstruction rotates it to the slot's current position. So `reposition` never touches
