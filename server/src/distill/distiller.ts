@@ -144,6 +144,8 @@ export class Distiller {
         options.onProgress?.({ ...pot.summary(), filesDone: chunk.filesDone, filesTotal: chunk.filesTotal, tokensPerSecond: streamedSoFar / Math.max(seconds, 1e-9) });
       },
     });
+    // The tier at rest: the window's overflow (a last partial chunk) joins it, so the pot holds its budget's bytes.
+    if (pot.cache instanceof FourierKvCache) pot.cache.settle(true);
     if (file && source !== 'reused') this.save(file, policyName);
     const seconds = (performance.now() - started) / 1000;
     return {

@@ -32,7 +32,8 @@ export function approximatedFloats(layout: FourierLayout): number {
 export function tierOptionsFor(slots: number, layout: FourierLayout, g: Partial<TierGeometry> = {}): FourierTierOptions {
   const sink = g.sink ?? DEFAULT_TIER.sink;
   const window = g.window ?? DEFAULT_TIER.window;
-  const batch = g.batch ?? DEFAULT_TIER.batch;
+  // A pot settles once per chunk; a question and its answer (appended to a throwaway clone) rarely reach a settle.
+  const batch = g.batch ?? Math.max(DEFAULT_TIER.batch, g.chunk ?? 0);
   const capacity = Math.max(1, slots + (g.chunk ?? 0) - sink - window);
   return { sink, window, batch, capacity, coefficients: coefficientsFor(capacity, layout.coefficientRatio) };
 }
