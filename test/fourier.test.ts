@@ -30,7 +30,7 @@ function rawRow(slot: number, layer: number, smooth: boolean): Float32Array {
   );
 }
 
-function fill<C extends KvCache<string>>(cache: C, n: number, smooth = true, from = 0): C {
+function fill<T, C extends KvCache<T>>(cache: C, n: number, smooth = true, from = 0, tag: (slot: number) => T = (slot) => `t${slot}` as T): C {
   for (let s = from; s < from + n; s++) {
     const keys = [0, 1].map((l) => {
       const r = rawRow(s, l, smooth);
@@ -38,7 +38,7 @@ function fill<C extends KvCache<string>>(cache: C, n: number, smooth = true, fro
       for (let h = 0; h < shape.numKvHeads; h++) k.set(rope(r.subarray(h * 8, h * 8 + 8), s), h * 8);
       return k;
     });
-    cache.append(keys, [0, 1].map((l) => rawRow(s, l, smooth)), [s], [`t${s}`]);
+    cache.append(keys, [0, 1].map((l) => rawRow(s, l, smooth)), [s], [tag(s)]);
   }
   return cache;
 }
@@ -245,8 +245,7 @@ test('the forward-pass reconstruction (onnxruntime GEMM) matches the JavaScript 
 
 test('a saved pot keeps its tier: encodePot/decodePot round-trip, smaller than the plain form', async () => {
   const { encodePot, decodePot } = await import('../server/src/distill/potStore');
-  const cache = fill(new FourierKvCache<{ file: string; line: number }>(shape, partialLayout(), tierOptions, 4) as unknown as FourierKvCache<string>, 60) as unknown as FourierKvCache<{ file: string; line: number }>;
-  for (let s = 0; s < cache.length; s++) cache.setTag(s, { file: 'a.ts', line: s });
+  const cache = fill(new FourierKvCache<{ file: string; line: number }>(shape, partialLayout(), tierOptions, 4), 60, true, 0, (s) => ({ file: 'a.ts', line: s }));
   const n = cache.length;
   const meta = { formatVersion: 1, modelHash: 'm', policy: 'infinipot', budget: 64, fileHashes: {}, tokensSeen: n, compressions: 0, skipped: {}, savedAt: 'now' };
   const stats = { nll: new Array<number>(n).fill(1), accumulated: new Array<number>(n).fill(0), recent: new Array<number>(n).fill(0) };
