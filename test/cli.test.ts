@@ -166,3 +166,21 @@ test('eval lookup: exact match per type, language and context, pooled in the sum
   const summary = lines[lines.length - 1];
   assert.ok(summary.summary && typeof summary.pooledEm === 'object' && Number.isFinite(summary.heldOutLoss));
 });
+
+test('fourier calibrate writes the choice with its evidence; bench distill --suite fourier prints the summary line', () => {
+  const out = path.join(cacheDir, 'fourier-stories.json');
+  const cal = repopot(['fourier', 'calibrate', '--model', stories, '--out', out, '--tokens', '160', '--sequences', '1', '--window', '16', '--json']);
+  assert.equal(cal.code, 0, cal.stderr);
+  const layout = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.equal(layout.format, 'repopot-fourier');
+  assert.equal(layout.keyPairs.length, 5);
+  assert.ok(layout.evidence.unitErrors[0][0].valueDims.length === 8);
+  assert.ok(lastJson(cal.stdout).meanChosenError as number <= (lastJson(cal.stdout).meanByIndexError as number));
+  const bench = repopot(['bench', 'distill', '--suite', 'fourier', '--model', stories, '--fourier', out, '--budgets', '64', '--sequences', '1', '--continuation', '16', '--no-retrieval']);
+  assert.equal(bench.code, 0, bench.stderr);
+  const summary = lastJson(bench.stdout);
+  assert.equal(summary.suite, 'fourier');
+  for (const k of ['tokensPerByteVsPlain', 'lossIncrease', 'reconstructShare', 'snapshotShrink']) assert.equal(typeof summary[k], 'number', k);
+  assert.ok((summary.tokensPerByteVsPlain as number) > 1);
+  assert.ok((summary.snapshotShrink as number) > 0);
+});

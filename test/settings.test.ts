@@ -221,3 +221,28 @@ test('workspace paths from file URIs, Windows-style included (fileURLToPath, not
   assert.equal(workspaceRelative('/work/my shop', 'file:///work/my%20shop/a%23b.ts', { windows: false }), 'a#b.ts');
   assert.equal(workspaceRelative('/work/shop', 'untitled:Untitled-1', { windows: false }), 'untitled:Untitled-1');
 });
+
+test('the Fourier tier: one name from repopot.cache.fourier and --fourier to the Distiller, off by default', async () => {
+  const { DEFAULT_FOURIER } = await import('../server/src/vocab');
+  const { fourierCalibrateCommand } = await import('../server/src/cli/fourier');
+  assert.equal(props['repopot.cache.fourier']!.default, DEFAULT_FOURIER);
+  assert.equal(defaultSettings.cache.fourier ?? DEFAULT_FOURIER, DEFAULT_FOURIER);
+  // Resolved settings carry it only when on; a value that is not a boolean is said and replaced.
+  assert.equal(resolveDistillSettings(2048, { fourier: true }).settings.fourier, true);
+  assert.equal('fourier' in resolveDistillSettings(2048, { fourier: false }).settings, false);
+  const odd = resolveDistillSettings(2048, { fourier: 'yes' as never });
+  assert.equal('fourier' in odd.settings, false);
+  assert.equal(odd.notices.length, 1);
+  // The CLI flag is in the ingest/ask tables (so --help lists it) and reaches the request under the same name.
+  for (const spec of [askCommand, ingestCommand] as CommandSpec<OptionTable>[]) assert.match(helpText(spec), /--fourier\s+pot with the Fourier tier/);
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-fourier-flag-'));
+  try {
+    assert.equal(distillRequest({ repo, fourier: true }).options.fourier, true);
+    assert.equal(distillRequest({ repo }).options.fourier, undefined);
+  } finally {
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+  const help = helpText(fourierCalibrateCommand);
+  assert.ok(help.startsWith('usage: repopot fourier calibrate'));
+  for (const name of Object.keys(fourierCalibrateCommand.options)) assert.match(help, new RegExp(`--${name}\\b`));
+});

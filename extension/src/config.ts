@@ -1,6 +1,7 @@
 // Typed getters over `repopot.*`. In an untrusted workspace the model path and every executable setting
 // are read from user (global) settings and defaults only, never from the workspace.
 import * as vscode from 'vscode';
+import { DEFAULT_FOURIER } from '../../server/src/vocab';
 import { defaultSettings, type DecoderSetting, type Device, type SettingPolicy, type ServerSettings } from '../../server/src/lsp/protocol';
 
 const d = defaultSettings;
@@ -14,6 +15,7 @@ export const RESTART_SETTINGS = [
   'decoder',
   'steering.vectors',
   'cache.budget',
+  'cache.fourier',
   'cache.chunkSize',
   'cache.policy',
   'files.include',
@@ -61,6 +63,7 @@ export class Config {
         budget: this.get<number>('cache.budget', d.cache.budget),
         chunkSize: this.get<number>('cache.chunkSize', d.cache.chunkSize),
         policy: this.get<SettingPolicy>('cache.policy', d.cache.policy as SettingPolicy),
+        fourier: this.get<boolean>('cache.fourier', d.cache.fourier ?? DEFAULT_FOURIER),
       },
       include: this.get<string[]>('files.include', d.include),
       exclude: this.get<string[]>('files.exclude', d.exclude),

@@ -34,6 +34,11 @@ export const OWN_MODEL = 'repopot-tiny-code';
 export const DEFAULT_CHUNK_TOKENS = 256;
 /** Tokens the pot may keep (`repopot.cache.budget`, `--budget`): also the ceiling of the model-derived budget. */
 export const DEFAULT_BUDGET = 4096;
+/**
+ * The Fourier tier (`repopot.cache.fourier`, `--fourier`): off by default. On, the budget counts the bytes of that
+ * many plain slots, which hold about twice the tokens; it needs fourier.json beside the model.
+ */
+export const DEFAULT_FOURIER = false;
 /** The smallest budget and chunk a setting may ask for (package.json's minimums). */
 export const MIN_BUDGET = 256;
 export const MIN_CHUNK_TOKENS = 16;

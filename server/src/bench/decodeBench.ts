@@ -19,7 +19,7 @@ import type { KvCache } from '../engine/kvCache';
 import type { WeightFormat } from '../graph/contract';
 import { questionPrompt } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
-import { loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
+import { evalSetNames, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
 import { hfConfigToModelConfig } from '../model/hfConfig';
 import { randomWeights } from '../model/randomWeights';
 import { sampleTokens } from '../selftest/checks';
@@ -88,7 +88,7 @@ const STORY_OPENINGS = [
 function evalPrompts(engine: Engine, evalDir: string, limit: number, answerRoom: number): BenchPrompt[] {
   const tokenizer = engine.tokenizer;
   const header = headerForTokenizer(tokenizer);
-  const sets = fs.existsSync(evalDir) ? fs.readdirSync(evalDir).filter((n) => n.endsWith('.jsonl')).sort() : [];
+  const sets = evalSetNames(evalDir);
   if (sets.length === 0) throw new Error(`${evalDir}: no evaluation sets (data/eval/*.jsonl)`);
   const records: EvalRecord[] = sets.flatMap((n) => loadEvalSet(path.join(evalDir, n)));
   // Interleave the types so a small limit still covers lookups and multi-hop questions.

@@ -8,6 +8,7 @@ import { throwIfAborted } from '../util/abort';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
+import type { KvCache } from '../engine/kvCache';
 import { Pot } from '../distill/pot';
 import { askPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot } from '../distill/distiller';
 
@@ -17,10 +18,13 @@ const benchChunkTokens = (maxPositions: number): number => defaultChunkTokens(ma
 import { makePolicyFromSpec, parsePolicySpec } from '../distill/policies/registry';
 import type { PolicyName } from '../distill/policies/policy';
 import { tokenizeWithProvenance, headerForTokenizer, type StreamableFile } from '../distill/streamer';
-import { exactMatch, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
+import { evalSetNames, exactMatch, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
 import { heatmapPng } from './png';
+import type { FourierLayout } from '../fourier/layout';
+import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
+import type { SlotSource } from '../distill/provenance';
 
-export type DistillSuite = 'niah' | 'lookup' | 'cost';
+export type DistillSuite = 'niah' | 'lookup' | 'cost' | 'fourier';
 
 export interface DistillBenchOptions {
   suite: DistillSuite;
@@ -40,6 +44,8 @@ export interface DistillBenchOptions {
   streamTokens?: number[];
   limit?: number;
   signal?: AbortSignal;
+  /** Layout for `…+fourier` policy specs (the pot with the Fourier tier at the same bytes). */
+  fourierLayout?: FourierLayout;
 }
 
 type Emit = (line: Record<string, unknown>) => void;
@@ -47,8 +53,7 @@ type Emit = (line: Record<string, unknown>) => void;
 /** Held-out code to stream: every distinct file of the evaluation sets, in a fixed order. */
 export function heldOutFiles(evalDir: string): StreamableFile[] {
   const seen = new Map<string, StreamableFile>();
-  for (const name of fs.existsSync(evalDir) ? fs.readdirSync(evalDir).sort() : []) {
-    if (!name.endsWith('.jsonl')) continue;
+  for (const name of evalSetNames(evalDir)) {
     for (const r of loadEvalSet(path.join(evalDir, name))) {
       for (const f of r.files) {
         const key = `${r.pkg ?? ''}/${f.path}`;
@@ -90,20 +95,30 @@ function needle(seed: number): { name: string; value: string; file: StreamableFi
 
 /**
  * `<policy spec>` or `<policy spec>+refine=<share>`: the latter also applies query-aware refinement
- * (the question as catalyst, keeping that share of the pot) when asking.
+ * (the question as catalyst, keeping that share of the pot) when asking. `+fourier` after the policy:
+ * the pot uses the Fourier tier and holds as many slots as fit the plain budget's bytes.
  */
-export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number } {
+export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; fourier: boolean } {
+  const fourier = spec.includes('+fourier');
+  spec = spec.replace('+fourier', '');
   const at = spec.indexOf('+refine=');
   const policy = at < 0 ? spec : spec.slice(0, at);
   const refine = at < 0 ? undefined : Number(spec.slice(at + '+refine='.length));
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new RangeError(`"${spec}": refine share must be in (0, 1]`);
-  return { policy, name: parsePolicySpec(policy).name, refine };
+  return { policy, name: parsePolicySpec(policy).name, refine, fourier };
 }
 
-async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number): Promise<{ answer: string; tokensSeen: number }> {
-  const { policy, refine } = parseBenchPolicy(spec);
+async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number, layout?: FourierLayout): Promise<{ answer: string; tokensSeen: number }> {
+  const { policy, refine, fourier } = parseBenchPolicy(spec);
   const chunkTokens = Math.min(benchChunkTokens(engine.config.maxPositions), budget);
-  const pot = new Pot(engine, { budget, policy: makePolicyFromSpec(policy, engine), compressTo: defaultCompressTo(budget, chunkTokens) });
+  let cache: KvCache<SlotSource> | undefined;
+  if (fourier) {
+    if (!layout) throw new Error(`"${spec}": no Fourier calibration for this model (run repopot fourier calibrate)`);
+    const shape = engine.newCache(1).shape;
+    budget = tierSlotsForBytes(shape, layout, budget * plainSlotBytes(shape), { chunk: chunkTokens });
+    cache = newTierCache<SlotSource>(shape, layout, budget, { chunk: chunkTokens });
+  }
+  const pot = new Pot(engine, { budget, policy: makePolicyFromSpec(policy, engine), compressTo: defaultCompressTo(budget, chunkTokens) }, cache);
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
   const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine });
   return { answer: r.answer, tokensSeen };
@@ -144,7 +159,7 @@ export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit
             const n = needle(multiple * 1000 + Math.round(depth * 100) * 10 + t);
             const files = haystack(engine, pool, streamTokens, t);
             files.splice(Math.round(depth * files.length), 0, n.file);
-            const { answer } = await distillAndAsk(engine, policy, budget, files, `What does constant \`${n.name}\` equal?`, 8);
+            const { answer } = await distillAndAsk(engine, policy, budget, files, `What does constant \`${n.name}\` equal?`, 8, o.fourierLayout);
             if (exactMatch(answer, n.value)) hits++;
           }
           const acc = hits / trials;
@@ -211,7 +226,7 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
           // The record's repository sits at a random depth inside other held-out code.
           const files = haystack(engine, pool.filter((f) => !r.files.some((rf) => f.path.endsWith(rf.path))), Math.max(0, streamTokens - (r.tokens ?? 1000)), i);
           files.splice(i % (files.length + 1), 0, ...r.files);
-          const { answer } = await distillAndAsk(engine, policy, budget, files, r.question, 24);
+          const { answer } = await distillAndAsk(engine, policy, budget, files, r.question, 24, o.fourierLayout);
           if (exactMatch(answer, r.answer)) hits++;
         }
         const accuracy = hits / Math.max(1, sample.length);
@@ -309,5 +324,7 @@ export async function runDistillBench(engine: Engine, options: DistillBenchOptio
       return runLookup(engine, options, emit);
     case 'cost':
       return runCost(engine, options, emit);
+    case 'fourier':
+      throw new Error('the fourier suite runs through runFourierSuite (bench/fourierSuite.ts)');
   }
 }

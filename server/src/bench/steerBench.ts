@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
-import { exactMatch, loadEvalSet, median } from '../eval/evalSet';
+import { evalSetNames, exactMatch, loadEvalSet, median } from '../eval/evalSet';
 import { encodeExample, promptFormat, type PromptFormat, type SteeringFile, type SteeringPair } from '../steer/pairs';
 import { applySteering, generateSteered, type SteerSettings } from '../steer/apply';
 import { logProbOf } from '../engine/sampling';
@@ -69,8 +69,7 @@ interface QuestionRun {
 /** Held-out multi-hop questions of data/eval (trace/bare twins share a prompt: kept once). */
 export function multihopQuestions(evalDir: string): SteerQuestion[] {
   const out = new Map<string, SteerQuestion>();
-  for (const name of fs.existsSync(evalDir) ? fs.readdirSync(evalDir).sort() : []) {
-    if (!name.endsWith('.jsonl')) continue;
+  for (const name of evalSetNames(evalDir)) {
     for (const r of loadEvalSet(path.join(evalDir, name))) {
       if (!r.type.startsWith('multihop')) continue;
       const key = JSON.stringify([r.files.map((f) => f.path), r.question]);

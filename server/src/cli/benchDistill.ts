@@ -1,13 +1,20 @@
-// `repopot bench distill --suite niah|lookup|cost [--policies a,b] [--budgets N,M] [--json]`
+// `repopot bench distill --suite niah|lookup|cost|fourier [--policies a,b] [--budgets N,M] [--json]`
+// fourier: [--model DIR | --ortgenai DIR | --random llama|qwen2|qwen3] [--fourier FILE] [--sequences N] [--continuation N] [--no-retrieval]
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { costSummary, DEFAULT_COST_STREAMS, FULL_CACHE_COST_LIMIT, runDistillBench, parseBenchPolicy, type CostMeasurement, type DistillSuite } from '../bench/distillBench';
 import { POLICY_NAMES } from '../distill/policies/policy';
-import { choiceOption, CliError, emitJson, interruptSignal, parseCommand, cliLog, type CommandSpec } from './args';
+import { choiceOption, CliError, emitJson, interruptSignal, parseCommand, cliLog, type CommandSpec, type Parsed } from './args';
 import { loadEngine, modelChoice, modelOptions, numberList, projectRoot } from './common';
+import { Engine } from '../engine/engine';
+import type { Architecture } from '../model/config';
+import { randomModel } from '../selftest/checks';
+import { runFourierSuite } from '../bench/fourierSuite';
+import { loadLayout } from '../fourier/layout';
 
-const DISTILL_SUITES = ['niah', 'lookup', 'cost'] as const satisfies readonly DistillSuite[];
+const DISTILL_SUITES = ['niah', 'lookup', 'cost', 'fourier'] as const satisfies readonly DistillSuite[];
+const RANDOM_ARCHITECTURES = ['llama', 'qwen2', 'qwen3'] as const satisfies readonly Architecture[];
 
 function list(value: string | undefined, name: string): number[] | undefined {
   return numberList(value, name, (x) => Number.isFinite(x) && x > 0, 'positive numbers');
@@ -27,11 +34,17 @@ const benchDistillFlags = {
   'plot-dir': { type: 'string', value: 'DIR', help: 'where plots are written', shows: 'docs/images' },
   json: { type: 'boolean', default: false, help: 'JSON lines' },
   'in-process': { type: 'boolean', default: false, help: 'cost: measure in this process (the default runs one fresh process per measurement)' },
+  random: { type: 'string', value: 'ARCH', help: 'fourier: a random-weight model of this architecture instead of --model', choices: RANDOM_ARCHITECTURES },
+  ortgenai: { type: 'string', value: 'DIR', help: 'fourier: an onnxruntime-genai export instead of --model (pseudo-text streams)' },
+  fourier: { type: 'string', value: 'FILE', help: 'fourier: the calibration to use', shows: 'fourier.json beside the model, else calibrated now' },
+  sequences: { type: 'string', value: 'N', help: 'fourier: held-out sequences for the loss', shows: 'the suite\'s' },
+  continuation: { type: 'string', value: 'N', help: 'fourier: tokens scored after each pot', shows: 'the suite\'s' },
+  'no-retrieval': { type: 'boolean', default: false, help: 'fourier: skip the needle and lookup rows' },
 } as const;
 
 export const benchDistillCommand = {
   name: 'bench distill',
-  summary: 'Cache policies on needle-in-a-haystack, lookup questions, and cost (peak memory, compression share).',
+  summary: 'Cache policies on needle-in-a-haystack, lookup questions, and cost (peak memory, compression share); fourier: the Fourier tier against the plain pot at the same bytes.',
   options: benchDistillFlags,
 } as const satisfies CommandSpec<typeof benchDistillFlags>;
 
@@ -40,6 +53,7 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values } = parsed;
   const suite = choiceOption<DistillSuite>(values.suite, 'suite', DISTILL_SUITES, 'niah');
+  if (suite === 'fourier') return runFourierCli(values);
   const policies = (values.policies ?? (suite === 'cost' ? 'infinipot,full' : POLICY_NAMES.join(','))).split(',');
   for (const p of policies) {
     try {
@@ -113,6 +127,50 @@ async function runCostIsolated(argv: string[], policies: string[], streams: numb
   }
   emitJson(costSummary(measured, policies[0]));
   return 0;
+}
+
+async function runFourierCli(values: Parsed<typeof benchDistillFlags>['values']): Promise<number> {
+  // Everything is checked before the model loads.
+  const options = {
+    suite: 'fourier' as const,
+    policies: [],
+    budgets: list(values.budgets, 'budgets'),
+    lengths: list(values.lengths, 'lengths'),
+    depths: numberList(values.depths, 'depths', (x) => x >= 0 && x <= 1, 'shares in [0, 1]'),
+    trials: list(values.trials, 'trials')?.[0],
+    streamTokens: list(values.streams, 'streams'),
+    limit: list(values.limit, 'limit')?.[0],
+    sequences: list(values.sequences, 'sequences')?.[0],
+    continuation: list(values.continuation, 'continuation')?.[0],
+    retrieval: !values['no-retrieval'],
+    evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
+    signal: interruptSignal(),
+    log: cliLog,
+  };
+  let engine: Engine;
+  let model: string;
+  if (values.random !== undefined) {
+    const arch = choiceOption<Architecture>(values.random, 'random', RANDOM_ARCHITECTURES, 'llama');
+    engine = await Engine.fromModel(randomModel(arch, { maxPositions: 1024 }, 7), { log: cliLog });
+    model = `random-${arch}`;
+  } else if (values.ortgenai !== undefined) {
+    // An onnxruntime-genai export (weights imported into our graph; no tokenizer: pseudo-text streams).
+    const { importOrtGenaiModel } = await import('../graph/ortgenaiImport');
+    const imported = importOrtGenaiModel(path.resolve(values.ortgenai));
+    engine = await Engine.fromModel({ config: imported.config, weights: imported.weights, weightsHash: `ortgenai:${imported.modelPath}` }, { log: cliLog });
+    model = path.basename(path.resolve(values.ortgenai));
+  } else {
+    engine = await loadEngine(modelChoice(values), cliLog);
+    model = path.basename(engine.model.dir ?? 'model');
+  }
+  try {
+    const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+    const shape = { numLayers: engine.config.numLayers, numKvHeads: engine.config.numKvHeads, headDim: engine.config.headDim };
+    await runFourierSuite(engine, { ...options, model, fourierLayout: values.fourier ? loadLayout(path.resolve(values.fourier), shape) : undefined }, emit);
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
 }
 
 /** argv without the named `--name value` / `--name=value` options. */

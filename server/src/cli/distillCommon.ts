@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { defaultCacheDir } from '../engine/paths';
-import { MIN_POT_TOKENS, resolveDistillSettings, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
+import { fourierLayoutOf, MIN_POT_TOKENS, resolveDistillSettings, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
 import { walkRepository, type WalkResult } from '../distill/repoWalker';
 import { DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
 import { choiceOption, CliError, optionalInt } from './args';
@@ -18,6 +18,7 @@ export const distillFlags = {
   exclude: { type: 'string', multiple: true, value: 'GLOB', help: 'never these files (besides .gitignore and the built-in filters)' },
   ...modelOptions(),
   'no-cache': { type: 'boolean', default: false, help: 'neither reuse nor save the pot (saved pots live in $REPOPOT_CACHE_DIR)' },
+  fourier: { type: 'boolean', default: false, help: 'pot with the Fourier tier (fourier.json beside the model, from "repopot fourier calibrate"): --budget then counts the bytes of N plain slots, which hold about twice the tokens', shows: 'off' },
   json: { type: 'boolean', default: false, help: 'one JSON line on stdout, no progress' },
 } as const;
 
@@ -32,6 +33,7 @@ export interface DistillFlagValues {
   device?: string;
   quant?: string;
   'no-cache'?: boolean;
+  fourier?: boolean;
 }
 
 /** Everything `ingest`/`ask` were asked for, validated; nothing read or loaded yet. */
@@ -51,6 +53,7 @@ export function distillRequest(values: DistillFlagValues): DistillRequest {
     include: values.include,
     exclude: values.exclude,
     cacheDir: values['no-cache'] ? undefined : defaultCacheDir(),
+    ...(values.fourier ? { fourier: true } : {}),
   };
   const model = modelChoice(values);
   if (!fs.existsSync(repo)) throw new CliError(`--repo: ${repo} does not exist`);
@@ -78,6 +81,15 @@ export async function openEngineFor(request: DistillRequest, log: (m: string) =>
   const engine = await loadEngine(request.model, log);
   const requested = { budget: request.options.budget, chunkSize: request.options.chunkSize, policy: request.options.policy };
   for (const notice of resolveDistillSettings(engine.config.maxPositions, requested).notices) log(notice.replace(/^budget/, '--budget').replace(/^chunk size/, '--chunk'));
+  // --fourier needs the model's calibration: said now, before anything is streamed.
+  if (request.options.fourier) {
+    try {
+      fourierLayoutOf(engine);
+    } catch (error) {
+      await engine.dispose();
+      throw new CliError(`--fourier: ${(error as Error).message}`);
+    }
+  }
   return engine;
 }
 

@@ -9,6 +9,7 @@ import { runIngest } from './ingest';
 import { runAsk } from './ask';
 import { EVAL_SUITES, runEval } from './eval';
 import { runSteer } from './steer';
+import { runFourier } from './fourier';
 import { CliError } from './args';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -22,6 +23,7 @@ const commands = new Map<string, { run: Command; summary: string }>([
   ['ask', { run: runAsk, summary: 'answer a question about a repository, with sources' }],
   ['eval', { run: runEval, summary: `model quality on held-out sets: eval ${EVAL_SUITES.join('|')}` }],
   ['steer', { run: runSteer, summary: 'KV-cache steering vectors: steer build --pairs FILE --out FILE' }],
+  ['fourier', { run: runFourier, summary: 'Fourier-approximated KV tier: fourier calibrate --model DIR' }],
 ]);
 
 function usage(): string {

@@ -11,26 +11,35 @@ import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type
 import { orderFiles, type FileOrder } from './fileOrder';
 import { streamRepository, headerForTokenizer, type StreamableFile, type StreamChunk } from './streamer';
 import { Pot, type PotStats } from './pot';
-import { citeSources, shareSources, type Citation } from './provenance';
+import { citeSources, shareSources, type Citation, type SlotSource } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
-import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
+import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_FOURIER, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
 import { potHistory } from './history';
 import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../decode/types';
 import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
+import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
+import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
+import { FourierKvCache } from '../engine/fourierTier';
 
 /**
- * What the pot is distilled with: the same three names from the VS Code setting (`repopot.cache.*`) and the CLI
- * flag (`--budget`, `--chunk`, `--policy`) to the pot. Distiller.resolve caps and defaults them, once.
+ * What the pot is distilled with: the same names from the VS Code setting (`repopot.cache.*`) and the CLI
+ * flag (`--budget`, `--chunk`, `--policy`, `--fourier`) to the pot. Distiller.resolve caps and defaults them, once.
  */
 export interface DistillSettings {
-  /** Slots the pot may keep; capped by what the model's trained context allows. */
+  /** Slots the pot may keep; capped by what the model's trained context allows. With `fourier`, the bytes of that many plain slots. */
   budget: number;
   /** Tokens fed into the pot at a time (ingestion yields between chunks); capped by the model's context. */
   chunkSize: number;
   policy: PolicyName;
+  /**
+   * The Fourier tier (fourier.json beside the model, from `repopot fourier calibrate`): `budget` then counts bytes —
+   * those of `budget` plain slots — and the pot holds as many tier slots as fit them (see fourier/budget.ts).
+   * Absent: off (DEFAULT_FOURIER); resolved settings carry it only when on.
+   */
+  fourier?: boolean;
 }
 
 /** The smallest budget and chunk the pot works with (the CLI refuses less). */
@@ -146,7 +155,23 @@ export function resolveDistillSettings(maxPositions: number, requested: Partial<
     notices.push(`budget ${budget} is below ${MIN_POT_TOKENS}: raised to ${MIN_POT_TOKENS}`);
     budget = MIN_POT_TOKENS;
   }
-  return { settings: { budget, chunkSize, policy }, notices };
+  let fourier = requested.fourier ?? DEFAULT_FOURIER;
+  if (typeof fourier !== 'boolean') {
+    notices.push(`fourier ${String(fourier)} is not true or false: using ${DEFAULT_FOURIER ? 'on' : 'off'}`);
+    fourier = DEFAULT_FOURIER;
+  }
+  return { settings: { budget, chunkSize, policy, ...(fourier ? { fourier: true } : {}) }, notices };
+}
+
+/**
+ * The model's Fourier calibration (its fourier.json), for `fourier` settings; an Error that says what to do when the
+ * model has none or it was made for other weights.
+ */
+export function fourierLayoutOf(engine: Engine): FourierLayout {
+  const c = engine.config;
+  const layout = findLayout(engine.model.dir, { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim }, engine.model.weightsHash);
+  if (!layout) throw new Error(`${engine.model.dir ?? 'the model'} has no ${FOURIER_FILE}; run "repopot fourier calibrate --model DIR" first`);
+  return layout;
 }
 
 export class Distiller {
@@ -154,13 +179,20 @@ export class Distiller {
   private fileHashes = new Map<string, string>();
   private skipped: Record<string, number> = {};
   /** Where the last ingest read from and saved to (forget() and history() need them). */
-  private last: { repo: string; file: string | undefined } | undefined;
+  private last: { repo: string; file: string | undefined; otherForm: string | undefined } | undefined;
+  /** The model's Fourier calibration, once loaded. */
+  private layout: FourierLayout | undefined;
 
   constructor(readonly engine: Engine) {}
 
   /** The pot after the last ingest; read-only (ingest replaces it). */
   get pot(): Pot | undefined {
     return this.current;
+  }
+
+  /** The model's Fourier calibration (loaded once); throws when it has none (see fourierLayoutOf). */
+  fourierLayout(): FourierLayout {
+    return (this.layout ??= fourierLayoutOf(this.engine));
   }
 
   /** `requested` settings capped and defaulted for this engine's model (see resolveDistillSettings). */
@@ -174,20 +206,29 @@ export class Distiller {
     let peakRss = process.memoryUsage().rss;
     const { settings } = this.resolve(options);
     const { budget, chunkSize: chunkTokens, policy: policyName } = settings;
+    // With the Fourier tier, budget counts the bytes of that many plain slots (a missing calibration is an error here:
+    // callers that fall back to the plain pot check fourierLayout() first).
+    const fourier = settings.fourier ? this.fourierLayout() : undefined;
     const policy = makePolicy(policyName, this.engine, options.catalyst);
     const walkOptions: WalkOptions = { include: options.include, exclude: options.exclude, signal: options.signal };
     const walk = options.walk ?? (await walkRepository(options.repo, walkOptions));
     this.skipped = skippedFileCounts(walk.skipped);
     const ordered = orderFiles(walk.files, { order: options.order });
 
-    const file = options.cacheDir ? potPath(options.cacheDir, options.repo, this.engine.model.weightsHash, policyName, budget) : undefined;
+    // Pots with the Fourier tier are saved under `<policy>+fourier`: the two forms never overwrite each other.
+    const fileFor = (tier: boolean) => (options.cacheDir ? potPath(options.cacheDir, options.repo, this.engine.model.weightsHash, tier ? `${policyName}+fourier` : policyName, budget) : undefined);
+    const file = fileFor(Boolean(fourier));
     let source: IngestSummary['source'] = 'fresh';
     let reason: string | undefined;
     let toStream: RepoFile[] = ordered;
     const shape = this.engine.newCache().shape;
-    const stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
+    // With the tier the same bytes hold more slots.
+    const slots = fourier ? tierSlotsForBytes(shape, fourier, budget * plainSlotBytes(shape), { chunk: chunkTokens }) : budget;
+    const newCache = () => (fourier ? newTierCache<SlotSource>(shape, fourier, slots, { chunk: chunkTokens }) : undefined);
+    let stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
+    if ('cache' in stored && (stored.cache instanceof FourierKvCache) !== Boolean(fourier)) stored = { reason: 'saved with another cache form (Fourier tier on/off)' };
     if ('cache' in stored) {
-      const pot = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) }, stored.cache);
+      const pot = new Pot(this.engine, { budget: slots, policy, compressTo: defaultCompressTo(slots, chunkTokens) }, stored.cache);
       pot.stats.nll = stored.stats.nll;
       pot.stats.accumulated = stored.stats.accumulated;
       pot.stats.recent = stored.stats.recent;
@@ -200,10 +241,10 @@ export class Distiller {
       source = toStream.length === 0 && [...previous.keys()].every((p) => current.has(p)) ? 'reused' : 'refreshed';
     } else {
       reason = stored.reason;
-      this.current = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) });
+      this.current = new Pot(this.engine, { budget: slots, policy, compressTo: defaultCompressTo(slots, chunkTokens) }, newCache());
     }
     const pot = this.current;
-    this.last = { repo: options.repo, file };
+    this.last = { repo: options.repo, file, otherForm: fileFor(!fourier) };
     this.fileHashes = new Map(ordered.map((f) => [f.path, f.sha256]));
 
     const streamed = await streamIntoPot(pot, toStream, {
@@ -216,6 +257,8 @@ export class Distiller {
         options.onProgress?.({ ...pot.summary(), filesDone: chunk.filesDone, filesTotal: chunk.filesTotal, tokensPerSecond: streamedSoFar / Math.max(seconds, 1e-9) });
       },
     });
+    // The tier at rest: the window's overflow (a last partial chunk) joins it, so the pot holds its budget's bytes.
+    if (pot.cache instanceof FourierKvCache) pot.cache.settle(true);
     if (file && source !== 'reused') this.save(file, policyName);
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -239,9 +282,10 @@ export class Distiller {
     return askPot(this.engine, this.current, question, options);
   }
 
-  /** Deletes the saved pot of the last ingest, so the next ingest streams everything anew. */
+  /** Deletes the saved pot of the last ingest (both forms), so the next ingest streams everything anew. */
   forget(): void {
-    if (this.last?.file) rmSync(this.last.file, { force: true });
+    // Both forms (with and without the Fourier tier), so a rebuild after toggling it starts anew either way.
+    for (const file of [this.last?.file, this.last?.otherForm]) if (file) rmSync(file, { force: true });
   }
 
   /** Tokens of the repository lines the pot holds, for the parallel decoders' drafts (empty before ingest). */

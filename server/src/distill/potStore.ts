@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KvCache, type CacheShape } from '../engine/kvCache';
+import { FourierKvCache } from '../engine/fourierTier';
 import type { SlotStats } from './policies/policy';
 import type { SlotSource } from './provenance';
 
@@ -70,7 +71,9 @@ export function decodePot(bytes: Buffer, file: string, expected: { modelHash: st
   const { meta } = parsed;
   if (meta.formatVersion !== POT_FORMAT_VERSION) throw new PotStoreError(file, `format version ${meta.formatVersion}, this build reads ${POT_FORMAT_VERSION}`);
   if (meta.modelHash !== expected.modelHash) throw new PotStoreError(file, 'made with a different model');
-  const cache = KvCache.restore<SlotSource>(new Uint8Array(cacheBytes), decodeTag, expected.shape);
+  // A pot with the Fourier tier saved its tier form (sensitive dims + coefficients): restore it as such.
+  const raw = new Uint8Array(cacheBytes);
+  const cache = FourierKvCache.isSnapshot(raw) ? FourierKvCache.restoreTier<SlotSource>(raw, decodeTag, expected.shape) : KvCache.restore<SlotSource>(raw, decodeTag, expected.shape);
   const stats: SlotStats = { nll: parsed.stats.nll.map((v) => (v === null ? NaN : v)), accumulated: parsed.stats.accumulated, recent: parsed.stats.recent };
   if (stats.nll.length !== cache.length) throw new PotStoreError(file, 'slot statistics do not match the cache');
   return { meta, cache, stats };

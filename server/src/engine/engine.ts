@@ -184,6 +184,7 @@ export class Engine {
     const withMass = options.attentionRows !== undefined;
     if (withMass && options.attentionRows!.length !== q) throw new EngineError(`forward: attentionRows has ${options.attentionRows!.length} entries for ${q} tokens`);
     const session = await this.session({ logits, attentionMass: withMass });
+    await cache.prepare();
 
     const feeds: Record<string, HostTensor> = {
       [inputNames.inputIds]: { dims: [1, q], data: BigInt64Array.from(tokens, (t) => BigInt(t)) },

@@ -64,6 +64,12 @@ export class KvCache<Tag = unknown> {
     return this.size * this.rowSize * 4 * 2 * this.shape.numLayers;
   }
 
+  /**
+   * Brings the views up to date before a forward pass reads them (asynchronous work such as a compressed
+   * tier's reconstruction; see fourierTier.ts). The exact cache has nothing to do.
+   */
+  async prepare(): Promise<void> {}
+
   /** Zero-copy view of layer `layer`'s keys for the live slots, token-major. */
   keyView(layer: number): Float32Array {
     return this.keys[layer].subarray(0, this.size * this.rowSize);

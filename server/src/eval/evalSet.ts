@@ -1,4 +1,5 @@
 // Held-out question sets (data/eval/*.jsonl, written by tools/train/gen-questions.ts) and scoring.
+import fs from 'node:fs';
 import { readJsonLines } from '../util/jsonl';
 
 export interface EvalFile {
@@ -18,6 +19,14 @@ export interface EvalRecord {
   tokens?: number;
   form?: 'trace' | 'bare';
   trace?: string;
+}
+
+/** The copy probe of `eval lookup` (spans to copy, not question records): in data/eval, but not an evaluation set. */
+export const COPY_PROBE = 'copy-spans.jsonl';
+
+/** The evaluation sets (question records) in `evalDir`, sorted by name: every *.jsonl but the copy probe. */
+export function evalSetNames(evalDir: string): string[] {
+  return fs.existsSync(evalDir) ? fs.readdirSync(evalDir).filter((n) => n.endsWith('.jsonl') && n !== COPY_PROBE).sort() : [];
 }
 
 export function loadEvalSet(file: string): EvalRecord[] {

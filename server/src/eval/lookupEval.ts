@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { questionPrompt, splitTrace } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
-import { exactMatch, loadEvalSet, type EvalRecord } from './evalSet';
+import { COPY_PROBE, exactMatch, loadEvalSet, type EvalRecord } from './evalSet';
 import { readJsonLines } from '../util/jsonl';
 import { checkAnswer, memoryRepo, type CheckStatus } from '../check/index';
 
@@ -53,7 +53,7 @@ export async function answerWithFullContext(engine: Engine, record: EvalRecord, 
 // lookup-<N>k.jsonl: TypeScript/JavaScript packages; lookup-py-<N>k.jsonl: Python packages; a `paraphrase-`
 // before the size: the same kinds of questions in wordings that training never used.
 const LOOKUP_SET = /^lookup-(py-)?(paraphrase-)?(\d+)k\.jsonl$/;
-export const COPY_PROBE = 'copy-spans.jsonl';
+export { COPY_PROBE };
 
 export async function runLookupEval(engine: Engine, options: LookupEvalOptions, emit: Emit): Promise<void> {
   const sets = fs.readdirSync(options.evalDir).filter((n) => LOOKUP_SET.test(n)).sort();

@@ -93,8 +93,20 @@ export class DistilledPot {
   ) {
     this.distiller = new Distiller(engine);
     const resolved = this.distiller.resolve(settings.cache);
-    this.cache = resolved.settings;
-    this.notices = resolved.notices;
+    const notices = [...resolved.notices];
+    let cache = resolved.settings;
+    if (cache.fourier) {
+      // The Fourier tier needs the model's calibration; without it the pot is the plain one, and the log says why.
+      try {
+        this.distiller.fourierLayout();
+      } catch (error) {
+        notices.push(`fourier: ${(error as Error).message}; using the plain pot`);
+        const { fourier: _off, ...plain } = cache;
+        cache = plain;
+      }
+    }
+    this.cache = cache;
+    this.notices = notices;
   }
 
   get budget(): number {

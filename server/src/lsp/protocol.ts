@@ -56,7 +56,8 @@ export interface ServerSettings {
   device: Device;
   /**
    * `repopot.cache.*`: budget (tokens the distilled cache may keep), chunkSize (tokens per ingest chunk, the unit
-   * between which ingestion yields) and policy. Passed to the Distiller unchanged, which caps them by the model.
+   * between which ingestion yields), policy and fourier (the Fourier tier: budget then counts the bytes of that many
+   * plain slots; absent = off). Passed to the Distiller unchanged, which caps them by the model.
    */
   cache: DistillSettings;
   include: string[];

@@ -23,6 +23,11 @@ export interface ReferenceInputs {
   mask?: Float32Array;
   /** Weight of each query row for attention mass; omit to skip it. */
   attentionRows?: Float32Array;
+  /**
+   * Sees each layer's post-RoPE queries [q, heads, hd] and the K/V it attends over [past + q, kvHeads, hd]
+   * (analysis such as the Fourier calibration; the arrays must not be modified).
+   */
+  onAttention?: (layer: number, queries: Float32Array, keys: Float32Array, values: Float32Array) => void;
 }
 
 export interface ReferenceOutputs {
@@ -151,6 +156,7 @@ export function referenceForward(config: ModelConfig, weights: Weights, inputs: 
     }
     keys.set(ks, pastLength * kvDim);
     values.set(vs, pastLength * kvDim);
+    inputs.onAttention?.(l, qs, keys, values);
 
     // multi-head attention: softmax(q·k/√hd + mask)·v per head; query head h reads kv head h / group
     const context = new Float32Array(q * numHeads * headDim);

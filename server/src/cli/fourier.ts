@@ -1,0 +1,87 @@
+// `repopot fourier calibrate --model DIR`: chooses, per layer and KV head, the head dimensions the
+// Fourier tier approximates (by the attention-output error on held-out code) and writes them, with the
+// numbers behind the choice, to DIR/fourier.json (or --out).
+import path from 'node:path';
+import { loadModel } from '../model/import';
+import { calibrate } from '../fourier/calibrate';
+import { heldOutSequences } from '../fourier/heldOut';
+import { approximatedShare, FOURIER_FILE, saveLayout } from '../fourier/layout';
+import { CliError, cliLog, emitJson, floatOption, helpText, intOption, parseCommand, type CommandSpec } from './args';
+import { projectRoot, resolveModelDir } from './common';
+import { OWN_MODEL } from '../vocab';
+
+const fourierCalibrateFlags = {
+  model: { type: 'string', value: 'DIR', help: 'model folder (Hugging Face or llama2.c)', shows: `models/${OWN_MODEL}` },
+  out: { type: 'string', value: 'FILE', help: 'where the calibration is written', shows: `DIR/${FOURIER_FILE}, beside the model` },
+  sequences: { type: 'string', value: 'N', help: 'held-out repositories to average over', shows: 3 },
+  tokens: { type: 'string', value: 'N', help: 'tokens per sequence', shows: 'min(512, context)' },
+  share: { type: 'string', value: 'S', help: 'share of all K/V floats per slot to approximate, ranked over the whole model by error per float (key dims go by RoPE pair)', shows: 0.75 },
+  ratio: { type: 'string', value: 'R', help: 'spectrum length as a share of the tier horizon', shows: 0.125 },
+  sink: { type: 'string', value: 'N', help: 'attention-sink slots kept exact', shows: 4 },
+  window: { type: 'string', value: 'N', help: 'recent slots kept exact', shows: 32 },
+  'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
+  json: { type: 'boolean', default: false, help: 'one JSON line' },
+} as const;
+
+export const fourierCalibrateCommand = {
+  name: 'fourier calibrate',
+  summary: 'Picks, per layer and KV head, the head dimensions the Fourier tier approximates, by the attention-output error on held-out code, and writes them with the numbers behind them to fourier.json beside the model.',
+  options: fourierCalibrateFlags,
+  notes: `Picks the long-context-insensitive dims of every layer and KV head by the attention-output error a truncated
+spectral (DCT) approximation of their history causes on held-out code (data/eval, even-numbered repositories; the
+benchmark uses the odd-numbered ones).`,
+} as const satisfies CommandSpec<typeof fourierCalibrateFlags>;
+
+export async function runFourier(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === '--help' || verb === '-h' || verb === undefined) {
+    process.stdout.write(helpText(fourierCalibrateCommand) + '\n');
+    return verb === undefined ? 2 : 0;
+  }
+  if (verb !== 'calibrate') throw new CliError(`fourier: unknown subcommand "${verb}" (use: fourier calibrate)`);
+  const parsed = parseCommand(rest, fourierCalibrateCommand);
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const modelDir = resolveModelDir(values.model);
+  const out = path.resolve(values.out ?? path.join(modelDir, FOURIER_FILE));
+  const share = floatOption(values.share, 'share', fourierCalibrateFlags.share.shows);
+  if (!(share >= 0 && share <= 1)) throw new CliError('--share must be in [0, 1]');
+  const ratio = floatOption(values.ratio, 'ratio', fourierCalibrateFlags.ratio.shows);
+  if (!(ratio > 0 && ratio <= 1)) throw new CliError('--ratio must be in (0, 1]');
+  const model = await loadModel(modelDir);
+  if (!model.tokenizer) throw new CliError(`${modelDir}: the model has no tokenizer`);
+  const tokens = intOption(values.tokens, 'tokens', Math.min(512, model.config.maxPositions), 64);
+  const evalDir = path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval'));
+  const sequences = heldOutSequences(model.tokenizer, evalDir, 'calibration', intOption(values.sequences, 'sequences', fourierCalibrateFlags.sequences.shows, 1), tokens);
+  if (sequences.length === 0) throw new CliError(`no held-out repository in ${evalDir} has ${tokens} tokens`);
+  const started = performance.now();
+  const layout = await calibrate(model.config, model.weights, sequences, {
+    share,
+    coefficientRatio: ratio,
+    sink: intOption(values.sink, 'sink', fourierCalibrateFlags.sink.shows, 0),
+    window: intOption(values.window, 'window', fourierCalibrateFlags.window.shows, 1),
+    log: cliLog,
+  });
+  layout.model = path.basename(modelDir);
+  layout.weightsHash = model.weightsHash;
+  saveLayout(out, layout);
+  const ev = layout.evidence!;
+  const mean = (t: number[][]) => t.flat().reduce((a, b) => a + b, 0) / t.flat().length;
+  const line = {
+    out,
+    sequences: ev.sequences,
+    approximatedShare: approximatedShare(layout),
+    coefficientRatio: layout.coefficientRatio,
+    meanChosenError: mean(ev.chosenError),
+    meanByIndexError: mean(ev.byIndexError),
+    ratioSweep: ev.ratioSweep,
+    seconds: (performance.now() - started) / 1000,
+  };
+  if (values.json) emitJson(line);
+  else {
+    process.stdout.write(`wrote ${out}: ${(line.approximatedShare * 100).toFixed(0)}% of K/V dims approximated with ${ratio} × horizon coefficients\n`);
+    process.stdout.write(`attention-output error (relative, mean over heads): chosen ${line.meanChosenError.toExponential(2)} vs by index ${line.meanByIndexError.toExponential(2)}\n`);
+    process.stdout.write(`spectrum length sweep: ${ev.ratioSweep.map((s) => `${s.ratio}→${s.error.toExponential(2)}`).join(', ')}\n`);
+  }
+  return 0;
+}
