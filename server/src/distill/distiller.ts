@@ -14,10 +14,11 @@ import { Pot, type PotStats } from './pot';
 import { citeSources, shareSources, type Citation } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
+import { attentionMass } from './policies/policy';
 import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
 import { potHistory } from './history';
 import { generateSteered, type SteerSettings } from '../steer/apply';
-import type { Decoder } from '../decode/types';
+import type { Decoder } from '../engine/decoder';
 import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
 
@@ -320,10 +321,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   if (result.tokens.length > 0 && result.stopReason !== 'cancelled' && options.maxSources !== 0) {
     // Attention the answer's tokens put on the pot's slots ranks the sources.
     cache.truncate(potLength + promptTokens.length);
-    const rows = new Float32Array(result.tokens.length).fill(1);
-    const r = await engine.forward(cache, result.tokens, { attentionRows: rows, append: false });
-    const mass = new Float32Array(potLength);
-    for (const layer of r.attentionMass ?? []) for (let s = 0; s < potLength; s++) mass[s] += layer[s];
+    const mass = await attentionMass(engine, cache, result.tokens, 1, potLength);
     sources = citeSources(potTags, mass, options.maxSources ?? 5);
   }
   const { answer, trace } = splitTrace(result.text);
