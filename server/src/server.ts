@@ -14,7 +14,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { describeError } from './model/errors.js';
-import { loadDistilledPot } from './lsp/engine_binding.js';
+import { loadDistilledPot } from './lsp/engineBinding.js';
 import { workspaceRelative } from './lsp/answerer.js';
 import { ERROR_CODES } from './vocab.js';
 import { HoverExplainer } from './lsp/hover.js';

@@ -6,15 +6,16 @@
 
 import { rmSync } from 'node:fs';
 import type { Engine } from '../engine/engine';
+import type { KvCache } from '../engine/kvCache';
 import type { Sampling } from '../engine/sampling';
 import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type WalkResult } from './repoWalker';
 import { orderFiles, type FileOrder } from './fileOrder';
 import { streamRepository, headerForTokenizer, type StreamableFile, type StreamChunk } from './streamer';
 import { Pot, type PotStats } from './pot';
-import { citeSources, shareSources, type Citation } from './provenance';
+import { citeSources, shareSources, type Citation, type SlotSource } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
-import { attentionMass } from './policies/policy';
+import { attentionMass, type CachePolicy } from './policies/policy';
 import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
 import { potHistory } from './history';
 import { generateSteered, type SteerSettings } from '../steer/apply';
@@ -98,6 +99,11 @@ export function skippedFileCounts(skipped: readonly SkippedFile[]): Record<strin
 /** Compress to one chunk below the budget (when the budget holds at least two): half as many compressions. */
 export function defaultCompressTo(budget: number, chunkTokens: number): number {
   return budget >= 2 * chunkTokens ? budget - chunkTokens : budget;
+}
+
+/** A pot of `budget` slots fed `chunkTokens` at a time, compressing to defaultCompressTo (on `cache` when given). */
+export function chunkedPot(engine: Engine, budget: number, chunkTokens: number, policy: CachePolicy, cache?: KvCache<SlotSource>): Pot {
+  return new Pot(engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) }, cache);
 }
 
 /** The largest chunk the model allows: a quarter of its trained context (at least 64 tokens). */
@@ -188,7 +194,7 @@ export class Distiller {
     const shape = this.engine.newCache().shape;
     const stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
     if ('cache' in stored) {
-      const pot = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) }, stored.cache);
+      const pot = chunkedPot(this.engine, budget, chunkTokens, policy, stored.cache);
       pot.stats.nll = stored.stats.nll;
       pot.stats.accumulated = stored.stats.accumulated;
       pot.stats.recent = stored.stats.recent;
@@ -201,7 +207,7 @@ export class Distiller {
       source = toStream.length === 0 && [...previous.keys()].every((p) => current.has(p)) ? 'reused' : 'refreshed';
     } else {
       reason = stored.reason;
-      this.current = new Pot(this.engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) });
+      this.current = chunkedPot(this.engine, budget, chunkTokens, policy);
     }
     const pot = this.current;
     this.last = { repo: options.repo, file };

@@ -9,11 +9,6 @@ export class EngineLock {
   private busy = false;
   private readonly waiting: Record<Priority, (() => void)[]> = { interactive: [], background: [] };
 
-  /** Number of interactive callers holding or waiting for the engine. */
-  get interactiveDemand(): number {
-    return this.waiting.interactive.length;
-  }
-
   /** Waits for the engine; rejects with the signal's reason if it is aborted first. */
   async acquire(priority: Priority, signal?: AbortSignal): Promise<() => void> {
     throwIfAborted(signal);
@@ -36,16 +31,6 @@ export class EngineLock {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
     return this.releaser();
-  }
-
-  /** Runs `fn` holding the engine. */
-  async run<T>(priority: Priority, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(priority, signal);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
   }
 
   private releaser(): () => void {
