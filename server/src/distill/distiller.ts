@@ -9,7 +9,7 @@ import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import type { Sampling } from '../engine/sampling';
 import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type WalkResult } from './repoWalker';
-import { orderFiles, type FileOrder } from './fileOrder';
+import { orderFiles, type FileOrder } from './order';
 import { streamRepository, headerForTokenizer, type StreamableFile, type StreamChunk } from './streamer';
 import { Pot, type PotStats } from './pot';
 import { citeSources, shareSources, type Citation, type SlotSource } from './provenance';
