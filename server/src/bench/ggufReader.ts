@@ -20,6 +20,21 @@ export interface GgufHeader {
   dataStart: number;
 }
 
+/** The value types of a fixed size: bytes, and how one is read at an offset. */
+const FIXED_SIZE = new Map<number, [number, (buffer: Buffer, offset: number) => GgufReadValue]>([
+  [ValueType.UINT8, [1, (b, o) => b.readUInt8(o)]],
+  [ValueType.INT8, [1, (b, o) => b.readInt8(o)]],
+  [ValueType.UINT16, [2, (b, o) => b.readUInt16LE(o)]],
+  [ValueType.INT16, [2, (b, o) => b.readInt16LE(o)]],
+  [ValueType.UINT32, [4, (b, o) => b.readUInt32LE(o)]],
+  [ValueType.INT32, [4, (b, o) => b.readInt32LE(o)]],
+  [ValueType.FLOAT32, [4, (b, o) => b.readFloatLE(o)]],
+  [ValueType.BOOL, [1, (b, o) => b.readUInt8(o) !== 0]],
+  [ValueType.UINT64, [8, (b, o) => b.readBigUInt64LE(o)]],
+  [ValueType.INT64, [8, (b, o) => b.readBigInt64LE(o)]],
+  [ValueType.FLOAT64, [8, (b, o) => b.readDoubleLE(o)]],
+]);
+
 /** Parses a GGUF file's header. Reads the whole header into memory (the tensor data is not touched). */
 export function readGgufHeader(path: string, maxHeaderBytes = 64 << 20): GgufHeader {
   const fd = openSync(path, 'r');
@@ -33,13 +48,14 @@ export function readGgufHeader(path: string, maxHeaderBytes = 64 << 20): GgufHea
   }
   let pos = 0;
   /** Reads a fixed-size value at the cursor and moves past it. */
-  const fixed = <T>(size: number, read: (offset: number) => T): T => {
-    const v = read(pos);
+  const fixed = (type: number): GgufReadValue => {
+    const [size, read] = FIXED_SIZE.get(type)!;
+    const v = read(buffer, pos);
     pos += size;
     return v;
   };
-  const u32 = (): number => fixed(4, (o) => buffer.readUInt32LE(o));
-  const u64 = (): bigint => fixed(8, (o) => buffer.readBigUInt64LE(o));
+  const u32 = (): number => fixed(ValueType.UINT32) as number;
+  const u64 = (): bigint => fixed(ValueType.UINT64) as bigint;
   const str = (): string => {
     const length = Number(u64());
     const s = buffer.toString('utf8', pos, pos + length);
@@ -47,41 +63,14 @@ export function readGgufHeader(path: string, maxHeaderBytes = 64 << 20): GgufHea
     return s;
   };
   const scalar = (type: number): GgufReadValue => {
-    switch (type) {
-      case ValueType.UINT8:
-        return fixed(1, (o) => buffer.readUInt8(o));
-      case ValueType.INT8:
-        return fixed(1, (o) => buffer.readInt8(o));
-      case ValueType.UINT16:
-        return fixed(2, (o) => buffer.readUInt16LE(o));
-      case ValueType.INT16:
-        return fixed(2, (o) => buffer.readInt16LE(o));
-      case ValueType.UINT32:
-        return u32();
-      case ValueType.INT32:
-        return fixed(4, (o) => buffer.readInt32LE(o));
-      case ValueType.FLOAT32:
-        return fixed(4, (o) => buffer.readFloatLE(o));
-      case ValueType.BOOL:
-        return fixed(1, (o) => buffer.readUInt8(o) !== 0);
-      case ValueType.STRING:
-        return str();
-      case ValueType.UINT64:
-        return u64();
-      case ValueType.INT64:
-        return fixed(8, (o) => buffer.readBigInt64LE(o));
-      case ValueType.FLOAT64:
-        return fixed(8, (o) => buffer.readDoubleLE(o));
-      case ValueType.ARRAY: {
-        const itemType = u32();
-        const count = Number(u64());
-        const items: GgufReadValue[] = [];
-        for (let i = 0; i < count; i++) items.push(scalar(itemType));
-        return items;
-      }
-      default:
-        throw new Error(`GGUF: unknown value type ${type} at byte ${pos}`);
-    }
+    if (FIXED_SIZE.has(type)) return fixed(type);
+    if (type === ValueType.STRING) return str();
+    if (type !== ValueType.ARRAY) throw new Error(`GGUF: unknown value type ${type} at byte ${pos}`);
+    const itemType = u32();
+    const count = Number(u64());
+    const items: GgufReadValue[] = [];
+    for (let i = 0; i < count; i++) items.push(scalar(itemType));
+    return items;
   };
   if (u32() !== GGUF_MAGIC) throw new Error(`${path} is not a GGUF file`);
   const version = u32();
