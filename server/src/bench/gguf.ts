@@ -2,8 +2,8 @@
 // (ggufWriter.ts, which describes the layout), the header reader (ggufReader.ts), the Q8_0/Q4_0 quantizers
 // (ggufQuantize.ts) and the format's constants (ggufFormat.ts). This module is their public face.
 
-export { GGUF_MAGIC, GGUF_VERSION, GGUF_ALIGNMENT, GgmlType, QK, ggmlTypeForWeightFormat, ggmlTensorBytes, type GgmlTypeName } from './ggufFormat.js';
-export { quantizeQ8_0, quantizeQ4_0, dequantizeQ8_0, dequantizeQ4_0 } from './ggufQuantize.js';
+export { GGUF_MAGIC, GGUF_VERSION, GGUF_ALIGNMENT, GgmlType, QK, ggmlTypeForWeightFormat, ggmlTensorBytes, type GgmlTypeName } from './ggufFormat';
+export { quantizeQ8_0, quantizeQ4_0, dequantizeQ8_0, dequantizeQ4_0 } from './ggufQuantize';
 export {
   llamaCppTensorName,
   permuteForInterleavedRope,
@@ -13,5 +13,5 @@ export {
   type GgufValue,
   type GgufWriteOptions,
   type GgufWriteResult,
-} from './ggufWriter.js';
-export { readGgufHeader, readGgufTensorBytes, type GgufReadValue, type GgufTensorInfo, type GgufHeader } from './ggufReader.js';
+} from './ggufWriter';
+export { readGgufHeader, readGgufTensorBytes, type GgufReadValue, type GgufTensorInfo, type GgufHeader } from './ggufReader';

@@ -1,7 +1,7 @@
 // The GGUF v3 format's constants, shared by the writer (ggufWriter.ts), the reader (ggufReader.ts) and the
 // quantizers (ggufQuantize.ts). See gguf.ts for the layout.
 
-import type { WeightFormat } from '../graph/contract.js';
+import type { WeightFormat } from '../graph/contract';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;

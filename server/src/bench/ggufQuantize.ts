@@ -1,8 +1,8 @@
 // Q8_0 and Q4_0 block quantization, bit-exact with ggml's quantize_row_q8_0_ref / quantize_row_q4_0_ref, and the
 // encoding of a tensor as any GGUF type the writer emits.
 
-import { float32ToFp16Bits } from '../model/halfFloat.js';
-import { QK, Q4_0_BLOCK_BYTES, Q8_0_BLOCK_BYTES, type GgmlTypeName } from './ggufFormat.js';
+import { float32ToFp16Bits } from '../model/halfFloat';
+import { QK, Q4_0_BLOCK_BYTES, Q8_0_BLOCK_BYTES, type GgmlTypeName } from './ggufFormat';
 
 /** fp16 bits → fp32 (only for block scales: a handful per 32 values, so no table). */
 function fp16BitsToFloat(h: number): number {

@@ -1,7 +1,7 @@
 // The GGUF v3 reader: header, metadata and tensor infos, and one tensor's bytes (tests and sanity checks).
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import { GGUF_ALIGNMENT, GGUF_MAGIC, ValueType, alignUp } from './ggufFormat.js';
+import { GGUF_ALIGNMENT, GGUF_MAGIC, ValueType, alignUp } from './ggufFormat';
 
 export type GgufReadValue = number | bigint | boolean | string | GgufReadValue[];
 

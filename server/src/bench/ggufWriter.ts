@@ -12,9 +12,9 @@
 // convert_hf_to_gguf.py does; qwen2/qwen3 use NEOX RoPE (halves), so no permutation.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { ModelConfig, Weights } from '../model/config.js';
-import { GGUF_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, GgmlType, QK, ValueType, alignUp, ggmlTensorBytes, type GgmlTypeName } from './ggufFormat.js';
-import { encodeTensor } from './ggufQuantize.js';
+import type { ModelConfig, Weights } from '../model/config';
+import { GGUF_ALIGNMENT, GGUF_MAGIC, GGUF_VERSION, GgmlType, QK, ValueType, alignUp, ggmlTensorBytes, type GgmlTypeName } from './ggufFormat';
+import { encodeTensor } from './ggufQuantize';
 
 /** llama_ftype values for general.file_type. */
 const fileTypeOf: Record<GgmlTypeName, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };

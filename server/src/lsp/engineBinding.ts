@@ -1,11 +1,11 @@
 // The only module that loads the engine: a model folder → Engine → the server's DistilledPot.
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
-import { Engine } from '../engine/engine.js';
-import { DEFAULT_VECTORS_FILE, loadSteeringVectors, type ModelIdentity, type SteeringVectors } from '../steer/vectors.js';
-import { defaultSteering } from '../steer/defaults.js';
-import { DistilledPot } from './answerer.js';
-import type { ServerSettings } from './protocol.js';
+import { Engine } from '../engine/engine';
+import { DEFAULT_VECTORS_FILE, loadSteeringVectors, type ModelIdentity, type SteeringVectors } from '../steer/vectors';
+import { defaultSteering } from '../steer/defaults';
+import { DistilledPot } from './answerer';
+import type { ServerSettings } from './protocol';
 
 /**
  * Loads the model of `settings` and wraps it in the pot for workspace `root`. (distill/potStore's loadPot

@@ -1,7 +1,7 @@
 // One engine, many callers: interactive requests (ask, hover) always go before background ingestion,
 // which takes the engine one chunk at a time and so yields between chunks.
 
-import { abortError, throwIfAborted } from '../util/abort.js';
+import { abortError, throwIfAborted } from '../util/abort';
 
 export type Priority = 'interactive' | 'background';
 
