@@ -18,7 +18,7 @@ import { SequentialDecoder } from '../server/src/decode/sequential';
 import { BlockDiffusionDecoder, blockCausalMask } from '../server/src/decode/blockDiffusion';
 import { chooseDecoder, CHOICE_FILE } from '../server/src/decode/autoSelect';
 import { Drafter } from '../server/src/decode/drafts';
-import type { DecodeOptions, DecodeResult } from '../server/src/decode/types';
+import type { DecodeOptions, DecodeResult } from '../server/src/engine/decoder';
 
 const cacheDir = scratchCacheDir();
 

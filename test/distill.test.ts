@@ -77,7 +77,7 @@ test('CaP equals the catalyst rows\' attention mass from the reference forward, 
   const tokens = sampleTokens(40, 259, 12);
   await engine.prefill(cache, tokens);
   const catalyst = byteTokenizer.encode('recall');
-  const scores = await catalystScores({ engine, cache, stats: { nll: [], accumulated: [], recent: [] }, target: 10 }, catalyst);
+  const scores = await catalystScores(engine, cache, catalyst);
   const { config, weights } = engine.model;
   const rows = new Float32Array(catalyst.length).fill(1 / catalyst.length);
   const ref = referenceForward(config, weights, { tokens: [...tokens, ...catalyst], positions: [...tokens, ...catalyst].map((_, i) => i), attentionRows: Float32Array.from([...new Array(40).fill(0), ...rows]) });
@@ -235,7 +235,7 @@ test('query-aware refinement keeps the slots the question attends to most, re-po
   await pot.append(tokens, sources(60));
   const question = byteTokenizer.encode(questionPrompt(engine, 'where?').text);
   const expected = topK(
-    await catalystScores({ engine, cache: pot.cache, stats: { nll: [], accumulated: [], recent: [] }, target: 15 }, question),
+    await catalystScores(engine, pot.cache, question),
     15,
   ).sort((a, b) => a - b);
   const refined = pot.cache.clone();

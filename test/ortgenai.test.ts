@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { compareWithOrtGenai, importOrtGenaiModel, runOrtGenaiParity } from '../server/src/graph/ortgenaiImport.js';
+import { compareWithOrtGenai, importOrtGenaiModel, runOrtGenaiParity } from '../server/src/graph/ortgenaiImport';
 
 const projectRoot = path.resolve(__dirname, '..');
 const sharedDir = path.resolve(projectRoot, '..', 'shared');

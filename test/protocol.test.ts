@@ -35,7 +35,7 @@ import {
   type RequestSpec,
   type ServerSettings,
   type StatusParams,
-} from '../server/src/lsp/protocol.js';
+} from '../server/src/lsp/protocol';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const serverJs = path.join(repoRoot, 'dist', 'server.js');
@@ -410,7 +410,7 @@ describe('language server protocol', { skip }, () => {
 
 describe('language server units', () => {
   it('EngineLock serves interactive callers before background ones', async () => {
-    const { EngineLock } = await import('../server/src/lsp/scheduler.js');
+    const { EngineLock } = await import('../server/src/lsp/scheduler');
     const lock = new EngineLock();
     const order: string[] = [];
     const first = await lock.acquire('background');
@@ -430,7 +430,7 @@ describe('language server units', () => {
   });
 
   it('symbolAt finds the identifier under the cursor', async () => {
-    const { symbolAt } = await import('../server/src/lsp/hover.js');
+    const { symbolAt } = await import('../server/src/lsp/hover');
     const { TextDocument } = await import('vscode-languageserver-textdocument');
     const doc = TextDocument.create('file:///x.ts', 'typescript', 1, 'const total = cart.total();\nx 42');
     assert.equal(symbolAt(doc, { line: 0, character: 8 })?.name, 'total');

@@ -13,11 +13,11 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { describeError } from './model/errors.js';
-import { loadDistilledPot } from './lsp/engine_binding.js';
-import { workspaceRelative } from './lsp/answerer.js';
-import { ERROR_CODES } from './vocab.js';
-import { HoverExplainer } from './lsp/hover.js';
+import { describeError } from './model/errors';
+import { loadDistilledPot } from './lsp/engineBinding';
+import { workspaceRelative } from './lsp/answerer';
+import { ERROR_CODES } from './vocab';
+import { HoverExplainer } from './lsp/hover';
 import {
   askRequest,
   defaultSettings,
@@ -35,9 +35,9 @@ import {
   type RequestSpec,
   type InitializationOptions,
   type ServerSettings,
-} from './lsp/protocol.js';
-import { Session } from './lsp/session.js';
-import { isAbortError } from './util/abort.js';
+} from './lsp/protocol';
+import { Session } from './lsp/session';
+import { isAbortError } from './util/abort';
 
 const ErrorCode = ERROR_CODES;
 

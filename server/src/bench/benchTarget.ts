@@ -1,8 +1,8 @@
 // What the engine benchmark needs of an inference engine, so ours and llama.cpp run the exact same protocol.
 // Each target lives in its own child process (engineBenchWorker.ts), so its peak RSS is its own.
 
-import type { WeightFormat } from '../graph/contract.js';
-import type { ModelConfig } from '../model/config.js';
+import type { WeightFormat } from '../graph/contract';
+import type { ModelConfig } from '../model/config';
 
 export type PeerName = 'repopot' | 'llama.cpp';
 

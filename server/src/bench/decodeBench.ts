@@ -22,11 +22,11 @@ import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer'
 import { evalSetNames, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
 import { hfConfigToModelConfig } from '../model/hfConfig';
 import { randomWeights } from '../model/randomWeights';
-import { sampleTokens } from '../selftest/checks';
+import { sampleTokens } from '../util/random';
 import { confidenceDecoder } from '../decode/confidence';
 import { ParallelDecoder } from '../decode/parallelExact';
 import { SequentialDecoder } from '../decode/sequential';
-import type { Decoder, DecodeResult } from '../decode/types';
+import type { Decoder, DecodeResult } from '../engine/decoder';
 
 export type DecodeWorkload = 'eval' | 'stories';
 

@@ -8,8 +8,8 @@
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { readGgufHeader, GgmlType } from './gguf.js';
-import type { BenchTarget, TargetInit, TargetLoadInfo } from './benchTarget.js';
+import { readGgufHeader, GgmlType } from './gguf';
+import type { BenchTarget, TargetInit, TargetLoadInfo } from './benchTarget';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 type Llama = Awaited<ReturnType<NodeLlamaCpp['getLlama']>>;

@@ -3,14 +3,14 @@
 
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
-import { Engine } from '../engine/engine.js';
-import type { KvCache } from '../engine/kvCache.js';
-import { argmax } from '../engine/sampling.js';
-import { randomWeights } from '../model/randomWeights.js';
-import { expectedWeightShapes } from '../model/weightShapes.js';
-import type { ModelConfig } from '../model/config.js';
-import type { WeightFormat } from '../graph/contract.js';
-import { repopotMatrixBytes, type BenchTarget, type TargetInit, type TargetLoadInfo } from './benchTarget.js';
+import { Engine } from '../engine/engine';
+import type { KvCache } from '../engine/kvCache';
+import { argmax } from '../engine/sampling';
+import { randomWeights } from '../model/randomWeights';
+import { expectedWeightShapes } from '../model/weightShapes';
+import type { ModelConfig } from '../model/config';
+import type { WeightFormat } from '../graph/contract';
+import { repopotMatrixBytes, type BenchTarget, type TargetInit, type TargetLoadInfo } from './benchTarget';
 
 /** Bytes our graph reads per decode step for `format`: every matrix once (tied lm_head = the embedding table). */
 export function repopotWeightBytesPerToken(config: ModelConfig, format: WeightFormat): number {

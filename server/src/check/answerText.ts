@@ -1,5 +1,6 @@
 // What an answer says, in the shape a checker compares: the paths it names, a parameter list, a literal.
 // Answers come from a model: surrounding prose, backticks, quotes, bullets and trailing punctuation are tolerated.
+import { splitTopLevel } from './patternOutline';
 
 /** The answer's first non-empty line (the built-in model answers on one line; larger models add prose after). */
 export function firstLine(answer: string): string {
@@ -46,21 +47,8 @@ export function answerParams(answer: string): string[] | undefined {
   const paren = /^[\w$.]*\s*\((.*)\)\s*(?:(?::|->|=>).*)?$/.exec(line);
   if (paren) line = paren[1];
   if (!line.trim()) return [];
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if ('([{<'.includes(c)) depth++;
-    else if (')]}>'.includes(c)) depth--;
-    else if (c === ',' && depth === 0) {
-      parts.push(line.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(line.slice(start));
   const names: string[] = [];
-  for (const p of parts) {
+  for (const p of splitTopLevel(line, true)) {
     const m = /^\s*[`'"]?((?:\.\.\.|\*\*|\*|&)?)\s*(?:(?:mut|ref|out|in|const)\s+)?([A-Za-z_$][\w$]*)/.exec(p);
     if (!m) return undefined;
     names.push(m[1] + m[2]);

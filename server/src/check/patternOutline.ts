@@ -36,7 +36,11 @@ export function patternParams(after: string): string[] | undefined {
     .filter((n) => n !== 'this');
 }
 
-function splitTopLevel(s: string): string[] {
+/**
+ * `s` split at the commas outside brackets. A blank last piece is dropped unless `keepBlankTail` (a caller that
+ * must see "a, " as malformed keeps it).
+ */
+export function splitTopLevel(s: string, keepBlankTail = false): string[] {
   const out: string[] = [];
   let depth = 0;
   let start = 0;
@@ -49,7 +53,7 @@ function splitTopLevel(s: string): string[] {
       start = i + 1;
     }
   }
-  if (s.slice(start).trim()) out.push(s.slice(start));
+  if (keepBlankTail || s.slice(start).trim()) out.push(s.slice(start));
   return out;
 }
 

@@ -34,6 +34,27 @@ export interface CommandSpec<T extends OptionTable> {
   readonly positionals?: boolean;
   /** Extra paragraphs after the options. */
   readonly notes?: string;
+  /** An option without which the command prints its help and exits 2. */
+  readonly required?: string;
+}
+
+/** A command's spec from its option table: `command('ingest', distillFlags, { summary, synopsis })`. */
+export function command<T extends OptionTable>(name: string, options: T, text: Omit<CommandSpec<T>, 'name' | 'options'>): CommandSpec<T> {
+  return { name, options, ...text };
+}
+
+/**
+ * Every command's preamble: parses argv by the table (`--help` prints the help and exits 0; a missing `required`
+ * option prints it and exits 2), then runs `body` with the values and positionals.
+ */
+export async function runCommand<T extends OptionTable>(argv: string[], spec: CommandSpec<T>, body: (values: Values<T>, positionals: string[]) => Promise<number>): Promise<number> {
+  const parsed = parseCommand(argv, spec);
+  if (!parsed) return 0;
+  if (spec.required && !(parsed.values as Record<string, unknown>)[spec.required]) {
+    process.stdout.write(helpText(spec) + '\n');
+    return 2;
+  }
+  return body(parsed.values, parsed.positionals);
 }
 
 const HELP_OPTION = { type: 'boolean', default: false, help: 'show this help and exit' } as const satisfies OptionSpec;
@@ -58,6 +79,8 @@ export function helpText<T extends OptionTable>(spec: CommandSpec<T>): string {
 
 type ParseConfigOf<T extends OptionTable> = { args: string[]; options: T & { help: typeof HELP_OPTION }; allowPositionals: boolean; strict: true };
 export type Parsed<T extends OptionTable> = ReturnType<typeof parseArgs<ParseConfigOf<T>>>;
+/** The parsed option values of a command with table T. */
+export type Values<T extends OptionTable> = Parsed<T>['values'];
 
 /**
  * Parses argv by the command's table. `--help` prints the generated help and returns undefined (exit 0): callers

@@ -1,9 +1,8 @@
 // `repopot ask "QUESTION" --repo DIR`: distill the repository (or reuse its saved pot) and answer with sources.
-import { Distiller } from '../distill/distiller';
 import { makeDecoder } from '../decode/index';
 import { DECODERS, DEFAULT_CLI_ANSWER_TOKENS, DEFAULT_DECODER, type DecoderSetting } from '../vocab';
-import { choiceOption, CliError, emitJson, intOption, interruptSignal, parseCommand, cliLog, type CommandSpec } from './args';
-import { distillFlags, distillRequest, nothingToReadMessage, openEngineFor, progressPrinter, summaryLine, walkForIngest } from './distillCommon';
+import { choiceOption, CliError, cliLog, command, emitJson, intOption, interruptSignal, runCommand, type Values } from './args';
+import { distillFlags, summaryLine, withIngested } from './distillCommon';
 import { checkAnswer, diskRepo, formatVerdict } from '../check/index';
 import { leadWithConfirmation } from '../distill/provenance';
 
@@ -15,18 +14,15 @@ const askFlags = {
   json: { type: 'boolean', default: false, help: 'one JSON line on stdout (answer, sources, tokensKept ...), no progress' },
 } as const;
 
-export const askCommand = {
-  name: 'ask',
+export const askCommand = command('ask', askFlags, {
   synopsis: '"QUESTION" --repo DIR',
   summary: 'Distills the repository (or reuses its saved pot) and answers the question, with the sources it drew on.',
-  options: askFlags,
   positionals: true,
-} as const satisfies CommandSpec<typeof askFlags>;
+});
 
-export async function runAsk(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, askCommand);
-  if (!parsed) return 0;
-  const { values, positionals } = parsed;
+export const runAsk = (argv: string[]): Promise<number> => runCommand(argv, askCommand, ask);
+
+async function ask(values: Values<typeof askFlags>, positionals: string[]): Promise<number> {
   // Every option is checked before the repository is read or the model loaded.
   const question = positionals.join(' ').trim();
   if (!question) throw new CliError('ask: give the question as an argument (see "repopot ask --help")');
@@ -34,18 +30,11 @@ export async function runAsk(argv: string[]): Promise<number> {
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new CliError(`--refine must be a share in (0, 1] (got "${values.refine}")`);
   const decoderSetting = choiceOption<DecoderSetting>(values.decoder, 'decoder', DECODERS, DEFAULT_DECODER);
   const maxTokens = intOption(values['max-tokens'], 'max-tokens', DEFAULT_CLI_ANSWER_TOKENS, 1);
-  const request = distillRequest(values);
-  const log = cliLog;
   const signal = interruptSignal();
-  const walk = await walkForIngest(request, signal);
-  if (walk.files.length === 0) throw new Error(nothingToReadMessage(request.options.repo, walk));
-  const engine = await openEngineFor(request, log);
-  try {
-    const distiller = new Distiller(engine);
-    const summary = await distiller.ingest({ ...request.options, walk, signal, onProgress: progressPrinter(values.json) });
+  return withIngested(values, signal, async ({ request, engine, distiller, summary }) => {
     if (!values.json) process.stderr.write(`\r${summaryLine(summary)}\n`);
     // Parallel decoders draft from the repository lines the pot holds.
-    const decoder = decoderSetting === 'sequential' ? undefined : await makeDecoder(engine, decoderSetting, { history: distiller.history(), log });
+    const decoder = decoderSetting === 'sequential' ? undefined : await makeDecoder(engine, decoderSetting, { history: distiller.history(), log: cliLog });
     const answer = await distiller.ask(question, {
       decoder,
       refine,
@@ -65,7 +54,5 @@ export async function runAsk(argv: string[]): Promise<number> {
       process.stdout.write(`\nCheck: ${check ? formatVerdict(check) : 'not checked: the answer was stopped'}\n`);
     }
     return 0;
-  } finally {
-    await engine.dispose();
-  }
+  });
 }

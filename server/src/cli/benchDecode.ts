@@ -2,8 +2,8 @@
 //                       [--threshold T] [--exact-only] [--cost [--config FILE] [--quant int4|fp32]] [--json]`
 import path from 'node:path';
 import { runDecodeBench, runDecodeCost, type DecodeWorkload } from '../bench/decodeBench';
-import { choiceOption, emitJson, floatOption, intOption, interruptSignal, optionalInt, parseCommand, cliLog, type CommandSpec } from './args';
-import { DEVICES, loadEngine, modelChoice, modelOptions, numberList, projectRoot, WEIGHT_FORMATS } from './common';
+import { choiceOption, cliLog, command, emitJson, floatOption, intOption, interruptSignal, optionalInt, runCommand, type Values } from './args';
+import { DEVICES, loadEngine, modelChoice, modelOptions, numberList, projectRoot, WEIGHT_FORMATS, withEngine } from './common';
 import { DEFAULT_CLI_DEVICE } from '../vocab';
 
 const positiveInts = (value: string | undefined, name: string) => numberList(value, name, (x) => Number.isInteger(x) && x >= 1, 'positive integers');
@@ -24,18 +24,14 @@ const benchDecodeFlags = {
   json: { type: 'boolean', default: false, help: 'JSON lines' },
 } as const;
 
-export const benchDecodeCommand = {
-  name: 'bench decode',
+export const benchDecodeCommand = command('bench decode', benchDecodeFlags, {
   summary: 'Decoders (sequential, parallel exact, confidence, block diffusion): speed and exactness on real prompts, or --cost.',
-  options: benchDecodeFlags,
-} as const satisfies CommandSpec<typeof benchDecodeFlags>;
+});
 
-export async function runBenchDecode(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, benchDecodeCommand);
-  if (!parsed) return 0;
-  const { values } = parsed;
+export const runBenchDecode = (argv: string[]): Promise<number> => runCommand(argv, benchDecodeCommand, benchDecode);
+
+async function benchDecode(values: Values<typeof benchDecodeFlags>): Promise<number> {
   const log = cliLog;
-  const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
   const device = choiceOption(values.device, 'device', DEVICES, DEFAULT_CLI_DEVICE);
   if (values.cost) {
     await runDecodeCost({
@@ -45,7 +41,7 @@ export async function runBenchDecode(argv: string[]): Promise<number> {
       past: intOption(values.past, 'past', benchDecodeFlags.past.shows, 1),
       device,
       log,
-    }, emit);
+    }, emitJson);
     return 0;
   }
   const workload = values.workload === undefined ? undefined : choiceOption<DecodeWorkload>(values.workload, 'workload', ['eval', 'stories'], 'eval');
@@ -53,8 +49,7 @@ export async function runBenchDecode(argv: string[]): Promise<number> {
   const maxTokens = intOption(values['max-tokens'], 'max-tokens', benchDecodeFlags['max-tokens'].shows, 1);
   const limit = optionalInt(values.limit, 'limit', 1);
   const threshold = values.threshold === undefined ? undefined : floatOption(values.threshold, 'threshold', 0.9);
-  const engine = await loadEngine(modelChoice(values), log);
-  try {
+  return withEngine(loadEngine(modelChoice(values), log), async (engine) => {
     // RepoPot's Q&A tokens, a chat template or a real vocabulary: code questions. A 512-token story model
     // (stories260K) knows no code, so it gets story prompts.
     const codeModel = engine.tokenizer.tokenToId('<|question|>') !== undefined || engine.model.renderChat !== undefined || engine.config.vocabSize > 1024;
@@ -69,9 +64,7 @@ export async function runBenchDecode(argv: string[]): Promise<number> {
       exactOnly: values['exact-only'],
       signal: interruptSignal(),
       log,
-    }, emit);
+    }, emitJson);
     return 0;
-  } finally {
-    await engine.dispose();
-  }
+  });
 }

@@ -2,7 +2,7 @@
 // memory-bandwidth roofline and llama.cpp on the same random weights at a real model's shape.
 import path from 'node:path';
 import { runEngineBench, type PeerName } from '../bench/engineBench';
-import { choiceOption, CliError, emitJson, helpText, intOption, parseCommand, cliLog, type CommandSpec } from './args';
+import { choiceOption, CliError, cliLog, command, emitJson, intOption, runCommand, type Values } from './args';
 import { modelOptions, numberList, WEIGHT_FORMATS } from './common';
 
 const PEERS = ['repopot', 'llama.cpp'] as const satisfies readonly PeerName[];
@@ -18,27 +18,16 @@ const benchEngineFlags = {
   json: { type: 'boolean', default: false, help: 'JSON lines' },
 } as const;
 
-export const benchEngineCommand = {
-  name: 'bench engine',
-  synopsis: '--config FILE',
-  summary: 'Our engine vs the memory-bandwidth roofline and llama.cpp, on the same random weights at a real model\'s shape.',
-  options: benchEngineFlags,
-} as const satisfies CommandSpec<typeof benchEngineFlags>;
+export const benchEngineCommand = command('bench engine', benchEngineFlags, { synopsis: '--config FILE', required: 'config', summary: 'Our engine vs the memory-bandwidth roofline and llama.cpp, on the same random weights at a real model\'s shape.' });
 
-export async function runBenchEngine(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, benchEngineCommand);
-  if (!parsed) return 0;
-  const { values } = parsed;
-  if (!values.config) {
-    process.stdout.write(helpText(benchEngineCommand) + '\n');
-    return 2;
-  }
+export const runBenchEngine = (argv: string[]): Promise<number> => runCommand(argv, benchEngineCommand, benchEngine);
+
+async function benchEngine(values: Values<typeof benchEngineFlags>): Promise<number> {
   const peers = values.peers?.split(',') as PeerName[] | undefined;
   for (const p of peers ?? []) if (!(PEERS as readonly string[]).includes(p)) throw new CliError(`--peers: unknown peer "${p}" (${PEERS.join(', ')})`);
   const cacheLengths = numberList(values['cache-lengths'], 'cache-lengths', (x) => Number.isInteger(x) && x >= 1, 'positive integers');
-  const print = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
   await runEngineBench({
-    configPath: path.resolve(values.config),
+    configPath: path.resolve(values.config!),
     quant: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, 'int4'),
     peers,
     cacheLengths,
@@ -46,6 +35,6 @@ export async function runBenchEngine(argv: string[]): Promise<number> {
     threads: values.threads === undefined ? undefined : intOption(values.threads, 'threads', 0, 1),
     bandwidth: values['no-bandwidth'] ? false : undefined,
     log: cliLog,
-  }, print);
+  }, emitJson);
   return 0;
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultServerJs, runHoverBench } from '../bench/hoverBench';
-import { CliError, emitJson, intOption, parseCommand, type CommandSpec } from './args';
+import { CliError, command, emitJson, intOption, runCommand, type Values } from './args';
 import { modelOptions, projectRoot, resolveModelDir } from './common';
 
 const benchHoverFlags = {
@@ -14,17 +14,14 @@ const benchHoverFlags = {
   json: { type: 'boolean', default: false, help: 'JSON lines' },
 } as const;
 
-export const benchHoverCommand = {
-  name: 'bench hover',
+export const benchHoverCommand = command('bench hover', benchHoverFlags, {
   synopsis: '--repo DIR',
   summary: 'Hover latency through the language server (built dist/server.js), as the extension sees it.',
-  options: benchHoverFlags,
-} as const satisfies CommandSpec<typeof benchHoverFlags>;
+});
 
-export async function runBenchHover(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, benchHoverCommand);
-  if (!parsed) return 0;
-  const { values } = parsed;
+export const runBenchHover = (argv: string[]): Promise<number> => runCommand(argv, benchHoverCommand, benchHover);
+
+async function benchHover(values: Values<typeof benchHoverFlags>): Promise<number> {
   if (!values.repo) throw new CliError('bench hover: --repo DIR is required');
   const hovers = intOption(values.hovers, 'hovers', benchHoverFlags.hovers.shows, 1);
   const deadlineMs = intOption(values.deadline, 'deadline', benchHoverFlags.deadline.shows, 1);
@@ -38,7 +35,7 @@ export async function runBenchHover(argv: string[]): Promise<number> {
       cacheDir,
       hovers,
       deadlineMs,
-    }, values.json ? emitJson : (line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+    }, emitJson);
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }

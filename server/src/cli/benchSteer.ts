@@ -5,8 +5,8 @@ import path from 'node:path';
 import { multihopQuestions, pairQuestions, rangeLabel, runSteerBench, type SteerQuestion } from '../bench/steerBench';
 import { loadPairs } from '../steer/pairs';
 import { DEFAULT_VECTORS_FILE, loadSteeringVectors, saveSteeringVectors, type SteeringVectors } from '../steer/vectors';
-import { CliError, emitJson, floatOption, intOption, interruptSignal, optionalInt, parseCommand, cliLog, type CommandSpec } from './args';
-import { loadEngine, modelChoice, modelOptions, numberList, projectRoot } from './common';
+import { CliError, cliLog, command, emitJson, floatOption, intOption, interruptSignal, optionalInt, runCommand, type Values } from './args';
+import { loadEngine, modelChoice, modelOptions, numberList, projectRoot, withEngine } from './common';
 import { buildFromPairs, defaultTrainPairs } from './steer';
 
 const benchSteerFlags = {
@@ -27,11 +27,9 @@ const benchSteerFlags = {
   json: { type: 'boolean', default: false, help: 'JSON lines' },
 } as const;
 
-export const benchSteerCommand = {
-  name: 'bench steer',
+export const benchSteerCommand = command('bench steer', benchSteerFlags, {
   summary: 'plain | cot | steer on the held-out steering split and the held-out multi-hop sets, after tuning c_v × layers on the training split.',
-  options: benchSteerFlags,
-} as const satisfies CommandSpec<typeof benchSteerFlags>;
+});
 
 function layerRange(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
@@ -40,10 +38,9 @@ function layerRange(value: string | undefined): number[] | undefined {
   return Array.from({ length: Number(m[2]) - Number(m[1]) + 1 }, (_, i) => Number(m[1]) + i);
 }
 
-export async function runBenchSteer(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, benchSteerCommand);
-  if (!parsed) return 0;
-  const { values } = parsed;
+export const runBenchSteer = (argv: string[]): Promise<number> => runCommand(argv, benchSteerCommand, benchSteer);
+
+async function benchSteer(values: Values<typeof benchSteerFlags>): Promise<number> {
   const log = cliLog;
   const signal = interruptSignal();
   const cValues = numberList(values['c-values'] ?? benchSteerFlags['c-values'].shows, 'c-values')!;
@@ -60,8 +57,7 @@ export async function runBenchSteer(argv: string[]): Promise<number> {
   const heldoutPairs = loadPairs(path.resolve(values.heldout ?? path.join(root, 'data', 'steering', 'heldout.jsonl')));
   const evalDir = path.resolve(values['eval-dir'] ?? path.join(root, 'data', 'eval'));
   const heldout = new Map<string, SteerQuestion[]>([['heldout', pairQuestions(heldoutPairs)], ['multihop', multihopQuestions(evalDir)]]);
-  const engine = await loadEngine(model, log);
-  try {
+  return withEngine(loadEngine(model, log), async (engine) => {
     const vectorsFile = path.resolve(values.vectors ?? path.join(modelDir, DEFAULT_VECTORS_FILE));
     const identity = { modelHash: engine.model.weightsHash, shape: engine.newCache().shape };
     let vectors: SteeringVectors;
@@ -72,7 +68,6 @@ export async function runBenchSteer(argv: string[]): Promise<number> {
       log(`no ${vectorsFile}: building vectors from the training split in memory`);
       vectors = await buildFromPairs(engine, train, log, signal);
     }
-    const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
     const tuning = await runSteerBench(engine, {
       vectors,
       train,
@@ -87,7 +82,7 @@ export async function runBenchSteer(argv: string[]): Promise<number> {
       limit,
       plotFile: path.resolve(values.plot ?? path.join(root, 'docs', 'images', 'steer-sweep.png')),
       signal,
-    }, emit);
+    }, emitJson);
     if (values['update-vectors'] && cValue === undefined) {
       // Tuned on the training split only; stored with the vectors so Ask uses them as defaults.
       // The verdict Ask uses to steer by default: the multi-hop gain when measured, else the held-out split's.
@@ -96,7 +91,5 @@ export async function runBenchSteer(argv: string[]): Promise<number> {
       log(`stored c_v = ${tuning.cValue}, layers ${rangeLabel(tuning.layers)}, evaluated gain ${gain ?? 'n/a'} in ${vectorsFile}`);
     }
     return 0;
-  } finally {
-    await engine.dispose();
-  }
+  });
 }

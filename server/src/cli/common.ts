@@ -61,6 +61,16 @@ export function loadEngine(choice: ModelChoice, log: (m: string) => void): Promi
   return Engine.load(choice.modelDir, { device: choice.device, weights: choice.weights, log });
 }
 
+/** Loads the engine, runs `fn` with it, and disposes of it however `fn` ends. */
+export async function withEngine<R>(engine: Engine | Promise<Engine>, fn: (engine: Engine) => Promise<R>): Promise<R> {
+  const loaded = await engine;
+  try {
+    return await fn(loaded);
+  } finally {
+    await loaded.dispose();
+  }
+}
+
 /** --x a,b,c as numbers, each checked. */
 export function numberList(value: string | undefined, name: string, check: (x: number) => boolean = Number.isFinite, what = 'numbers'): number[] | undefined {
   if (value === undefined) return undefined;

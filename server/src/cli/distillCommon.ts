@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { defaultCacheDir } from '../engine/paths';
-import { fourierLayoutOf, MIN_POT_TOKENS, resolveDistillSettings, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
+import { Distiller, fourierLayoutOf, MIN_POT_TOKENS, resolveDistillSettings, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
 import { walkRepository, type WalkResult } from '../distill/repoWalker';
 import { DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
-import { choiceOption, CliError, optionalInt } from './args';
-import { loadEngine, modelChoice, modelOptions, type ModelChoice } from './common';
+import { choiceOption, CliError, cliLog, optionalInt } from './args';
+import { loadEngine, modelChoice, modelOptions, withEngine, type ModelChoice } from './common';
 
 export const distillFlags = {
   repo: { type: 'string', value: 'DIR', help: 'the repository folder to read (required)' },
@@ -91,6 +91,30 @@ export async function openEngineFor(request: DistillRequest, log: (m: string) =>
     }
   }
   return engine;
+}
+
+/** What `ingest` and `ask` distil, with the engine and distiller that did it. */
+export interface Ingested {
+  request: DistillRequest;
+  engine: Engine;
+  distiller: Distiller;
+  summary: IngestSummary;
+}
+
+/**
+ * What `ingest` and `ask` do first: validate the request, walk the repository (a folder with nothing to read is an
+ * error with its skip counts, before the model loads), load the model and distil. `fn` gets the result; the engine
+ * is disposed of after it.
+ */
+export async function withIngested<R>(values: DistillFlagValues & { json?: boolean }, signal: AbortSignal, fn: (ingested: Ingested) => Promise<R>): Promise<R> {
+  const request = distillRequest(values);
+  const walk = await walkForIngest(request, signal);
+  if (walk.files.length === 0) throw new Error(nothingToReadMessage(request.options.repo, walk));
+  return withEngine(openEngineFor(request, cliLog), async (engine) => {
+    const distiller = new Distiller(engine);
+    const summary = await distiller.ingest({ ...request.options, walk, signal, onProgress: progressPrinter(values.json) });
+    return fn({ request, engine, distiller, summary });
+  });
 }
 
 /** One-line summary of how the pot was built. */

@@ -1,8 +1,8 @@
 // `repopot eval lookup [--model DIR] [--limit N] [--json]`: the model's own quality, full context.
 import path from 'node:path';
 import { runLookupEval } from '../eval/lookupEval';
-import { CliError, emitJson, helpText, intOption, interruptSignal, optionalInt, parseCommand, cliLog, type CommandSpec } from './args';
-import { loadEngine, modelChoice, modelOptions, numberList, projectRoot } from './common';
+import { CliError, cliLog, command, emitJson, helpText, intOption, interruptSignal, optionalInt, runCommand, type Values } from './args';
+import { loadEngine, modelChoice, modelOptions, numberList, projectRoot, withEngine } from './common';
 
 const evalFlags = {
   ...modelOptions(),
@@ -14,11 +14,9 @@ const evalFlags = {
   json: { type: 'boolean', default: false, help: 'JSON lines' },
 } as const;
 
-export const evalCommand = {
-  name: 'eval lookup',
+export const evalCommand = command('eval lookup', evalFlags, {
   summary: 'The model\'s own quality on the held-out lookup sets, at full context: exact match per type, language and context.',
-  options: evalFlags,
-} as const satisfies CommandSpec<typeof evalFlags>;
+});
 
 export const EVAL_SUITES = ['lookup'] as const;
 
@@ -29,9 +27,10 @@ export async function runEval(argv: string[]): Promise<number> {
     return 0;
   }
   if (suite !== 'lookup') throw new CliError(`eval: choose a suite: ${EVAL_SUITES.join(', ')} (see "repopot eval lookup --help")`);
-  const parsed = parseCommand(rest, evalCommand);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  return runCommand(rest, evalCommand, (values) => evalLookup(values));
+}
+
+async function evalLookup(values: Values<typeof evalFlags>): Promise<number> {
   const options = {
     evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
     limit: optionalInt(values.limit, 'limit', 1),
@@ -40,11 +39,8 @@ export async function runEval(argv: string[]): Promise<number> {
     contexts: numberList(values.contexts, 'contexts', (x) => Number.isInteger(x) && x >= 1, 'positive integers'),
     signal: interruptSignal(),
   };
-  const engine = await loadEngine(modelChoice(values), cliLog);
-  try {
-    await runLookupEval(engine, options, values.json ? emitJson : (line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+  return withEngine(loadEngine(modelChoice(values), cliLog), async (engine) => {
+    await runLookupEval(engine, options, emitJson);
     return 0;
-  } finally {
-    await engine.dispose();
-  }
+  });
 }

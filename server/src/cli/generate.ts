@@ -1,8 +1,8 @@
 // `repopot generate`: plain text generation from a prompt, or from BOS when the prompt is empty.
 import type { Sampling } from '../engine/sampling';
 import { DECODERS, DEFAULT_DECODER, type DecoderSetting } from '../vocab';
-import { choiceOption, floatOption, helpText, intOption, interruptSignal, optionalInt, parseCommand, cliLog, type CommandSpec } from './args';
-import { loadEngine, modelChoice, modelOptions } from './common';
+import { choiceOption, cliLog, command, floatOption, intOption, interruptSignal, optionalInt, runCommand, type Values } from './args';
+import { loadEngine, modelChoice, modelOptions, withEngine } from './common';
 import { makeDecoder } from '../decode/index';
 
 const generateFlags = {
@@ -20,29 +20,18 @@ const generateFlags = {
   json: { type: 'boolean', default: false, help: 'one JSON line (text, tokens, stop reason, timing)' },
 } as const;
 
-export const generateCommand = {
-  name: 'generate',
-  synopsis: '--model DIR',
-  summary: 'Generates text from a prompt (or from BOS when the prompt is empty).',
-  options: generateFlags,
-} as const satisfies CommandSpec<typeof generateFlags>;
+export const generateCommand = command('generate', generateFlags, { synopsis: '--model DIR', required: 'model', summary: 'Generates text from a prompt (or from BOS when the prompt is empty).' });
 
-export async function runGenerate(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, generateCommand);
-  if (!parsed) return 0;
-  const { values } = parsed;
-  if (!values.model) {
-    process.stdout.write(helpText(generateCommand) + '\n');
-    return 2;
-  }
+export const runGenerate = (argv: string[]): Promise<number> => runCommand(argv, generateCommand, generate);
+
+async function generate(values: Values<typeof generateFlags>): Promise<number> {
   const maxTokens = intOption(values['max-tokens'], 'max-tokens', generateFlags['max-tokens'].shows, 1);
   const decoderSetting = choiceOption<DecoderSetting>(values.decoder, 'decoder', DECODERS, DEFAULT_DECODER);
   const block = optionalInt(values.block, 'block', 1);
   const sampling: Sampling = values.greedy || values.temperature === undefined
     ? { kind: 'greedy' }
     : { kind: 'sample', temperature: floatOption(values.temperature, 'temperature', 1), topP: floatOption(values['top-p'], 'top-p', 1), seed: optionalInt(values.seed, 'seed', 0) };
-  const engine = await loadEngine(modelChoice(values), cliLog);
-  try {
+  return withEngine(loadEngine(modelChoice(values), cliLog), async (engine) => {
     const tokenizer = engine.tokenizer;
     let prompt = tokenizer.encode(values.prompt ?? '', { addSpecial: true });
     const bos = engine.config.bosTokenId ?? tokenizer.bosTokenId;
@@ -65,7 +54,5 @@ export async function runGenerate(argv: string[]): Promise<number> {
       process.stderr.write(`repopot: ${result.tokens.length} tokens in ${seconds.toFixed(2)} s (${result.stopReason}, ${engine.device})\n`);
     }
     return 0;
-  } finally {
-    await engine.dispose();
-  }
+  });
 }

@@ -1,25 +1,19 @@
 // `repopot model pull NAME | list`: model setup.
 import path from 'node:path';
-import { CliError, helpText, interruptSignal, parseCommand, type CommandSpec } from './args';
+import { CliError, command, helpText, interruptSignal, parseCommand } from './args';
 import { defaultCacheDir } from '../engine/paths';
 
 const pullFlags = {
   dir: { type: 'string', value: 'DIR', help: 'where models are downloaded (into DIR/NAME)', shows: '$REPOPOT_CACHE_DIR/models' },
 } as const;
 
-export const modelPullCommand = {
-  name: 'model pull',
+export const modelPullCommand = command('model pull', pullFlags, {
   synopsis: 'NAME',
   summary: 'Downloads a known model (see "repopot model list") from the Hugging Face Hub; an interrupted download resumes.',
-  options: pullFlags,
   positionals: true,
-} as const satisfies CommandSpec<typeof pullFlags>;
+});
 
-export const modelListCommand = {
-  name: 'model list',
-  summary: 'Lists the models "repopot model pull" knows.',
-  options: {},
-} as const satisfies CommandSpec<Record<string, never>>;
+export const modelListCommand = command('model list', {}, { summary: 'Lists the models "repopot model pull" knows.' });
 
 const USAGE = 'model: usage: repopot model pull NAME [--dir DIR] | repopot model list';
 

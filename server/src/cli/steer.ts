@@ -5,8 +5,8 @@ import type { Engine } from '../engine/engine';
 import { loadPairs } from '../steer/pairs';
 import { buildSteeringVectors, DEFAULT_DEMOS, DEFAULT_VECTORS_FILE, saveSteeringVectors, tokenizePairs, type ExtractionMode, type SteeringVectors } from '../steer/vectors';
 import type { SteeringPair } from '../steer/pairs';
-import { choiceOption, CliError, emitJson, helpText, intOption, interruptSignal, parseCommand, cliLog, type CommandSpec } from './args';
-import { loadEngine, modelChoice, modelOptions, projectRoot } from './common';
+import { choiceOption, CliError, cliLog, command, emitJson, helpText, intOption, interruptSignal, runCommand, type Values } from './args';
+import { loadEngine, modelChoice, modelOptions, projectRoot, withEngine } from './common';
 
 const EXTRACTIONS = ['fewshot-query', 'completion-end'] as const satisfies readonly ExtractionMode[];
 
@@ -20,11 +20,7 @@ const steerBuildFlags = {
   json: { type: 'boolean', default: false, help: 'one JSON line' },
 } as const;
 
-export const steerBuildCommand = {
-  name: 'steer build',
-  summary: 'Builds KV-cache steering vectors from contrastive pairs.',
-  options: steerBuildFlags,
-} as const satisfies CommandSpec<typeof steerBuildFlags>;
+export const steerBuildCommand = command('steer build', steerBuildFlags, { summary: 'Builds KV-cache steering vectors from contrastive pairs.' });
 
 export function defaultTrainPairs(): string {
   return path.join(projectRoot(), 'data', 'steering', 'train.jsonl');
@@ -46,9 +42,10 @@ export async function runSteer(argv: string[]): Promise<number> {
     return verb === undefined ? 2 : 0;
   }
   if (verb !== 'build') throw new CliError(`steer: unknown subcommand "${verb}" (use: steer build)`);
-  const parsed = parseCommand(rest, steerBuildCommand);
-  if (!parsed) return 0;
-  const { values } = parsed;
+  return runCommand(rest, steerBuildCommand, (values) => steerBuild(values));
+}
+
+async function steerBuild(values: Values<typeof steerBuildFlags>): Promise<number> {
   const log = cliLog;
   const limit = intOption(values.limit, 'limit', steerBuildFlags.limit.shows, 0);
   const extraction = choiceOption<ExtractionMode>(values.extraction, 'extraction', EXTRACTIONS, 'fewshot-query');
@@ -58,8 +55,7 @@ export async function runSteer(argv: string[]): Promise<number> {
   const out = path.resolve(values.out ?? path.join(model.modelDir, DEFAULT_VECTORS_FILE));
   let pairs = loadPairs(pairsFile);
   if (limit > 0) pairs = pairs.slice(0, limit);
-  const engine = await loadEngine(model, log);
-  try {
+  return withEngine(loadEngine(model, log), async (engine) => {
     const started = performance.now();
     const vectors = await buildFromPairs(engine, pairs, log, interruptSignal(), extraction, demos);
     await saveSteeringVectors(out, vectors);
@@ -67,7 +63,5 @@ export async function runSteer(argv: string[]): Promise<number> {
     if (values.json) emitJson(line);
     else process.stdout.write(`wrote ${out}: ${vectors.pairs} pairs, layers ${vectors.layers[0]}-${vectors.layers[vectors.layers.length - 1]}\n`);
     return 0;
-  } finally {
-    await engine.dispose();
-  }
+  });
 }

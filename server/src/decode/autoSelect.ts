@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
-import { sampleTokens } from '../selftest/checks';
+import { sampleTokens } from '../util/random';
 import { ParallelDecoder } from './parallelExact';
 import { SequentialDecoder } from './sequential';
-import type { Decoder } from './types';
+import type { Decoder } from '../engine/decoder';
 
 export const CHOICE_FILE = 'decoder-choice.json';
 

@@ -16,7 +16,7 @@ import type { KvCache } from '../engine/kvCache';
 import { MASK_NEG } from '../graph/contract';
 import { GREEDY, Sampler, type Sampling } from '../engine/sampling';
 import { probabilityOf } from './parallelExact';
-import { OutputCollector, type DecodeOptions, type DecodeResult, type Decoder } from './types';
+import { OutputCollector, type DecodeOptions, type DecodeResult, type Decoder } from '../engine/decoder';
 
 export const DEFAULT_DIFFUSION_BLOCK = 32;
 /** Names mask tokens go by: Fast-dLLM v2 (`|<MASK>|`, id 151665 in Qwen2.5's vocabulary), LLaDA/BERT styles. */

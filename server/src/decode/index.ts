@@ -7,9 +7,9 @@ import { BlockDiffusionDecoder, type BlockDiffusionOptions } from './blockDiffus
 import { confidenceDecoder } from './confidence';
 import { ParallelDecoder } from './parallelExact';
 import { SequentialDecoder } from './sequential';
-import type { Decoder } from './types';
+import type { Decoder } from '../engine/decoder';
 
-export type { Decoder, DecodeOptions, DecodeResult, DecoderName } from './types';
+export type { Decoder, DecodeOptions, DecodeResult, DecoderName } from '../engine/decoder';
 export { SequentialDecoder } from './sequential';
 export { ParallelDecoder, DEFAULT_BLOCK } from './parallelExact';
 export { confidenceDecoder, DEFAULT_THRESHOLD } from './confidence';

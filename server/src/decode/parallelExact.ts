@@ -16,7 +16,7 @@ import type { KvCache } from '../engine/kvCache';
 import { argmax, GREEDY, Sampler, type Sampling } from '../engine/sampling';
 import { MASK_NEG } from '../graph/contract';
 import { Drafter, type DrafterOptions } from './drafts';
-import { OutputCollector, prefillPasses, type DecodeOptions, type DecodeResult, type Decoder, type DecoderName } from './types';
+import { OutputCollector, prefillPasses, type DecodeOptions, type DecodeResult, type Decoder, type DecoderName } from '../engine/decoder';
 
 export const DEFAULT_BLOCK = 8;
 

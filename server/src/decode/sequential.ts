@@ -2,7 +2,7 @@
 
 import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
-import { prefillPasses, type DecodeOptions, type DecodeResult, type Decoder } from './types';
+import { prefillPasses, type DecodeOptions, type DecodeResult, type Decoder } from '../engine/decoder';
 
 export class SequentialDecoder implements Decoder {
   readonly name = 'sequential' as const;

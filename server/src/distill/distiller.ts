@@ -6,18 +6,20 @@
 
 import { rmSync } from 'node:fs';
 import type { Engine } from '../engine/engine';
+import type { KvCache } from '../engine/kvCache';
 import type { Sampling } from '../engine/sampling';
 import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type WalkResult } from './repoWalker';
-import { orderFiles, type FileOrder } from './fileOrder';
+import { orderFiles, type FileOrder } from './order';
 import { streamRepository, headerForTokenizer, type StreamableFile, type StreamChunk } from './streamer';
 import { Pot, type PotStats } from './pot';
 import { citeSources, shareSources, type Citation, type SlotSource } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
+import { attentionMass, type CachePolicy } from './policies/policy';
 import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_FOURIER, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
 import { potHistory } from './history';
 import { generateSteered, type SteerSettings } from '../steer/apply';
-import type { Decoder } from '../decode/types';
+import type { Decoder } from '../engine/decoder';
 import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
 import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
@@ -106,6 +108,11 @@ export function skippedFileCounts(skipped: readonly SkippedFile[]): Record<strin
 /** Compress to one chunk below the budget (when the budget holds at least two): half as many compressions. */
 export function defaultCompressTo(budget: number, chunkTokens: number): number {
   return budget >= 2 * chunkTokens ? budget - chunkTokens : budget;
+}
+
+/** A pot of `budget` slots fed `chunkTokens` at a time, compressing to defaultCompressTo (on `cache` when given). */
+export function chunkedPot(engine: Engine, budget: number, chunkTokens: number, policy: CachePolicy, cache?: KvCache<SlotSource>): Pot {
+  return new Pot(engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) }, cache);
 }
 
 /** The largest chunk the model allows: a quarter of its trained context (at least 64 tokens). */
@@ -228,7 +235,7 @@ export class Distiller {
     let stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
     if ('cache' in stored && (stored.cache instanceof FourierKvCache) !== Boolean(fourier)) stored = { reason: 'saved with another cache form (Fourier tier on/off)' };
     if ('cache' in stored) {
-      const pot = new Pot(this.engine, { budget: slots, policy, compressTo: defaultCompressTo(slots, chunkTokens) }, stored.cache);
+      const pot = chunkedPot(this.engine, slots, chunkTokens, policy, stored.cache);
       pot.stats.nll = stored.stats.nll;
       pot.stats.accumulated = stored.stats.accumulated;
       pot.stats.recent = stored.stats.recent;
@@ -241,7 +248,7 @@ export class Distiller {
       source = toStream.length === 0 && [...previous.keys()].every((p) => current.has(p)) ? 'reused' : 'refreshed';
     } else {
       reason = stored.reason;
-      this.current = new Pot(this.engine, { budget: slots, policy, compressTo: defaultCompressTo(slots, chunkTokens) }, newCache());
+      this.current = chunkedPot(this.engine, slots, chunkTokens, policy, newCache());
     }
     const pot = this.current;
     this.last = { repo: options.repo, file, otherForm: fileFor(!fourier) };
@@ -364,10 +371,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   if (result.tokens.length > 0 && result.stopReason !== 'cancelled' && options.maxSources !== 0) {
     // Attention the answer's tokens put on the pot's slots ranks the sources.
     cache.truncate(potLength + promptTokens.length);
-    const rows = new Float32Array(result.tokens.length).fill(1);
-    const r = await engine.forward(cache, result.tokens, { attentionRows: rows, append: false });
-    const mass = new Float32Array(potLength);
-    for (const layer of r.attentionMass ?? []) for (let s = 0; s < potLength; s++) mass[s] += layer[s];
+    const mass = await attentionMass(engine, cache, result.tokens, 1, potLength);
     sources = citeSources(potTags, mass, options.maxSources ?? 5);
   }
   const { answer, trace } = splitTrace(result.text);

@@ -45,7 +45,7 @@ export function tightRange(lines: ReadonlyMap<number, number>): { startLine: num
  * Ranks sources by the attention mass the answer put on their slots: mass is summed per file, and each file's
  * range is the few lines around its most attended line (tightRange), not everything the file had in the pot.
  */
-export function citeSources(tags: readonly (SlotSource | undefined)[], mass: Float32Array, maxSources = 5): Citation[] {
+export function citeSources(tags: readonly (SlotSource | undefined)[], mass: ArrayLike<number>, maxSources = 5): Citation[] {
   const perFile = new Map<string, { total: number; lines: Map<number, number> }>();
   let grand = 0;
   for (let s = 0; s < tags.length; s++) {

@@ -13,7 +13,7 @@ export async function refineForQuestion(engine: Engine, cache: KvCache<SlotSourc
   if (!(keepShare > 0 && keepShare <= 1)) throw new RangeError(`refine: keep share must be in (0, 1] (got ${keepShare})`);
   const target = Math.max(1, Math.round(cache.length * keepShare));
   if (target >= cache.length || questionTokens.length === 0) return;
-  const scores = await catalystScores({ engine, cache, stats: { nll: [], accumulated: [], recent: [] }, target }, questionTokens);
+  const scores = await catalystScores(engine, cache, questionTokens);
   const keep = topK(scores, target).sort((a, b) => a - b);
   cache.keep(keep);
   cache.compactPositions(0);

@@ -11,6 +11,7 @@ import { lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describeError } from '../model/errors';
 import { throwIfAborted } from '../util/abort';
+import { FileError } from '../util/fileError';
 import { classifyData, classifyPath, classifyText, DEFAULT_EXCLUDES, looksBinary, SKIP_REASONS, type SkipReason } from './fileFilters';
 import { GitignoreRules } from './gitignore';
 import { GlobSet } from './glob';
@@ -89,13 +90,8 @@ async function countFiles(dir: string, limit: number): Promise<number> {
 const READ_CONCURRENCY = 8;
 
 /** Raised only for problems with the root itself; names the folder and the problem. */
-export class RepoWalkError extends Error {
+export class RepoWalkError extends FileError {
   override readonly name = 'RepoWalkError';
-  readonly file: string;
-  constructor(file: string, problem: string, options?: { cause?: unknown }) {
-    super(`${file}: ${problem}`, options);
-    this.file = file;
-  }
 }
 
 /** Everything one walk shares: resolved options and the root's identity. */

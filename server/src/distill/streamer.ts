@@ -132,7 +132,7 @@ export function tokenizeWithProvenance(
 const YIELD_EVERY_MS = 10;
 
 /**
- * Streams files (in the order given; see fileOrder.ts) as chunks of at most `chunkTokens` tokens. Pass a subset
+ * Streams files (in the order given; see order.ts) as chunks of at most `chunkTokens` tokens. Pass a subset
  * of files to re-stream only what changed. Cancelling the signal rejects the pending next() with its reason.
  */
 export async function* streamRepository(

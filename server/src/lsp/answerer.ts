@@ -4,13 +4,13 @@
 // selections, cancellation). It is the one place the server's answering lives.
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Engine } from '../engine/engine.js';
-import { Distiller, type DistillSettings } from '../distill/distiller.js';
-import { leadWithConfirmation } from '../distill/provenance.js';
-import type { SteeringVectors } from '../steer/vectors.js';
-import { makeDecoder, type Decoder } from '../decode/index.js';
-import { checkAnswer, diskRepo, parseQuestion, QUESTION_FORMS, STOPPED_CHECK, workspaceSymbols, type AnswerCheck, type RepoView } from '../check/index.js';
-import type { AskSelection, DecoderSetting, QuestionFormsParams, QuestionFormsResult, SkippedFile, Source, SteeringSettings, StopReason } from './protocol.js';
+import type { Engine } from '../engine/engine';
+import { Distiller, type DistillSettings } from '../distill/distiller';
+import { leadWithConfirmation } from '../distill/provenance';
+import type { SteeringVectors } from '../steer/vectors';
+import { makeDecoder, type Decoder } from '../decode/index';
+import { checkAnswer, diskRepo, parseQuestion, QUESTION_FORMS, STOPPED_CHECK, workspaceSymbols, type AnswerCheck, type RepoView } from '../check/index';
+import type { AskResult, AskSelection, DecoderSetting, QuestionFormsParams, QuestionFormsResult, SkippedFile, Source, SteeringSettings, StopReason } from './protocol';
 
 /** Under a free-form answer of a model trained for lookups (RepoPot's own). */
 export const LOOKUP_MODEL_NOTE =
@@ -52,16 +52,8 @@ export interface AnswerRequest {
   onToken?: (text: string) => void;
 }
 
-/** An answer as the server returns it (protocol types; distill's Answer is the model-side one). */
-export interface ServerAnswer {
-  text: string;
-  sources: Source[];
-  stopReason: StopReason;
-  tokens: number;
-  tokensPerSecond: number;
-  check: AnswerCheck;
-  note?: string;
-}
+/** An answer as the server returns it: the protocol's AskResult (distill's Answer is the model-side one). */
+export type ServerAnswer = AskResult;
 
 export interface PotSettings {
   root: string;

@@ -3,10 +3,10 @@
 // Results are cached per (document, version, symbol).
 import type { Hover, Position } from 'vscode-languageserver-protocol';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { formatVerdict } from '../check/index.js';
-import { continueInChatCommand, type AnswerCheck, type ContinueInChatArgs, type Source } from './protocol.js';
-import { isAbortError } from '../util/abort.js';
-import type { Session } from './session.js';
+import { formatVerdict } from '../check/index';
+import { continueInChatCommand, type AnswerCheck, type ContinueInChatArgs, type Source } from './protocol';
+import { isAbortError } from '../util/abort';
+import type { Session } from './session';
 
 const CONTEXT_LINES_BEFORE = 6;
 const CONTEXT_LINES_AFTER = 12;

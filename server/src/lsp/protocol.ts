@@ -4,11 +4,11 @@
 // (method name + phantom param/result types) rather than RequestType instances: the server and the client
 // libraries each carry their own copy of vscode-jsonrpc, whose classes are not interchangeable.
 import type { PartialResultParams, Range } from 'vscode-languageserver-protocol';
-import type { AnswerCheck, QuestionForm, WorkspaceSymbol } from '../check/types.js';
+import type { AnswerCheck, QuestionForm, WorkspaceSymbol } from '../check/types';
 
-export type { AnswerCheck, CheckStatus, QuestionForm, QuestionKind, WorkspaceSymbol } from '../check/types.js';
-import type { DistillSettings } from '../distill/distiller.js';
-import { DEFAULT_ANSWER_TOKENS, DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_DECODER, DEFAULT_DEVICE, DEFAULT_POLICY, ERROR_CODES, type DecoderSetting, type Device } from '../vocab.js';
+export type { AnswerCheck, CheckStatus, QuestionForm, QuestionKind, WorkspaceSymbol } from '../check/types';
+import type { DistillSettings } from '../distill/distiller';
+import { DEFAULT_ANSWER_TOKENS, DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_DECODER, DEFAULT_DEVICE, DEFAULT_POLICY, ERROR_CODES, type DecoderSetting, type Device } from '../vocab';
 
 /** A request `method` taking P and returning R. */
 export interface RequestSpec<P, R> {
@@ -33,8 +33,8 @@ function notification<P>(method: string): NotificationSpec<P> {
 
 // ---------- settings (the server's view of `repopot.*`) ----------
 
-export type { Device, DecoderSetting, SettingPolicy } from '../vocab.js';
-export type { DistillSettings } from '../distill/distiller.js';
+export type { Device, DecoderSetting, SettingPolicy } from '../vocab';
+export type { DistillSettings } from '../distill/distiller';
 
 /** JSON-RPC error codes of RepoPot's requests (server/src/vocab.ts). */
 export const errorCodes = ERROR_CODES;

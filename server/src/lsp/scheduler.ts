@@ -1,18 +1,13 @@
 // One engine, many callers: interactive requests (ask, hover) always go before background ingestion,
 // which takes the engine one chunk at a time and so yields between chunks.
 
-import { abortError, throwIfAborted } from '../util/abort.js';
+import { abortError, throwIfAborted } from '../util/abort';
 
 export type Priority = 'interactive' | 'background';
 
 export class EngineLock {
   private busy = false;
   private readonly waiting: Record<Priority, (() => void)[]> = { interactive: [], background: [] };
-
-  /** Number of interactive callers holding or waiting for the engine. */
-  get interactiveDemand(): number {
-    return this.waiting.interactive.length;
-  }
 
   /** Waits for the engine; rejects with the signal's reason if it is aborted first. */
   async acquire(priority: Priority, signal?: AbortSignal): Promise<() => void> {
@@ -36,16 +31,6 @@ export class EngineLock {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
     return this.releaser();
-  }
-
-  /** Runs `fn` holding the engine. */
-  async run<T>(priority: Priority, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(priority, signal);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
   }
 
   private releaser(): () => void {

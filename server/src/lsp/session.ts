@@ -1,12 +1,12 @@
 // One workspace session: the model and its pot, background ingestion and the status it reports.
 // Interactive work (ask, hover) takes the engine before ingestion, which yields between chunks.
-import { describeError } from '../model/errors.js';
-import { NothingIngestedError } from '../distill/distiller.js';
-import { throwIfAborted } from '../util/abort.js';
-import type { AnswerRequest, DistilledPot, ServerAnswer } from './answerer.js';
-import { defaultSettings, type IngestReport, type QuestionFormsParams, type QuestionFormsResult, type ServerSettings, type ServerState, type SkippedFile, type StatusParams } from './protocol.js';
-import { EngineLock } from './scheduler.js';
-import { StatusBoard } from './status.js';
+import { describeError } from '../model/errors';
+import { NothingIngestedError } from '../distill/distiller';
+import { throwIfAborted } from '../util/abort';
+import type { AnswerRequest, DistilledPot, ServerAnswer } from './answerer';
+import { defaultSettings, type IngestReport, type QuestionFormsParams, type QuestionFormsResult, type ServerSettings, type ServerState, type SkippedFile, type StatusParams } from './protocol';
+import { EngineLock } from './scheduler';
+import { StatusBoard } from './status';
 
 export interface SessionHooks {
   sendStatus(s: StatusParams): void;

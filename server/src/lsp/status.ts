@@ -1,6 +1,6 @@
 // The server's status, pushed to the client as `repopot/status` notifications.
 // State changes are sent at once; counter updates during ingestion are coalesced (at most one per interval).
-import type { ServerState, StatusParams } from './protocol.js';
+import type { ServerState, StatusParams } from './protocol';
 
 export type StatusFields = Omit<StatusParams, 'seq'>;
 

@@ -1,14 +1,9 @@
+import { FileError } from '../util/fileError';
+
 // The one error type model import raises: always names the file (or folder) at fault and what is wrong with it,
 // so the CLI and the extension can show it verbatim instead of a stack trace.
-export class ModelImportError extends Error {
+export class ModelImportError extends FileError {
   override readonly name = 'ModelImportError';
-  /** The file or folder the problem was found in. */
-  readonly file: string;
-
-  constructor(file: string, problem: string, options?: { cause?: unknown }) {
-    super(`${file}: ${problem}`, options);
-    this.file = file;
-  }
 }
 
 /** Formats an unknown thrown value for inclusion in a message. */

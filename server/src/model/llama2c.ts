@@ -35,29 +35,24 @@ export interface Llama2cHeader {
  * New row h*head_dim + half*(head_dim/2) + j takes old row h*head_dim + 2j + half.
  */
 export function permuteRotaryRows(w: Float32Array, numHeads: number, headDim: number, inDim: number): Float32Array {
-  const out = new Float32Array(w.length);
-  const halfDim = headDim / 2;
-  for (let h = 0; h < numHeads; h++) {
-    for (let half = 0; half < 2; half++) {
-      for (let j = 0; j < halfDim; j++) {
-        const src = (h * headDim + 2 * j + half) * inDim;
-        const dst = (h * headDim + half * halfDim + j) * inDim;
-        out.set(w.subarray(src, src + inDim), dst);
-      }
-    }
-  }
-  return out;
+  return moveRotaryRows(w, numHeads, headDim, inDim, 'to-halves');
 }
 
 /** Inverse of permuteRotaryRows (HF rotate-half rows → llama2.c interleaved rows). */
 export function unpermuteRotaryRows(w: Float32Array, numHeads: number, headDim: number, inDim: number): Float32Array {
+  return moveRotaryRows(w, numHeads, headDim, inDim, 'to-interleaved');
+}
+
+/** Moves each head's rows between the interleaved layout (row 2j + half) and the halves layout (row half·headDim/2 + j). */
+function moveRotaryRows(w: Float32Array, numHeads: number, headDim: number, inDim: number, direction: 'to-halves' | 'to-interleaved'): Float32Array {
   const out = new Float32Array(w.length);
   const halfDim = headDim / 2;
   for (let h = 0; h < numHeads; h++) {
     for (let half = 0; half < 2; half++) {
       for (let j = 0; j < halfDim; j++) {
-        const src = (h * headDim + half * halfDim + j) * inDim;
-        const dst = (h * headDim + 2 * j + half) * inDim;
+        const interleaved = (h * headDim + 2 * j + half) * inDim;
+        const halves = (h * headDim + half * halfDim + j) * inDim;
+        const [src, dst] = direction === 'to-halves' ? [interleaved, halves] : [halves, interleaved];
         out.set(w.subarray(src, src + inDim), dst);
       }
     }

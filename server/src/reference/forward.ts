@@ -3,9 +3,9 @@
 // the mask is additive over [past + q] columns, and only the new tokens' K/V are returned.
 // Slow by design (plain loops); use it on tiny models.
 
-import { layerPrefix, type ModelConfig, type WeightTensor, type Weights } from '../model/config.js';
-import { MASK_NEG } from '../graph/contract.js';
-import { ropeInverseFrequencies } from '../graph/rope.js';
+import { layerPrefix, type ModelConfig, type WeightTensor, type Weights } from '../model/config';
+import { MASK_NEG } from '../graph/contract';
+import { ropeInverseFrequencies } from '../graph/rope';
 
 export interface ReferencePast {
   /** Per layer: [length, kvHeads, headDim], keys post-RoPE. */

@@ -10,6 +10,9 @@ import { randomWeights, tinyConfig } from '../model/randomWeights';
 import { referenceForward } from '../reference/forward';
 import { argmax } from '../engine/sampling';
 import { MASK_NEG } from '../graph/contract';
+import { sampleTokens } from '../util/random';
+
+export { sampleTokens } from '../util/random';
 
 export interface CheckResult {
   check: string;
@@ -32,16 +35,6 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-/** A deterministic token sequence inside the vocabulary. */
-export function sampleTokens(count: number, vocab: number, seed: number): number[] {
-  let x = seed >>> 0 || 1;
-  return Array.from({ length: count }, () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % vocab;
-  });
-}
 
 export function randomModel(architecture: Architecture, overrides: Partial<ModelConfig> = {}, seed = 1): EngineModel {
   const config = tinyConfig(architecture, overrides);

@@ -7,8 +7,10 @@
 //    surprising tokens carry information the model cannot regenerate from the rest.
 // Selection keeps the top `capShare` of the target by CaP, then fills the rest by NuC.
 
+import type { Engine } from '../../engine/engine';
+import type { KvCache } from '../../engine/kvCache';
 import type { CachePolicy, CompressionContext } from './policy';
-import { topK } from './policy';
+import { attentionMass, topK } from './policy';
 
 /** What the catalyst asks; framed as a question in the model's own template (see catalystText). */
 export const DEFAULT_CATALYST = 'Recall the code above: file paths, names, definitions and values, to answer questions about it later.';
@@ -28,13 +30,9 @@ export interface InfiniPotOptions {
   unit?: 'token' | 'line';
 }
 
-/** CaP: per-slot attention mass of the catalyst's rows, summed over layers. */
-export async function catalystScores({ engine, cache }: CompressionContext, catalystTokens: number[]): Promise<Float64Array> {
-  const rows = new Float32Array(catalystTokens.length).fill(1 / catalystTokens.length);
-  const result = await engine.forward(cache, catalystTokens, { attentionRows: rows, append: false, logits: 'last' });
-  const scores = new Float64Array(cache.length);
-  for (const layerMass of result.attentionMass ?? []) for (let s = 0; s < cache.length; s++) scores[s] += layerMass[s];
-  return scores;
+/** CaP: per-slot attention mass of the catalyst's rows (their mean), summed over layers. */
+export function catalystScores<Tag>(engine: Engine, cache: KvCache<Tag>, catalystTokens: readonly number[]): Promise<Float64Array> {
+  return attentionMass(engine, cache, catalystTokens, 1 / catalystTokens.length);
 }
 
 export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
@@ -45,7 +43,7 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
     name: 'infinipot',
     needs: { logProbs: true },
     async selectKeep(context: CompressionContext) {
-      const cap = await catalystScores(context, options.catalystTokens);
+      const cap = await catalystScores(context.engine, context.cache, options.catalystTokens);
       const nuc = context.stats.nll.map((v) => (Number.isFinite(v) ? v : 0));
       if (options.unit === 'line') return selectLines(context, cap, nuc, capShare);
       const byCap = topK(cap, Math.round(context.target * capShare));

@@ -48,6 +48,19 @@ export function topK(scores: ArrayLike<number>, k: number, candidates?: readonly
   return pool.slice(0, Math.max(0, k));
 }
 
+/**
+ * Per-slot attention mass that the query rows of `tokens`, each weighted `rowWeight`, put on the first `slots`
+ * slots of `cache` (default: all), summed over layers. The tokens run without being appended. InfiniPot's
+ * catalyst (CaP) and an answer's citations both rank slots by it.
+ */
+export async function attentionMass<Tag>(engine: Engine, cache: KvCache<Tag>, tokens: readonly number[], rowWeight: number, slots = cache.length): Promise<Float64Array> {
+  const rows = new Float32Array(tokens.length).fill(rowWeight);
+  const result = await engine.forward(cache, tokens, { attentionRows: rows, append: false, logits: 'last' });
+  const mass = new Float64Array(slots);
+  for (const layerMass of result.attentionMass ?? []) for (let s = 0; s < slots; s++) mass[s] += layerMass[s];
+  return mass;
+}
+
 /** The newest `count` slots. */
 export function recentSlots(length: number, count: number): number[] {
   const from = Math.max(0, length - count);

@@ -1,8 +1,9 @@
 // The common shape of every decoder (sequential, parallel exact, confidence, block diffusion): the same options
-// and result as Engine.generate, so callers switch decoders without changing anything else.
+// and result as Engine.generate, so callers switch decoders without changing anything else. It lives in engine/
+// (not decode/) so that what takes a decoder (distill/, lsp/) depends on the engine's contract, not on decode/.
 
-import { TextStream, type Engine, type GenerateOptions, type GenerateResult, type StopReason } from '../engine/engine';
-import type { KvCache } from '../engine/kvCache';
+import { TextStream, type Engine, type GenerateOptions, type GenerateResult, type StopReason } from './engine';
+import type { KvCache } from './kvCache';
 import { PREFILL_CHUNK_TOKENS } from '../vocab';
 
 export type DecoderName = 'sequential' | 'parallel' | 'confidence' | 'block-diffusion';
