@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvCache, type CacheShape } from '../server/src/engine/kvCache';
-import { FourierKvCache } from '../server/src/engine/fourierTier';
+import { FourierKvCache } from '../server/src/fourier/tier';
 import { SpectralBasis } from '../server/src/fourier/basis';
 import { emptyLayout, fullLayout, type FourierLayout } from '../server/src/fourier/layout';
 import { attentionError } from '../server/src/fourier/calibrate';

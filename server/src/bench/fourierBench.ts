@@ -13,12 +13,12 @@
 
 import type { Engine } from '../engine/engine';
 import { KvCache } from '../engine/kvCache';
-import type { FourierKvCache } from '../engine/fourierTier';
+import type { FourierKvCache } from '../fourier/tier';
 import { Pot } from '../distill/pot';
 import { defaultChunkTokens, defaultCompressTo } from '../distill/distiller';
 import { makePolicyFromSpec } from '../distill/policies/registry';
 import type { SlotSource } from '../distill/provenance';
-import { heldOutSequences, type HeldOutSequence } from '../fourier/heldOut';
+import { heldOutSequences, type HeldOutSequence } from '../bench/fourierHeldOut';
 import { approximatedShare, type FourierLayout } from '../fourier/layout';
 import { newTierCache, plainSlotBytes, tierBytes, tierSlotsForBytes } from '../fourier/budget';
 import { logProbOf } from '../engine/sampling';

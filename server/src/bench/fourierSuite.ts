@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { calibrate } from '../fourier/calibrate';
 import { findLayout, type FourierLayout } from '../fourier/layout';
-import { heldOutSequences } from '../fourier/heldOut';
+import { heldOutSequences } from '../bench/fourierHeldOut';
 import { runFourierBench, benchSequences, defaultFourierBudget } from './fourierBench';
 import { runLookup, runNiah, type DistillBenchOptions } from './distillBench';
 

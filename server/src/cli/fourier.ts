@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { loadModel } from '../model/import';
 import { calibrate } from '../fourier/calibrate';
-import { heldOutSequences } from '../fourier/heldOut';
+import { heldOutSequences } from '../bench/fourierHeldOut';
 import { approximatedShare, FOURIER_FILE, saveLayout } from '../fourier/layout';
 import { CliError, cliLog, emitJson, floatOption, helpText, intOption, parseCommand, type CommandSpec } from './args';
 import { projectRoot, resolveModelDir } from './common';

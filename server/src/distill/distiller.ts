@@ -24,7 +24,7 @@ import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
 import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
 import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
-import { FourierKvCache } from '../engine/fourierTier';
+import { FourierKvCache } from '../fourier/tier';
 
 /**
  * What the pot is distilled with: the same names from the VS Code setting (`repopot.cache.*`) and the CLI

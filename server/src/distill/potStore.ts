@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KvCache, type CacheShape } from '../engine/kvCache';
-import { FourierKvCache } from '../engine/fourierTier';
+import { FourierKvCache } from '../fourier/tier';
 import type { SlotStats } from './policies/policy';
 import type { SlotSource } from './provenance';
 

@@ -6,7 +6,7 @@
 // window stay exact. Sizes are counted in the state a pot rests in (the tier settled, window = `window`).
 
 import type { CacheShape } from '../engine/kvCache';
-import { DEFAULT_TIER, FourierKvCache, type FourierTierOptions } from '../engine/fourierTier';
+import { DEFAULT_TIER, FourierKvCache, type FourierTierOptions } from '../fourier/tier';
 import { coefficientsFor } from './basis';
 import { keyOffsets, valueOffsets, type FourierLayout } from './layout';
 

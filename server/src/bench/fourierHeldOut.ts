@@ -3,7 +3,7 @@
 // sequence. Calibration takes the even-numbered repositories, the benchmark the odd-numbered ones,
 // so the loss is never measured on the code the dimensions were chosen on.
 
-import { heldOutFiles } from '../bench/distillBench';
+import { heldOutFiles } from './distillBench';
 import type { Tokenizer } from '../model/tokenizer';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
 

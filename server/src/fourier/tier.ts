@@ -28,10 +28,10 @@
 // insensitive entries there are scratch, rewritten from the coefficients before any read (lazily).
 // `bytes` and snapshots count only what the tier keeps: exact rows, sensitive dims, coefficients.
 
-import { CacheError, KvCache, type CacheShape } from './kvCache';
-import { SpectralBasis, coefficientsFor } from '../fourier/basis';
-import { keyOffsets, valueOffsets, type FourierLayout } from '../fourier/layout';
-import { gemm } from '../fourier/gemm';
+import { CacheError, KvCache, type CacheShape } from '../engine/kvCache';
+import { SpectralBasis, coefficientsFor } from './basis';
+import { keyOffsets, valueOffsets, type FourierLayout } from './layout';
+import { gemm } from './gemm';
 
 export interface FourierTierOptions {
   /** Leading slots always exact (attention sinks). */
