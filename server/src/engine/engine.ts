@@ -7,12 +7,13 @@
 // Sessions are built lazily per graph variant (logits last/all, attention mass on/off), so plain
 // decoding never pays for the outputs that distillation and verification need.
 
-import { inputNames, MASK_NEG, outputNames, type GraphOptions, type WeightFormat } from '../graph/contract';
+import { inputNames, MASK_NEG, outputNames, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
 import { loadOrBuildGraph } from '../graph/graphCache';
+import { ropeTableSize } from '../graph/rope';
 import { loadModel, type LoadedModel } from '../model/import';
 import type { ModelConfig, Weights } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
-import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
+import { availableDevices, openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
 import { KvCache } from './kvCache';
 import { logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
 import { defaultCacheDir } from './paths';
@@ -29,6 +30,11 @@ export interface EngineOptions {
   weights?: WeightFormat;
   /** Where built graphs are cached (keyed by weights + options). */
   cacheDir?: string;
+  /**
+   * Graph kernels: 'fused' (onnxruntime contrib ops, head-major cache read in place; CPU) or 'standard' (plain ONNX
+   * ops, any execution provider). Default: 'fused' when the device is cpu (or auto with only cpu installed).
+   */
+  kernels?: GraphKernels;
   log?: (message: string) => void;
 }
 
@@ -107,11 +113,12 @@ export interface GenerateResult {
 
 export class Engine {
   private readonly sessions = new Map<string, Promise<RuntimeSession>>();
+  private decodeGraphNodes: number | undefined;
   private resolvedDevice: RuntimeSession['device'] | undefined;
 
   private constructor(
     readonly model: EngineModel,
-    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir'>> & Pick<EngineOptions, 'log'>,
+    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels'>> & Pick<EngineOptions, 'log'>,
   ) {}
 
   /** Loads a model folder (Hugging Face or llama2.c) and prepares its decode session. */
@@ -122,13 +129,16 @@ export class Engine {
 
   /** Wraps already-loaded weights (random-weight benchmarks, tests). */
   static async fromModel(model: EngineModel, options: EngineOptions = {}): Promise<Engine> {
+    const device = options.device ?? 'cpu';
+    const cpuOnly = device === 'cpu' || (device === 'auto' && availableDevices().every((d) => d === 'cpu'));
     const engine = new Engine(model, {
-      device: options.device ?? 'cpu',
+      device,
+      kernels: options.kernels ?? (cpuOnly ? 'fused' : 'standard'),
       weights: options.weights ?? 'fp32',
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,
     });
-    await engine.session({ logits: 'last', attentionMass: false });
+    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels });
     return engine;
   }
 
@@ -150,9 +160,35 @@ export class Engine {
     return this.options.weights;
   }
 
+  get kernels(): GraphKernels {
+    return this.options.kernels;
+  }
+
+  /** ONNX nodes of the decode graph (logits 'last', no attention mass), as emitted before onnxruntime's fusions. */
+  get graphNodes(): number | undefined {
+    return this.decodeGraphNodes;
+  }
+
   newCache<Tag = unknown>(initialCapacity = 256): KvCache<Tag> {
     const c = this.model.config;
-    return new KvCache<Tag>({ numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta }, initialCapacity);
+    return new KvCache<Tag>({ numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta }, initialCapacity, {
+      layout: this.options.kernels === 'fused' ? 'head' : 'token',
+    });
+  }
+
+  /**
+   * Whether this step can run on the fused graph: GroupQueryAttention is causal among the new tokens (a mask may
+   * only block more) and RoPE positions must lie inside its cos/sin tables. Anything else takes the standard graph.
+   */
+  private fusedFits(past: number, q: number, positions: readonly number[], mask: Float32Array | undefined): boolean {
+    if (this.options.kernels !== 'fused') return false;
+    const table = ropeTableSize(this.model.config.maxPositions);
+    for (const p of positions) if (!(p >= 0 && p < table)) return false;
+    if (mask) {
+      const total = past + q;
+      for (let r = 0; r < q; r++) for (let col = past + r + 1; col < total; col++) if (mask[r * total + col] > MASK_NEG / 2) return false;
+    }
+    return true;
   }
 
   /** One graph run over `tokens` on top of `cache`; appends their K/V unless `append: false`. */
@@ -169,24 +205,34 @@ export class Engine {
     if (positions.length !== q) throw new EngineError(`forward: ${positions.length} positions for ${q} tokens`);
     const total = past + q;
     let mask = options.mask;
-    if (mask) {
-      if (mask.length !== q * total) throw new EngineError(`forward: mask has ${mask.length} entries, expected ${q}×${total}`);
-    } else {
-      mask = causalMask(past, q);
-    }
+    if (mask && mask.length !== q * total) throw new EngineError(`forward: mask has ${mask.length} entries, expected ${q}×${total}`);
+    const kernels: GraphKernels = this.fusedFits(past, q, positions, mask) ? 'fused' : 'standard';
+    mask ??= causalMask(past, q);
     const logits = options.logits ?? 'last';
     const withMass = options.attentionRows !== undefined;
     if (withMass && options.attentionRows!.length !== q) throw new EngineError(`forward: attentionRows has ${options.attentionRows!.length} entries for ${q} tokens`);
-    const session = await this.session({ logits, attentionMass: withMass });
+    const session = await this.session({ logits, attentionMass: withMass, kernels });
 
     const feeds: Record<string, HostTensor> = {
       [inputNames.inputIds]: { dims: [1, q], data: BigInt64Array.from(tokens, (t) => BigInt(t)) },
       [inputNames.positionIds]: { dims: [1, q], data: BigInt64Array.from(positions, (p) => BigInt(p)) },
       [inputNames.attentionMask]: { dims: [1, 1, q, total], data: mask },
     };
-    for (let l = 0; l < c.numLayers; l++) {
-      feeds[inputNames.pastKey(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.keyView(l) };
-      feeds[inputNames.pastValue(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.valueView(l) };
+    if (kernels === 'fused') {
+      // The head-major buffers go in whole; seqlens_k tells GroupQueryAttention how many rows are live.
+      cache.setLayout('head');
+      feeds[inputNames.seqlensK] = { dims: [1], data: Int32Array.of(total - 1) };
+      feeds[inputNames.totalSequenceLength] = { dims: [], data: Int32Array.of(total) };
+      const dims = [1, c.numKvHeads, cache.capacity, c.headDim];
+      for (let l = 0; l < c.numLayers; l++) {
+        feeds[inputNames.pastKey(l)] = { dims, data: cache.keyBuffer(l) };
+        feeds[inputNames.pastValue(l)] = { dims, data: cache.valueBuffer(l) };
+      }
+    } else {
+      for (let l = 0; l < c.numLayers; l++) {
+        feeds[inputNames.pastKey(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.keyView(l) };
+        feeds[inputNames.pastValue(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.valueView(l) };
+      }
     }
     if (withMass) feeds[inputNames.attentionRows] = { dims: [q], data: options.attentionRows! };
 
@@ -284,8 +330,8 @@ export class Engine {
     await Promise.all(sessions.map(async (s) => (await s).dispose()));
   }
 
-  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass'>): Promise<RuntimeSession> {
-    const key = `${variant.logits}/${variant.attentionMass}`;
+  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass' | 'kernels'>): Promise<RuntimeSession> {
+    const key = `${variant.logits}/${variant.attentionMass}/${variant.kernels}`;
     let pending = this.sessions.get(key);
     if (!pending) {
       pending = this.openVariant({ ...variant, weights: this.options.weights });
@@ -296,14 +342,15 @@ export class Engine {
   }
 
   private async openVariant(graphOptions: GraphOptions): Promise<RuntimeSession> {
-    const { modelPath, built, buildMs } = await loadOrBuildGraph({
+    const { modelPath, built, buildMs, nodeCount } = await loadOrBuildGraph({
       cacheDir: this.options.cacheDir,
       config: this.model.config,
       weights: this.model.weights,
       weightsHash: this.model.weightsHash,
       options: graphOptions,
     });
-    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}) in ${buildMs.toFixed(0)} ms`);
+    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}, ${graphOptions.kernels} kernels, ${nodeCount} nodes) in ${buildMs.toFixed(0)} ms`);
+    if (graphOptions.logits === 'last' && !graphOptions.attentionMass && graphOptions.kernels === this.options.kernels) this.decodeGraphNodes = nodeCount;
     const session = await openSession(modelPath, { device: this.options.device, log: this.options.log });
     this.resolvedDevice = session.device;
     return session;

@@ -115,3 +115,40 @@ export function makeTiedLmHead(
     table.elemType === 'float32' ? table.table : g.node('Cast', '/lm_head/Cast', [table.table], { attrs: { to: { int: 1 } } });
   return makeGemm(g, '/lm_head', x2d, weight, null);
 }
+
+export interface LinearPart {
+  weight: WeightTensor;
+  bias?: WeightTensor;
+}
+
+/**
+ * Several projections of the same input as one matmul (fused QKV, fused gate/up): the [out_k, in] weights are
+ * stacked along `out` (and their biases alike), so one MatMulNBits/Gemm reads the input once and dispatches once;
+ * the caller Splits the [rows, Σ out_k] result. Quantized blocks run along `in`, so stacking rows changes no block.
+ */
+export function makeStackedLinear(g: OnnxGraph, name: string, x: string, weightName: string, parts: readonly LinearPart[], format: WeightFormat): string {
+  const inFeatures = requireMatrix(parts[0].weight, weightName)[1];
+  let out = 0;
+  for (const p of parts) {
+    const [o, i] = requireMatrix(p.weight, weightName);
+    if (i !== inFeatures) throw new Error(`linear ${weightName}: stacked weights disagree on in_features (${i} vs ${inFeatures})`);
+    out += o;
+  }
+  const data = new Float32Array(out * inFeatures);
+  let offset = 0;
+  for (const p of parts) {
+    data.set(p.weight.data, offset);
+    offset += p.weight.data.length;
+  }
+  let bias: WeightTensor | undefined;
+  if (parts.some((p) => p.bias)) {
+    const b = new Float32Array(out);
+    let at = 0;
+    for (const p of parts) {
+      if (p.bias) b.set(p.bias.data, at);
+      at += p.weight.shape[0];
+    }
+    bias = { shape: [out], data: b };
+  }
+  return makeLinear(g, name, x, weightName, { shape: [out, inFeatures], data }, format, bias);
+}
