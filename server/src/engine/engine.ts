@@ -31,6 +31,11 @@ export interface EngineOptions {
   /** Where built graphs are cached (keyed by weights + options). */
   cacheDir?: string;
   /**
+   * Keep the fp32 weights in memory after the decode graph is built. Default: only when they are small
+   * (≤ 64 MB), or when they cannot be reloaded; otherwise they are dropped and reloaded for a later variant.
+   */
+  keepWeights?: boolean;
+  /**
    * Graph kernels: 'fused' (onnxruntime contrib ops, head-major cache read in place; CPU) or 'standard' (plain ONNX
    * ops, any execution provider). Default: 'fused' when the device is cpu (or auto with only cpu installed).
    */
@@ -41,8 +46,11 @@ export interface EngineOptions {
 /** What the engine needs of a model; `LoadedModel` from model/import satisfies it. */
 export interface EngineModel {
   config: ModelConfig;
+  /** fp32 weights; emptied after the decode graph is built when the model is large and `reloadWeights` is set. */
   weights: Weights;
   weightsHash: string;
+  /** Reads the weights again (from the model's files) when a graph variant must be built after they were dropped. */
+  reloadWeights?: () => Promise<Weights>;
   tokenizer?: Tokenizer;
   dir?: string;
   renderChat?: LoadedModel['renderChat'];
@@ -111,6 +119,9 @@ export interface GenerateResult {
   forwardPasses: number;
 }
 
+/** fp32 weights up to this size stay resident (reference checks and tiny models need them; they cost little). */
+const KEEP_WEIGHTS_MAX_BYTES = 64 * 1024 * 1024;
+
 export class Engine {
   private readonly sessions = new Map<string, Promise<RuntimeSession>>();
   private decodeGraphNodes: number | undefined;
@@ -118,12 +129,32 @@ export class Engine {
 
   private constructor(
     readonly model: EngineModel,
-    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels'>> & Pick<EngineOptions, 'log'>,
+    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels'>> & Pick<EngineOptions, 'log' | 'keepWeights'>,
   ) {}
+
+  private weightsDropped = false;
+
+  /** After the decode graph exists, a large model's fp32 weights are only needed to build another variant. */
+  private dropWeightsIfLarge(): void {
+    if (!this.model.reloadWeights || this.options.keepWeights === true) return;
+    let bytes = 0;
+    for (const w of this.model.weights.values()) bytes += 4 * w.shape.reduce((a, b) => a * b, 1);
+    if (this.options.keepWeights === undefined && bytes <= KEEP_WEIGHTS_MAX_BYTES) return;
+    this.model.weights = new Map();
+    this.weightsDropped = true;
+    this.options.log?.(`dropped ${(bytes / 1e6).toFixed(0)} MB of fp32 weights (graphs are built; reloaded from the files if another variant is needed)`);
+  }
+
+  private async weightsForBuild(): Promise<Weights> {
+    if (!this.weightsDropped) return this.model.weights;
+    this.options.log?.('reloading fp32 weights to build another graph variant');
+    return this.model.reloadWeights!();
+  }
 
   /** Loads a model folder (Hugging Face or llama2.c) and prepares its decode session. */
   static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
-    const model = await loadModel(modelDir);
+    const model: EngineModel = await loadModel(modelDir);
+    model.reloadWeights = async () => (await loadModel(modelDir)).weights;
     return Engine.fromModel(model, options);
   }
 
@@ -131,14 +162,16 @@ export class Engine {
   static async fromModel(model: EngineModel, options: EngineOptions = {}): Promise<Engine> {
     const device = options.device ?? 'cpu';
     const cpuOnly = device === 'cpu' || (device === 'auto' && availableDevices().every((d) => d === 'cpu'));
-    const engine = new Engine(model, {
+    const engine = new Engine({ ...model }, {
       device,
+      keepWeights: options.keepWeights,
       kernels: options.kernels ?? (cpuOnly ? 'fused' : 'standard'),
       weights: options.weights ?? 'fp32',
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,
     });
     await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels });
+    engine.dropWeightsIfLarge();
     return engine;
   }
 
@@ -345,7 +378,7 @@ export class Engine {
     const { modelPath, built, buildMs, nodeCount } = await loadOrBuildGraph({
       cacheDir: this.options.cacheDir,
       config: this.model.config,
-      weights: this.model.weights,
+      weights: () => this.weightsForBuild(),
       weightsHash: this.model.weightsHash,
       options: graphOptions,
     });

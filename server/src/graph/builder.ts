@@ -24,16 +24,20 @@ import { OnnxGraph, type SerializedModel } from './onnxProto.js';
 import { applyRope, applyRotaryEmbedding, makeRopeTables, makeRotaryCache, ropeTableSize, type RotaryCache, type RopeTables } from './rope.js';
 
 /** Bump when the emitted graph changes for the same inputs: it is part of the graph cache key. */
-export const GRAPH_BUILDER_VERSION = 1;
+export const GRAPH_BUILDER_VERSION = 2;
 
 /** Initializers at least this large go to model.onnx.data when external data is on. */
 const EXTERNAL_THRESHOLD_BYTES = 1024;
-/** Protobuf refuses messages over 2 GiB; stay well below once the graph itself is added. */
-const INLINE_LIMIT_BYTES = 1.8 * 1024 ** 3;
+/**
+ * 'auto' writes a side file above this many fp32 weight bytes: the initializers then stream to disk chunk by chunk
+ * instead of being copied into one protobuf buffer (which, for a 0.5B model, costs a second copy at load time), and
+ * protobuf's 2 GiB limit is never near.
+ */
+const INLINE_LIMIT_BYTES = 64 * 1024 ** 2;
 
 export interface BuildFileOptions {
   /**
-   * 'auto' (default): side file only when the weights would not fit in one protobuf; 'always': always a side file
+   * 'auto' (default): side file when the fp32 weights exceed 64 MB (see INLINE_LIMIT_BYTES); 'always': always a side file
    * (named `externalFileName`, default model.onnx.data); 'never': single file (fails for > 2 GiB).
    */
   externalData?: 'auto' | 'always' | 'never';
@@ -219,7 +223,8 @@ export class LlamaGraphBuilder {
   private buildFused(): OnnxGraph {
     this.fusedIo = this.makeFusedInputsAndOutputs();
     this.rotary = makeRotaryCache(this.g, this.config.headDim, this.config.ropeTheta, ropeTableSize(this.config.maxPositions));
-    this.embedding = makeEmbeddingTable(this.g, this.weight('model.embed_tokens.weight'), this.options.weights);
+    // Tied and quantized: one block-quantized table serves the lookup and the lm_head.
+    this.embedding = makeEmbeddingTable(this.g, this.weight('model.embed_tokens.weight'), this.options.weights, this.config.tieWordEmbeddings);
     let residual = makeEmbeddingLookup(this.g, this.embedding, this.fusedIo.inputIds);
     let delta: string | null = null;
     for (let i = 0; i < this.config.numLayers; i++) ({ residual, delta } = this.makeFusedLayer(i, residual, delta));

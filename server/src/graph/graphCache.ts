@@ -20,7 +20,8 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 export interface LoadOrBuildGraphArgs {
   cacheDir: string;
   config: ModelConfig;
-  weights: Weights;
+  /** The weights, or how to get them: only called when the graph is not cached yet. */
+  weights: Weights | (() => Promise<Weights>);
   /** A digest of the weight files (e.g. sha256 of the checkpoint); the cache trusts it to identify the weights. */
   weightsHash: string;
   options: GraphOptions;
@@ -92,7 +93,7 @@ export async function loadOrBuildGraph(args: LoadOrBuildGraphArgs): Promise<Cach
   const tempDir = path.join(cacheDir, `.tmp-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
   fs.mkdirSync(tempDir);
   try {
-    const serialized = buildModelGraph(config, weights, options, args.files);
+    const serialized = buildModelGraph(config, typeof weights === 'function' ? await weights() : weights, options, args.files);
     const tempModel = path.join(tempDir, MODEL_FILE_NAME);
     writeModelFiles(serialized, tempModel);
     fs.writeFileSync(path.join(tempDir, INFO_FILE_NAME), JSON.stringify({ nodeCount: serialized.nodeCount }));

@@ -77,13 +77,37 @@ function makeGemm(g: OnnxGraph, name: string, x: string, w: string, bias: string
 
 /** Stored embedding table: fp32 for fp32 graphs, fp16 otherwise (a quarter of the memory of int formats' fp32). */
 export interface EmbeddingTable {
-  /** Initializer name of the [vocab, hidden] table. */
+  /** Initializer name of the [vocab, hidden] table ([vocab, hidden·bits/8] uint8 when quantized). */
   table: string;
-  elemType: 'float32' | 'float16';
+  elemType: 'float32' | 'float16' | 'uint8';
+  /** Block-quantized tables: [vocab, blocksPerRow] scales and the bit width (the tied lm_head's own format). */
+  quantized?: { scales: string; bits: QuantBits; hidden: number; vocab: number; blocksPerRow: number; blobSize: number; packed: Uint8Array; scaleData: Float32Array };
 }
 
-export function makeEmbeddingTable(g: OnnxGraph, weight: WeightTensor, format: WeightFormat): EmbeddingTable {
-  requireMatrix(weight, 'model.embed_tokens.weight');
+/**
+ * `quantizedTable` (fused graphs, int4/int8): the table is stored once, block-quantized exactly as MatMulNBits
+ * wants the tied lm_head, and looked up with GatherBlockQuantized; otherwise fp16 (or fp32 for fp32 graphs).
+ */
+export function makeEmbeddingTable(g: OnnxGraph, weight: WeightTensor, format: WeightFormat, quantizedTable = false): EmbeddingTable {
+  const [vocab, hidden] = requireMatrix(weight, 'model.embed_tokens.weight');
+  const bits = quantBits(format);
+  if (quantizedTable && bits) {
+    const q = quantizeBlocks(weight.data, vocab, hidden, bits);
+    return {
+      table: g.initializer(`model.embed_tokens.weight.q${bits}`, 'uint8', [vocab, q.blocksPerRow * q.blobSize], q.packed),
+      elemType: 'uint8',
+      quantized: {
+        scales: g.initializer('model.embed_tokens.weight.scales', 'float32', [vocab, q.blocksPerRow], q.scales),
+        bits,
+        hidden,
+        vocab,
+        blocksPerRow: q.blocksPerRow,
+        blobSize: q.blobSize,
+        packed: q.packed,
+        scaleData: q.scales,
+      },
+    };
+  }
   if (format === 'fp32') return { table: g.initializer('model.embed_tokens.weight', 'float32', weight.shape, weight.data), elemType: 'float32' };
   return { table: g.initializer('model.embed_tokens.weight.fp16', 'float16', weight.shape, toFp16(weight.data)), elemType: 'float16' };
 }
@@ -93,6 +117,13 @@ export function makeEmbeddingTable(g: OnnxGraph, weight: WeightTensor, format: W
  */
 export function makeEmbeddingLookup(g: OnnxGraph, table: EmbeddingTable, inputIds: string): string {
   const ids = g.node('Reshape', '/model/embed_tokens/Reshape', [inputIds, g.constInt64([-1])]);
+  if (table.quantized) {
+    // ids [q] ─GatherBlockQuantized(table, scales)→ [q, hidden] fp32 (dequantized rows; default zero point, as MatMulNBits)
+    return g.node('GatherBlockQuantized', '/model/embed_tokens/GatherBlockQuantized', [table.table, ids, table.quantized.scales], {
+      domain: MS_DOMAIN,
+      attrs: { bits: { int: table.quantized.bits }, block_size: { int: QUANT_BLOCK_SIZE }, gather_axis: { int: 0 }, quantize_axis: { int: 1 } },
+    });
+  }
   const gathered = g.node('Gather', '/model/embed_tokens/Gather', [table.table, ids], { attrs: { axis: { int: 0 } } });
   if (table.elemType === 'float32') return gathered;
   return g.node('Cast', '/model/embed_tokens/Cast', [gathered], { attrs: { to: { int: 1 } } });
@@ -110,6 +141,19 @@ export function makeTiedLmHead(
   embedding: WeightTensor,
   format: WeightFormat,
 ): string {
+  if (table.quantized) {
+    // MatMulNBits wants B as [N, blocks, blob] and flat scales as initializers it can pre-pack (a Reshape of the
+    // lookup table is not folded before pre-packing, and an unpacked B runs the slow path): the same bytes are
+    // stored a second time in that shape; onnxruntime drops them once packed.
+    const t = table.quantized;
+    const packedName = table.table.replace(/\.q\d$/, '');
+    const b = g.initializer(`${packedName}.lm_head.q${t.bits}`, 'uint8', [t.vocab, t.blocksPerRow, t.blobSize], t.packed);
+    const scales = g.initializer(`${packedName}.lm_head.scales`, 'float32', [t.vocab * t.blocksPerRow], t.scaleData);
+    return g.node('MatMulNBits', '/lm_head/MatMulNBits', [x2d, b, scales], {
+      domain: MS_DOMAIN,
+      attrs: { K: { int: t.hidden }, N: { int: t.vocab }, bits: { int: t.bits }, block_size: { int: QUANT_BLOCK_SIZE }, accuracy_level: { int: NBITS_ACCURACY_LEVEL } },
+    });
+  }
   if (quantBits(format)) return makeLinear(g, '/lm_head', x2d, 'lm_head.tied', embedding, format);
   const weight =
     table.elemType === 'float32' ? table.table : g.node('Cast', '/lm_head/Cast', [table.table], { attrs: { to: { int: 1 } } });
