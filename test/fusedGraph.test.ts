@@ -160,13 +160,13 @@ describe('fused graph equals the standard graph', () => {
     }
   });
 
-  test('the fused graph has far fewer nodes (24-layer Qwen2 shape: 1,343 → 417 at int4)', () => {
+  test('the fused graph has far fewer nodes (24-layer Qwen2 shape at int4: 1,271 standard, 391 fused)', () => {
     const config = tinyConfig('qwen2', { numLayers: 24 });
     const w = randomWeights(config, 1);
     const standard = buildModelGraph(config, w, { weights: 'int4', logits: 'last', attentionMass: false }).nodeCount;
     const fused = buildModelGraph(config, w, { weights: 'int4', logits: 'last', attentionMass: false, kernels: 'fused' }).nodeCount;
-    assert.equal(standard, 1343);
-    assert.ok(fused <= 417, `fused graph has ${fused} nodes`);
+    assert.ok(standard >= 1271, `standard graph has ${standard} nodes`);
+    assert.ok(fused <= 391 && 3 * fused < standard, `fused graph has ${fused} nodes`);
   });
 });
 

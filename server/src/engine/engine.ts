@@ -119,6 +119,14 @@ export interface GenerateResult {
   forwardPasses: number;
 }
 
+/** REPOPOT_KERNELS=standard|fused overrides the default kernels (A/B measurements through the CLI and server). */
+function kernelsFromEnvironment(): GraphKernels | undefined {
+  const value = process.env.REPOPOT_KERNELS;
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'standard' && value !== 'fused') throw new EngineError(`REPOPOT_KERNELS must be 'standard' or 'fused', got '${value}'`);
+  return value;
+}
+
 /** fp32 weights up to this size stay resident (reference checks and tiny models need them; they cost little). */
 const KEEP_WEIGHTS_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -165,7 +173,7 @@ export class Engine {
     const engine = new Engine({ ...model }, {
       device,
       keepWeights: options.keepWeights,
-      kernels: options.kernels ?? (cpuOnly ? 'fused' : 'standard'),
+      kernels: options.kernels ?? kernelsFromEnvironment() ?? (cpuOnly ? 'fused' : 'standard'),
       weights: options.weights ?? 'fp32',
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,

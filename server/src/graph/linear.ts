@@ -7,7 +7,7 @@
 //
 //   fp32:  x ─Gemm(W [out,in], bias; transB=1)→
 //   fp16:  x ─Gemm(Cast(W fp16), bias; transB=1)→        onnxruntime folds the Cast into an fp32 constant on CPU
-//   int8/int4: x ─MatMulNBits(B packed, scales; K, N, bits, block_size)─(Add bias)→   (com.microsoft)
+//   int8/int4: x ─MatMulNBits(B packed, scales, bias; K, N, bits, block_size)→   (com.microsoft)
 
 import type { WeightTensor } from '../model/config.js';
 import type { WeightFormat } from './contract.js';
@@ -57,7 +57,8 @@ export function makeLinear(
   const q = quantizeBlocks(weight.data, out, inFeatures, bits);
   const b = g.initializer(`${weightName}.q${bits}`, 'uint8', [out, q.blocksPerRow, q.blobSize], q.packed);
   const scales = g.initializer(`${weightName}.scales`, 'float32', [out * q.blocksPerRow], q.scales);
-  const y = g.node('MatMulNBits', `${name}/MatMulNBits`, [x, b, scales], {
+  // The bias rides in MatMulNBits' optional bias input (after zero_points and g_idx, both absent).
+  return g.node('MatMulNBits', `${name}/MatMulNBits`, biasName ? [x, b, scales, '', '', biasName] : [x, b, scales], {
     domain: MS_DOMAIN,
     attrs: {
       K: { int: inFeatures },
@@ -67,7 +68,6 @@ export function makeLinear(
       accuracy_level: { int: NBITS_ACCURACY_LEVEL },
     },
   });
-  return biasName ? g.node('Add', `${name}/Add`, [y, biasName]) : y;
 }
 
 /** x [rows, in] · W^T with W [out, in] (+ bias [out]). */
