@@ -7,13 +7,13 @@
 // Sessions are built lazily per graph variant (logits last/all, attention mass on/off), so plain
 // decoding never pays for the outputs that distillation and verification need.
 
-import { inputNames, MASK_NEG, outputNames, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
+import { inputNames, MASK_NEG, outputNames, type FusedAttention, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
 import { loadOrBuildGraph } from '../graph/graphCache';
 import { ropeTableSize } from '../graph/rope';
 import { loadModel, type LoadedModel } from '../model/import';
 import type { ModelConfig, Weights } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
-import { availableDevices, openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
+import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
 import { KvCache } from './kvCache';
 import { logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
 import { defaultCacheDir } from './paths';
@@ -36,10 +36,14 @@ export interface EngineOptions {
    */
   keepWeights?: boolean;
   /**
-   * Graph kernels: 'fused' (onnxruntime contrib ops, head-major cache read in place; CPU) or 'standard' (plain ONNX
-   * ops, any execution provider). Default: 'fused' when the device is cpu (or auto with only cpu installed).
+   * Graph kernels: 'standard' (plain ONNX ops, any execution provider; the default) or 'fused' (onnxruntime's CPU
+   * contrib ops; opt-in, see DEFAULT_KERNELS).
    */
   kernels?: GraphKernels;
+  /** onnxruntime intra-op threads (default: physical cores). */
+  threads?: number;
+  /** Attention in fused graphs (see GraphOptions.attention); default DEFAULT_FUSED_ATTENTION. */
+  attention?: FusedAttention;
   log?: (message: string) => void;
 }
 
@@ -127,6 +131,30 @@ function kernelsFromEnvironment(): GraphKernels | undefined {
   return value;
 }
 
+/** REPOPOT_ATTENTION=gqa|sdpa overrides the fused graphs' attention (A/B measurements). */
+function attentionFromEnvironment(): FusedAttention | undefined {
+  const value = process.env.REPOPOT_ATTENTION;
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'gqa' && value !== 'sdpa') throw new EngineError(`REPOPOT_ATTENTION must be 'gqa' or 'sdpa', got '${value}'`);
+  return value;
+}
+
+/**
+ * Measured side by side on onnxruntime-node 1.30's CPU EP (docs/benchmarks.md, engine section), the fused graph
+ * (391 nodes at the Qwen2.5-0.5B shape instead of 1,271) decodes 10% slower than the standard one, whose patterns
+ * onnxruntime fuses itself at load (RMSNorm into SimplifiedLayerNormalization, SiLU into QuickGelu, ...); with
+ * GroupQueryAttention it is slower still (1.6x per step at a 4k cache). So the standard graph stays the default.
+ */
+export const DEFAULT_KERNELS: GraphKernels = 'standard';
+
+/**
+ * Fused graphs' attention by default: the plain-op attention. GroupQueryAttention reads a head-major cache in place
+ * (no Concat/Transpose), but onnxruntime 1.30's CPU kernel copies the past rows into its present output once per
+ * query head and measured slower per step; binding present to the cache buffer does not help from Node, which copies
+ * every fetched output back into a fresh buffer.
+ */
+export const DEFAULT_FUSED_ATTENTION: FusedAttention = 'sdpa';
+
 /** fp32 weights up to this size stay resident (reference checks and tiny models need them; they cost little). */
 const KEEP_WEIGHTS_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -137,7 +165,7 @@ export class Engine {
 
   private constructor(
     readonly model: EngineModel,
-    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels'>> & Pick<EngineOptions, 'log' | 'keepWeights'>,
+    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels' | 'attention'>> & Pick<EngineOptions, 'log' | 'keepWeights' | 'threads'>,
   ) {}
 
   private weightsDropped = false;
@@ -169,16 +197,17 @@ export class Engine {
   /** Wraps already-loaded weights (random-weight benchmarks, tests). */
   static async fromModel(model: EngineModel, options: EngineOptions = {}): Promise<Engine> {
     const device = options.device ?? 'cpu';
-    const cpuOnly = device === 'cpu' || (device === 'auto' && availableDevices().every((d) => d === 'cpu'));
     const engine = new Engine({ ...model }, {
       device,
       keepWeights: options.keepWeights,
-      kernels: options.kernels ?? kernelsFromEnvironment() ?? (cpuOnly ? 'fused' : 'standard'),
+      threads: options.threads,
+      kernels: options.kernels ?? kernelsFromEnvironment() ?? DEFAULT_KERNELS,
+      attention: options.attention ?? attentionFromEnvironment() ?? DEFAULT_FUSED_ATTENTION,
       weights: options.weights ?? 'fp32',
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,
     });
-    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels });
+    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels, attention: engine.options.attention });
     engine.dropWeightsIfLarge();
     return engine;
   }
@@ -213,7 +242,7 @@ export class Engine {
   newCache<Tag = unknown>(initialCapacity = 256): KvCache<Tag> {
     const c = this.model.config;
     return new KvCache<Tag>({ numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta }, initialCapacity, {
-      layout: this.options.kernels === 'fused' ? 'head' : 'token',
+      layout: this.usesGqa ? 'head' : 'token',
     });
   }
 
@@ -221,11 +250,15 @@ export class Engine {
    * Whether this step can run on the fused graph: GroupQueryAttention is causal among the new tokens (a mask may
    * only block more) and RoPE positions must lie inside its cos/sin tables. Anything else takes the standard graph.
    */
+  private get usesGqa(): boolean {
+    return this.options.kernels === 'fused' && this.options.attention === 'gqa';
+  }
+
   private fusedFits(past: number, q: number, positions: readonly number[], mask: Float32Array | undefined): boolean {
     if (this.options.kernels !== 'fused') return false;
     const table = ropeTableSize(this.model.config.maxPositions);
     for (const p of positions) if (!(p >= 0 && p < table)) return false;
-    if (mask) {
+    if (mask && this.usesGqa) {
       const total = past + q;
       for (let r = 0; r < q; r++) for (let col = past + r + 1; col < total; col++) if (mask[r * total + col] > MASK_NEG / 2) return false;
     }
@@ -252,14 +285,15 @@ export class Engine {
     const logits = options.logits ?? 'last';
     const withMass = options.attentionRows !== undefined;
     if (withMass && options.attentionRows!.length !== q) throw new EngineError(`forward: attentionRows has ${options.attentionRows!.length} entries for ${q} tokens`);
-    const session = await this.session({ logits, attentionMass: withMass, kernels });
+    const session = await this.session({ logits, attentionMass: withMass, kernels, attention: this.options.attention });
+    const gqa = kernels === 'fused' && this.options.attention === 'gqa';
 
     const feeds: Record<string, HostTensor> = {
       [inputNames.inputIds]: { dims: [1, q], data: BigInt64Array.from(tokens, (t) => BigInt(t)) },
       [inputNames.positionIds]: { dims: [1, q], data: BigInt64Array.from(positions, (p) => BigInt(p)) },
       [inputNames.attentionMask]: { dims: [1, 1, q, total], data: mask },
     };
-    if (kernels === 'fused') {
+    if (gqa) {
       // The head-major buffers go in whole; seqlens_k tells GroupQueryAttention how many rows are live.
       cache.setLayout('head');
       feeds[inputNames.seqlensK] = { dims: [1], data: Int32Array.of(total - 1) };
@@ -371,8 +405,8 @@ export class Engine {
     await Promise.all(sessions.map(async (s) => (await s).dispose()));
   }
 
-  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass' | 'kernels'>): Promise<RuntimeSession> {
-    const key = `${variant.logits}/${variant.attentionMass}/${variant.kernels}`;
+  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass' | 'kernels' | 'attention'>): Promise<RuntimeSession> {
+    const key = `${variant.logits}/${variant.attentionMass}/${variant.kernels}/${variant.kernels === 'fused' ? variant.attention : ''}`;
     let pending = this.sessions.get(key);
     if (!pending) {
       pending = this.openVariant({ ...variant, weights: this.options.weights });
@@ -392,7 +426,7 @@ export class Engine {
     });
     if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}, ${graphOptions.kernels} kernels, ${nodeCount} nodes) in ${buildMs.toFixed(0)} ms`);
     if (graphOptions.logits === 'last' && !graphOptions.attentionMass && graphOptions.kernels === this.options.kernels) this.decodeGraphNodes = nodeCount;
-    const session = await openSession(modelPath, { device: this.options.device, log: this.options.log });
+    const session = await openSession(modelPath, { device: this.options.device, log: this.options.log, threads: this.options.threads });
     this.resolvedDevice = session.device;
     return session;
   }

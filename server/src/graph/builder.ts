@@ -52,6 +52,7 @@ interface GraphInputs {
 }
 
 interface FusedGraphInputs extends GraphInputs {
+  /** Only with GroupQueryAttention. */
   seqlensK: string;
   totalSequenceLength: string;
   /** [1,1,1,q] query-row weights for the attention mass, or null. */
@@ -80,12 +81,18 @@ export class LlamaGraphBuilder {
     return (this.options.kernels ?? 'standard') === 'fused';
   }
 
+  /** Fused graphs: GroupQueryAttention (head-major cache) unless attention 'sdpa' asks for the plain-op attention. */
+  protected get gqa(): boolean {
+    return (this.options.attention ?? 'gqa') === 'gqa';
+  }
+
   build(): OnnxGraph {
     if (this.fused) return this.buildFused();
     const io = this.makeInputsAndOutputs();
     this.rope = makeRopeTables(this.g, io.positionIds, this.config.headDim, this.config.ropeTheta);
     this.attentionShared = makeSharedAttentionInputs(this.g, this.config, io.mask, io.rows);
-    this.embedding = makeEmbeddingTable(this.g, this.weight('model.embed_tokens.weight'), this.options.weights);
+    // Tied and quantized: one block-quantized table serves the lookup and the lm_head.
+    this.embedding = makeEmbeddingTable(this.g, this.weight('model.embed_tokens.weight'), this.options.weights, this.config.tieWordEmbeddings);
     let hidden = makeEmbeddingLookup(this.g, this.embedding, io.inputIds);
     for (let i = 0; i < this.config.numLayers; i++) hidden = this.makeLayer(i, hidden);
     this.makeLogits(hidden);
@@ -240,14 +247,19 @@ export class LlamaGraphBuilder {
       positionIds: g.input(inputNames.positionIds, 'int64', [1, 'q']),
       mask: g.input(inputNames.attentionMask, 'float32', [1, 1, 'q', 'total']),
       rows: this.options.attentionMass ? g.input(inputNames.attentionRows, 'float32', ['q']) : null,
-      seqlensK: g.input(inputNames.seqlensK, 'int32', [1]),
-      totalSequenceLength: g.input(inputNames.totalSequenceLength, 'int32', []),
+      seqlensK: this.gqa ? g.input(inputNames.seqlensK, 'int32', [1]) : '',
+      totalSequenceLength: this.gqa ? g.input(inputNames.totalSequenceLength, 'int32', []) : '',
       massRows: null,
     };
-    if (io.rows) io.massRows = makeMassRows(g, io.rows);
+    if (this.gqa) {
+      if (io.rows) io.massRows = makeMassRows(g, io.rows);
+    } else {
+      this.attentionShared = makeSharedAttentionInputs(g, this.config, io.mask, io.rows);
+    }
     for (let i = 0; i < numLayers; i++) {
-      g.input(inputNames.pastKey(i), 'float32', [1, numKvHeads, 'capacity', headDim]);
-      g.input(inputNames.pastValue(i), 'float32', [1, numKvHeads, 'capacity', headDim]);
+      const dims = this.gqa ? [1, numKvHeads, 'capacity', headDim] : [1, 'past', numKvHeads, headDim];
+      g.input(inputNames.pastKey(i), 'float32', dims);
+      g.input(inputNames.pastValue(i), 'float32', dims);
     }
     g.output(outputNames.logits, 'float32', [1, this.options.logits === 'last' ? 1 : 'q', this.config.vocabSize]);
     for (let i = 0; i < numLayers; i++) {
@@ -302,14 +314,27 @@ export class LlamaGraphBuilder {
     const qRot = applyRotaryEmbedding(g, `${name}/q_rotary`, normed.q, this.fusedIo.positionIds, this.rotary, numHeads);
     const kRot = applyRotaryEmbedding(g, `${name}/k_rotary`, normed.k, this.fusedIo.positionIds, this.rotary, numKvHeads, outputNames.newKey(i));
     const io = this.fusedIo;
-    const context = makeGroupQueryAttention(
-      g,
-      name,
-      this.config,
-      { q: qRot, k: kRot, v, pastKey: inputNames.pastKey(i), pastValue: inputNames.pastValue(i), seqlensK: io.seqlensK, totalSequenceLength: io.totalSequenceLength, mask: io.mask },
-      io.massRows ? { rows: io.massRows, output: outputNames.attentionMass(i) } : null,
-    );
-    const context2d = g.node('Reshape', `${name}/ctx/Reshape`, [context, g.constInt64([-1, numHeads * headDim])]);
+    let context2d: string;
+    if (this.gqa) {
+      const context = makeGroupQueryAttention(
+        g,
+        name,
+        this.config,
+        { q: qRot, k: kRot, v, pastKey: inputNames.pastKey(i), pastValue: inputNames.pastValue(i), seqlensK: io.seqlensK, totalSequenceLength: io.totalSequenceLength, mask: io.mask },
+        io.massRows ? { rows: io.massRows, output: outputNames.attentionMass(i) } : null,
+      );
+      context2d = g.node('Reshape', `${name}/ctx/Reshape`, [context, g.constInt64([-1, numHeads * headDim])]);
+    } else {
+      const heads = (x: string, n: number, which: string) => g.node('Reshape', `${name}/${which}/Reshape_heads4`, [x, g.constInt64([1, -1, n, headDim])]);
+      context2d = makeAttentionCore(
+        g,
+        name,
+        this.config,
+        { q: heads(qRot, numHeads, 'q'), kNew: heads(kRot, numKvHeads, 'k'), vNew: heads(v, numKvHeads, 'v'), pastKey: inputNames.pastKey(i), pastValue: inputNames.pastValue(i) },
+        this.attentionShared,
+        this.options.attentionMass ? outputNames.attentionMass(i) : null,
+      );
+    }
     const o = `${layerPrefix(i)}.self_attn.o_proj.weight`;
     return makeLinear(g, `${name}/o_proj`, context2d, o, this.weight(o), this.options.weights);
   }

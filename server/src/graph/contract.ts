@@ -37,9 +37,16 @@ export interface GraphOptions {
    * gate/up matmuls, GroupQueryAttention over a head-major cache buffer (CPU EP).
    */
   kernels?: GraphKernels;
+  /**
+   * Attention inside a fused graph: 'gqa' (GroupQueryAttention over the head-major cache; the contract below) or
+   * 'sdpa' (the standard graph's attention from plain ops over the token-major cache, with the standard contract's
+   * cache inputs; any mask). Default 'gqa'. Ignored by standard graphs.
+   */
+  attention?: FusedAttention;
 }
 
 export type GraphKernels = 'standard' | 'fused';
+export type FusedAttention = 'gqa' | 'sdpa';
 
 export const MASK_NEG = -1e9;
 
