@@ -8,7 +8,8 @@
 //
 // Steps live in their own files: linear.ts (weight formats), norm.ts, rope.ts, attention.ts.
 //
-// kernels: 'fused' emits the same model with onnxruntime's contrib ops (CPU EP), ~16 nodes per layer instead of ~50:
+// kernels: 'fused' emits the same model with onnxruntime's contrib ops (CPU EP), ~16 nodes per layer instead of ~50
+// (attention 'gqa'; 'sdpa' keeps the plain-op attention of attention.ts). Opt-in: measured no faster (engine.ts).
 //   each layer:  (residual, delta) ─SkipSimplifiedLayerNorm─┬─qkv_proj (one matmul)─Reshape─Split─(q/k norm)
 //                                                          │   ─RotaryEmbedding(q), RotaryEmbedding(k)─GroupQueryAttention─Reshape─o_proj
 //                                                          └─(+)─SkipSimplifiedLayerNorm─gate_up_proj (one matmul)─Split─SiLU·up─down_proj

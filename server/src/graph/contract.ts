@@ -14,7 +14,8 @@
 //   attention_mass.{i}         float32 [past+q]          only with attentionMass: sum over heads and over query
 //                                                         rows r of attention_rows[r] * softmax prob(r -> column)
 //
-// kernels: 'fused' (onnxruntime's com.microsoft contrib ops on CPU) changes only the cache inputs and adds two scalars:
+// kernels: 'fused' (onnxruntime's com.microsoft contrib ops on CPU) keeps this contract with attention 'sdpa'; with
+// attention 'gqa' (GroupQueryAttention) it changes only the cache inputs and adds two scalars:
 //   past.{i}.key / .value      float32 [1, kvHeads, capacity, headDim]  head-major buffer; rows 0..past-1 are the
 //                                                         cache, rows past.. are ignored (capacity >= past)
 //   seqlens_k                  int32   [1]               past + q - 1
