@@ -11,6 +11,8 @@ export interface TargetLoadInfo {
   loadMs: number;
   /** Ours: ONNX graph build time (fresh cache folder, so always built). */
   graphBuildMs?: number;
+  /** Ours: ONNX nodes in the decode graph, as emitted (before onnxruntime's fusions). */
+  graphNodes?: number;
   /** Bytes of weights a decode step must read (each matrix once; one embedding row is negligible). */
   weightBytesPerToken: number;
   /** KV cache bytes read per cached position per decode step (all layers, K and V). */

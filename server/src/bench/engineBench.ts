@@ -85,6 +85,10 @@ export interface EngineBenchSummary {
   decodeRooflineFraction?: number;
   /** Ours / llama.cpp decode tok/s at the first cache length; undefined unless both ran. */
   decodeVsLlamaCpp?: number;
+  /** Ours / llama.cpp peak RSS (whole run); undefined unless both ran. */
+  rssVsLlamaCpp?: number;
+  /** ONNX nodes in our decode graph. */
+  graphNodes?: number;
 }
 
 const DEFAULTS = {
@@ -277,6 +281,8 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
       results.set(peer, { peer, load: ready.info, prefillTokPerSec: NaN, extendTokPerSec: NaN, decode: [], maxRssBytes: ready.maxRssBytes });
       line('load_ms', round(ready.info.loadMs, 0), 'ms', { peer, versions: ready.info.versions, notes: ready.info.notes });
       if (ready.info.graphBuildMs !== undefined) line('graph_build_ms', ready.info.graphBuildMs, 'ms', { peer });
+      if (ready.info.graphNodes !== undefined) line('graph_nodes', ready.info.graphNodes, 'nodes', { peer });
+      line('peak_rss_load_bytes', ready.maxRssBytes, 'bytes', { peer, mb: Math.round(ready.maxRssBytes / 2 ** 20) });
       line('weight_bytes_per_token', ready.info.weightBytesPerToken, 'bytes', { peer });
     }
     // Alternate which engine goes first, round by round.
@@ -375,6 +381,8 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
   const summary: EngineBenchSummary = { model, quant, bandwidth, peers: [...results.values()] };
   summary.decodeRooflineFraction = ours?.decode[0]?.rooflineFraction;
   if (ours && theirs) summary.decodeVsLlamaCpp = ours.decode[0].tokPerSec / theirs.decode[0].tokPerSec;
+  if (ours && theirs) summary.rssVsLlamaCpp = ours.maxRssBytes / theirs.maxRssBytes;
+  summary.graphNodes = ours?.load.graphNodes;
   const byLength = (r: PeerResult | undefined): Record<string, number> =>
     Object.fromEntries((r?.decode ?? []).map((d) => [String(d.cacheLength), round(d.tokPerSec, 2)]));
   emit({
@@ -391,6 +399,9 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
     decodeVsLlamaCppByCache:
       ours && theirs ? Object.fromEntries(ours.decode.map((d, i) => [String(d.cacheLength), round(d.tokPerSec / theirs.decode[i].tokPerSec, 3)])) : null,
     prefillVsLlamaCpp: ours && theirs ? round(ours.prefillTokPerSec / theirs.prefillTokPerSec, 3) : null,
+    rssVsLlamaCpp: summary.rssVsLlamaCpp === undefined ? null : round(summary.rssVsLlamaCpp, 3),
+    peakRssMB: Object.fromEntries([...results.values()].map((r) => [r.peer, Math.round(r.maxRssBytes / 2 ** 20)])),
+    graphNodes: summary.graphNodes ?? null,
     decodeTokPerSec: { repopot: byLength(ours), 'llama.cpp': byLength(theirs) },
     memoryBandwidthGBps: bandwidth ? round(bandwidth.readBytesPerSecond / 1e9, 2) : null,
     loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),

@@ -7,8 +7,9 @@
 // Sessions are built lazily per graph variant (logits last/all, attention mass on/off), so plain
 // decoding never pays for the outputs that distillation and verification need.
 
-import { inputNames, MASK_NEG, outputNames, type GraphOptions, type WeightFormat } from '../graph/contract';
+import { inputNames, MASK_NEG, outputNames, type FusedAttention, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
 import { loadOrBuildGraph } from '../graph/graphCache';
+import { ropeTableSize } from '../graph/rope';
 import { loadModel, type LoadedModel } from '../model/import';
 import type { ModelConfig, Weights } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
@@ -31,14 +32,31 @@ export interface EngineOptions {
   weights?: WeightFormat;
   /** Where built graphs are cached (keyed by weights + options). */
   cacheDir?: string;
+  /**
+   * Keep the fp32 weights in memory after the decode graph is built. Default: only when they are small
+   * (≤ 64 MB), or when they cannot be reloaded; otherwise they are dropped and reloaded for a later variant.
+   */
+  keepWeights?: boolean;
+  /**
+   * Graph kernels: 'standard' (plain ONNX ops, any execution provider; the default) or 'fused' (onnxruntime's CPU
+   * contrib ops; opt-in, see DEFAULT_KERNELS).
+   */
+  kernels?: GraphKernels;
+  /** onnxruntime intra-op threads (default: physical cores). */
+  threads?: number;
+  /** Attention in fused graphs (see GraphOptions.attention); default DEFAULT_FUSED_ATTENTION. */
+  attention?: FusedAttention;
   log?: (message: string) => void;
 }
 
 /** What the engine needs of a model; `LoadedModel` from model/import satisfies it. */
 export interface EngineModel {
   config: ModelConfig;
+  /** fp32 weights; emptied after the decode graph is built when the model is large and `reloadWeights` is set. */
   weights: Weights;
   weightsHash: string;
+  /** Reads the weights again (from the model's files) when a graph variant must be built after they were dropped. */
+  reloadWeights?: () => Promise<Weights>;
   tokenizer?: Tokenizer;
   dir?: string;
   renderChat?: LoadedModel['renderChat'];
@@ -111,30 +129,92 @@ export interface GenerateResult {
   forwardPasses: number;
 }
 
+/** REPOPOT_KERNELS=standard|fused overrides the default kernels (A/B measurements through the CLI and server). */
+function kernelsFromEnvironment(): GraphKernels | undefined {
+  const value = process.env.REPOPOT_KERNELS;
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'standard' && value !== 'fused') throw new EngineError(`REPOPOT_KERNELS must be 'standard' or 'fused', got '${value}'`);
+  return value;
+}
+
+/** REPOPOT_ATTENTION=gqa|sdpa overrides the fused graphs' attention (A/B measurements). */
+function attentionFromEnvironment(): FusedAttention | undefined {
+  const value = process.env.REPOPOT_ATTENTION;
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'gqa' && value !== 'sdpa') throw new EngineError(`REPOPOT_ATTENTION must be 'gqa' or 'sdpa', got '${value}'`);
+  return value;
+}
+
+/**
+ * Measured side by side on onnxruntime-node 1.30's CPU EP (docs/benchmarks.md, engine section), the fused graph
+ * (391 nodes at the Qwen2.5-0.5B shape instead of 1,271) decodes 10% slower than the standard one, whose patterns
+ * onnxruntime fuses itself at load (RMSNorm into SimplifiedLayerNormalization, SiLU into QuickGelu, ...); with
+ * GroupQueryAttention it is slower still (1.6x per step at a 4k cache). So the standard graph stays the default.
+ */
+export const DEFAULT_KERNELS: GraphKernels = 'standard';
+
+/**
+ * Fused graphs' attention by default: the plain-op attention. GroupQueryAttention reads a head-major cache in place
+ * (no Concat/Transpose), but onnxruntime 1.30's CPU kernel copies the past rows into its present output once per
+ * query head and measured slower per step; binding present to the cache buffer does not help from Node, which copies
+ * every fetched output back into a fresh buffer.
+ */
+export const DEFAULT_FUSED_ATTENTION: FusedAttention = 'sdpa';
+
+/** fp32 weights up to this size stay resident (reference checks and tiny models need them; they cost little). */
+const KEEP_WEIGHTS_MAX_BYTES = 64 * 1024 * 1024;
+
 export class Engine {
   private readonly sessions = new Map<string, Promise<RuntimeSession>>();
+  private decodeGraphNodes: number | undefined;
   private resolvedDevice: RuntimeSession['device'] | undefined;
 
   private constructor(
     readonly model: EngineModel,
-    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir'>> & Pick<EngineOptions, 'log'>,
+    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels' | 'attention'>> & Pick<EngineOptions, 'log' | 'keepWeights' | 'threads'>,
   ) {}
+
+  private weightsDropped = false;
+
+  /** After the decode graph exists, a large model's fp32 weights are only needed to build another variant. */
+  private dropWeightsIfLarge(): void {
+    if (!this.model.reloadWeights || this.options.keepWeights === true) return;
+    let bytes = 0;
+    for (const w of this.model.weights.values()) bytes += 4 * w.shape.reduce((a, b) => a * b, 1);
+    if (this.options.keepWeights === undefined && bytes <= KEEP_WEIGHTS_MAX_BYTES) return;
+    this.model.weights = new Map();
+    this.weightsDropped = true;
+    this.options.log?.(`dropped ${(bytes / 1e6).toFixed(0)} MB of fp32 weights (graphs are built; reloaded from the files if another variant is needed)`);
+  }
+
+  private async weightsForBuild(): Promise<Weights> {
+    if (!this.weightsDropped) return this.model.weights;
+    this.options.log?.('reloading fp32 weights to build another graph variant');
+    return this.model.reloadWeights!();
+  }
 
   /** Loads a model folder (Hugging Face or llama2.c) and prepares its decode session. */
   static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
-    const model = await loadModel(modelDir);
+    const model: EngineModel = await loadModel(modelDir);
+    model.reloadWeights = async () => (await loadModel(modelDir)).weights;
     return Engine.fromModel(model, options);
   }
 
   /** Wraps already-loaded weights (random-weight benchmarks, tests). */
   static async fromModel(model: EngineModel, options: EngineOptions = {}): Promise<Engine> {
-    const engine = new Engine(model, {
-      device: options.device ?? 'cpu',
+    const device = options.device ?? 'cpu';
+    const engine = new Engine({ ...model }, {
+      device,
+      keepWeights: options.keepWeights,
+      threads: options.threads,
+      kernels: options.kernels ?? kernelsFromEnvironment() ?? DEFAULT_KERNELS,
+      attention: options.attention ?? attentionFromEnvironment() ?? DEFAULT_FUSED_ATTENTION,
       weights: options.weights ?? 'fp32',
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,
     });
-    await engine.session({ logits: 'last', attentionMass: false });
+    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels, attention: engine.options.attention });
+    engine.dropWeightsIfLarge();
     return engine;
   }
 
@@ -156,9 +236,39 @@ export class Engine {
     return this.options.weights;
   }
 
+  get kernels(): GraphKernels {
+    return this.options.kernels;
+  }
+
+  /** ONNX nodes of the decode graph (logits 'last', no attention mass), as emitted before onnxruntime's fusions. */
+  get graphNodes(): number | undefined {
+    return this.decodeGraphNodes;
+  }
+
   newCache<Tag = unknown>(initialCapacity = 256): KvCache<Tag> {
     const c = this.model.config;
-    return new KvCache<Tag>({ numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta }, initialCapacity);
+    return new KvCache<Tag>({ numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta }, initialCapacity, {
+      layout: this.usesGqa ? 'head' : 'token',
+    });
+  }
+
+  /**
+   * Whether this step can run on the fused graph: GroupQueryAttention is causal among the new tokens (a mask may
+   * only block more) and RoPE positions must lie inside its cos/sin tables. Anything else takes the standard graph.
+   */
+  private get usesGqa(): boolean {
+    return this.options.kernels === 'fused' && this.options.attention === 'gqa';
+  }
+
+  private fusedFits(past: number, q: number, positions: readonly number[], mask: Float32Array | undefined): boolean {
+    if (this.options.kernels !== 'fused') return false;
+    const table = ropeTableSize(this.model.config.maxPositions);
+    for (const p of positions) if (!(p >= 0 && p < table)) return false;
+    if (mask && this.usesGqa) {
+      const total = past + q;
+      for (let r = 0; r < q; r++) for (let col = past + r + 1; col < total; col++) if (mask[r * total + col] > MASK_NEG / 2) return false;
+    }
+    return true;
   }
 
   /** One graph run over `tokens` on top of `cache`; appends their K/V unless `append: false`. */
@@ -175,25 +285,36 @@ export class Engine {
     if (positions.length !== q) throw new EngineError(`forward: ${positions.length} positions for ${q} tokens`);
     const total = past + q;
     let mask = options.mask;
-    if (mask) {
-      if (mask.length !== q * total) throw new EngineError(`forward: mask has ${mask.length} entries, expected ${q}×${total}`);
-    } else {
-      mask = causalMask(past, q);
-    }
+    if (mask && mask.length !== q * total) throw new EngineError(`forward: mask has ${mask.length} entries, expected ${q}×${total}`);
+    const kernels: GraphKernels = this.fusedFits(past, q, positions, mask) ? 'fused' : 'standard';
+    mask ??= causalMask(past, q);
     const logits = options.logits ?? 'last';
     const withMass = options.attentionRows !== undefined;
     if (withMass && options.attentionRows!.length !== q) throw new EngineError(`forward: attentionRows has ${options.attentionRows!.length} entries for ${q} tokens`);
-    const session = await this.session({ logits, attentionMass: withMass });
+    const session = await this.session({ logits, attentionMass: withMass, kernels, attention: this.options.attention });
     await cache.prepare();
+    const gqa = kernels === 'fused' && this.options.attention === 'gqa';
 
     const feeds: Record<string, HostTensor> = {
       [inputNames.inputIds]: { dims: [1, q], data: BigInt64Array.from(tokens, (t) => BigInt(t)) },
       [inputNames.positionIds]: { dims: [1, q], data: BigInt64Array.from(positions, (p) => BigInt(p)) },
       [inputNames.attentionMask]: { dims: [1, 1, q, total], data: mask },
     };
-    for (let l = 0; l < c.numLayers; l++) {
-      feeds[inputNames.pastKey(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.keyView(l) };
-      feeds[inputNames.pastValue(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.valueView(l) };
+    if (gqa) {
+      // The head-major buffers go in whole; seqlens_k tells GroupQueryAttention how many rows are live.
+      cache.setLayout('head');
+      feeds[inputNames.seqlensK] = { dims: [1], data: Int32Array.of(total - 1) };
+      feeds[inputNames.totalSequenceLength] = { dims: [], data: Int32Array.of(total) };
+      const dims = [1, c.numKvHeads, cache.capacity, c.headDim];
+      for (let l = 0; l < c.numLayers; l++) {
+        feeds[inputNames.pastKey(l)] = { dims, data: cache.keyBuffer(l) };
+        feeds[inputNames.pastValue(l)] = { dims, data: cache.valueBuffer(l) };
+      }
+    } else {
+      for (let l = 0; l < c.numLayers; l++) {
+        feeds[inputNames.pastKey(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.keyView(l) };
+        feeds[inputNames.pastValue(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.valueView(l) };
+      }
     }
     if (withMass) feeds[inputNames.attentionRows] = { dims: [q], data: options.attentionRows! };
 
@@ -296,8 +417,8 @@ export class Engine {
     await Promise.all(sessions.map(async (s) => (await s).dispose()));
   }
 
-  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass'>): Promise<RuntimeSession> {
-    const key = `${variant.logits}/${variant.attentionMass}`;
+  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass' | 'kernels' | 'attention'>): Promise<RuntimeSession> {
+    const key = `${variant.logits}/${variant.attentionMass}/${variant.kernels}/${variant.kernels === 'fused' ? variant.attention : ''}`;
     let pending = this.sessions.get(key);
     if (!pending) {
       pending = this.openVariant({ ...variant, weights: this.options.weights });
@@ -308,15 +429,16 @@ export class Engine {
   }
 
   private async openVariant(graphOptions: GraphOptions): Promise<RuntimeSession> {
-    const { modelPath, built, buildMs } = await loadOrBuildGraph({
+    const { modelPath, built, buildMs, nodeCount } = await loadOrBuildGraph({
       cacheDir: this.options.cacheDir,
       config: this.model.config,
-      weights: this.model.weights,
+      weights: () => this.weightsForBuild(),
       weightsHash: this.model.weightsHash,
       options: graphOptions,
     });
-    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}) in ${buildMs.toFixed(0)} ms`);
-    const session = await openSession(modelPath, { device: this.options.device, log: this.options.log });
+    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}, ${graphOptions.kernels} kernels, ${nodeCount} nodes) in ${buildMs.toFixed(0)} ms`);
+    if (graphOptions.logits === 'last' && !graphOptions.attentionMass && graphOptions.kernels === this.options.kernels) this.decodeGraphNodes = nodeCount;
+    const session = await openSession(modelPath, { device: this.options.device, log: this.options.log, threads: this.options.threads });
     this.resolvedDevice = session.device;
     return session;
   }

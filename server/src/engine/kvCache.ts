@@ -1,5 +1,10 @@
-// The KV cache our code owns and edits. The graph only sees a token-major prefix view of it
-// (`past.{i}.key` = [1, length, kvHeads, headDim]) and returns K/V for new tokens, which we append.
+// The KV cache our code owns and edits. The graph reads it as `past.{i}.key` and returns K/V for the new tokens
+// only, which we append. Two storage layouts, one meaning (every verb behaves the same in both):
+//   'token' (standard graphs): per layer [capacity, kvHeads, headDim]; the graph sees the live prefix
+//            [1, length, kvHeads, headDim] without a copy.
+//   'head'  (fused graphs):    per layer [kvHeads, capacity, headDim]; GroupQueryAttention reads the whole buffer
+//            [1, kvHeads, capacity, headDim] in place (rows past `length` are ignored), so a decode step copies
+//            nothing but the one new row per head.
 //
 // Verbs follow llama.cpp's vocabulary: small, composable, each stating cost and failure.
 // Slots are indexed 0..length-1 in cache order; each carries a RoPE position and an opaque tag
@@ -20,6 +25,13 @@ export interface CacheShape {
   ropeTheta: number;
 }
 
+export type CacheLayout = 'token' | 'head';
+
+export interface CacheOptions {
+  /** Storage layout (default 'token'); the engine picks the one its graphs read. */
+  layout?: CacheLayout;
+}
+
 const SNAPSHOT_MAGIC = 'RPKV';
 const SNAPSHOT_VERSION = 1;
 
@@ -32,6 +44,7 @@ export class KvCache<Tag = unknown> {
   private slotPositions: Int32Array;
   private slotTags: (Tag | undefined)[] = [];
   private size = 0;
+  private storageLayout: CacheLayout;
   private readonly invFreq: Float64Array;
   /**
    * Logits of the last appended token, when the last operation was an append; any edit clears it
@@ -39,8 +52,9 @@ export class KvCache<Tag = unknown> {
    */
   lastLogits: Float32Array | undefined;
 
-  constructor(shape: CacheShape, initialCapacity = 256) {
+  constructor(shape: CacheShape, initialCapacity = 256, options: CacheOptions = {}) {
     this.shape = { ...shape };
+    this.storageLayout = options.layout ?? 'token';
     this.rowSize = shape.numKvHeads * shape.headDim;
     const capacity = Math.max(1, initialCapacity);
     this.keys = Array.from({ length: shape.numLayers }, () => new Float32Array(capacity * this.rowSize));
@@ -66,17 +80,73 @@ export class KvCache<Tag = unknown> {
 
   /**
    * Brings the views up to date before a forward pass reads them (asynchronous work such as a compressed
-   * tier's reconstruction; see fourierTier.ts). The exact cache has nothing to do.
+   * tier's reconstruction; see fourier/tier.ts). The exact cache has nothing to do.
    */
   async prepare(): Promise<void> {}
 
-  /** Zero-copy view of layer `layer`'s keys for the live slots, token-major. */
+  get layout(): CacheLayout {
+    return this.storageLayout;
+  }
+
+  /**
+   * Layer `layer`'s keys for the live slots, token-major [length, kvHeads, headDim]: a zero-copy view in the
+   * 'token' layout, a copy in the 'head' layout.
+   */
   keyView(layer: number): Float32Array {
-    return this.keys[layer].subarray(0, this.size * this.rowSize);
+    return this.tokenMajor(this.keys[layer]);
   }
 
   valueView(layer: number): Float32Array {
-    return this.values[layer].subarray(0, this.size * this.rowSize);
+    return this.tokenMajor(this.values[layer]);
+  }
+
+  /** The whole storage of one layer's keys (capacity rows, in this cache's layout): what a fused graph reads. */
+  keyBuffer(layer: number): Float32Array {
+    return this.keys[layer];
+  }
+
+  valueBuffer(layer: number): Float32Array {
+    return this.values[layer];
+  }
+
+  /** Converts the storage to `layout` in place (O(length) row moves; a no-op when it already is). */
+  setLayout(layout: CacheLayout): void {
+    if (layout === this.storageLayout) return;
+    const convert = (buf: Float32Array) => {
+      const out = new Float32Array(buf.length);
+      const { numKvHeads, headDim } = this.shape;
+      const cap = this.capacity;
+      for (let s = 0; s < this.size; s++) {
+        for (let h = 0; h < numKvHeads; h++) {
+          const token = s * this.rowSize + h * headDim;
+          const head = (h * cap + s) * headDim;
+          if (layout === 'head') out.set(buf.subarray(token, token + headDim), head);
+          else out.set(buf.subarray(head, head + headDim), token);
+        }
+      }
+      return out;
+    };
+    this.keys = this.keys.map(convert);
+    this.values = this.values.map(convert);
+    this.storageLayout = layout;
+  }
+
+  /** Offset of (slot, kv head)'s headDim floats in a layer's storage. */
+  private offset(slot: number, head: number): number {
+    return this.storageLayout === 'token' ? slot * this.rowSize + head * this.shape.headDim : (head * this.capacity + slot) * this.shape.headDim;
+  }
+
+  private tokenMajor(buf: Float32Array): Float32Array {
+    if (this.storageLayout === 'token') return buf.subarray(0, this.size * this.rowSize);
+    const out = new Float32Array(this.size * this.rowSize);
+    const { numKvHeads, headDim } = this.shape;
+    for (let h = 0; h < numKvHeads; h++) {
+      for (let s = 0; s < this.size; s++) {
+        const from = this.offset(s, h);
+        out.set(buf.subarray(from, from + headDim), s * this.rowSize + h * headDim);
+      }
+    }
+    return out;
   }
 
   position(slot: number): number {
@@ -124,8 +194,20 @@ export class KvCache<Tag = unknown> {
       if (newKeys[l].length !== count * this.rowSize || newValues[l].length !== count * this.rowSize) {
         throw new CacheError(`append: layer ${l} K/V hold ${newKeys[l].length}/${newValues[l].length} floats, expected ${count * this.rowSize}`);
       }
-      this.keys[l].set(newKeys[l], this.size * this.rowSize);
-      this.values[l].set(newValues[l], this.size * this.rowSize);
+      if (this.storageLayout === 'token') {
+        this.keys[l].set(newKeys[l], this.size * this.rowSize);
+        this.values[l].set(newValues[l], this.size * this.rowSize);
+        continue;
+      }
+      const { numKvHeads, headDim } = this.shape;
+      for (let i = 0; i < count; i++) {
+        for (let h = 0; h < numKvHeads; h++) {
+          const from = i * this.rowSize + h * headDim;
+          const to = this.offset(this.size + i, h);
+          this.keys[l].set(newKeys[l].subarray(from, from + headDim), to);
+          this.values[l].set(newValues[l].subarray(from, from + headDim), to);
+        }
+      }
     }
     for (let i = 0; i < count; i++) {
       this.slotPositions[this.size + i] = positions[i];
@@ -199,7 +281,7 @@ export class KvCache<Tag = unknown> {
       for (let l = 0; l < numLayers; l++) {
         const k = this.keys[l];
         for (let h = 0; h < numKvHeads; h++) {
-          const base = s * this.rowSize + h * headDim;
+          const base = this.offset(s, h);
           for (let i = 0; i < half; i++) {
             const x1 = k[base + i];
             const x2 = k[base + i + half];
@@ -232,8 +314,11 @@ export class KvCache<Tag = unknown> {
     const apply = (target: Float32Array, delta: Float32Array | null, scale: number, side: string) => {
       if (!delta || scale === 0) return;
       if (delta.length !== this.rowSize) throw new CacheError(`addDelta: ${side} delta has ${delta.length} floats, expected ${this.rowSize}`);
-      const base = slot * this.rowSize;
-      for (let i = 0; i < this.rowSize; i++) target[base + i] += scale * delta[i];
+      const { numKvHeads, headDim } = this.shape;
+      for (let h = 0; h < numKvHeads; h++) {
+        const base = this.offset(slot, h);
+        for (let i = 0; i < headDim; i++) target[base + i] += scale * delta[h * headDim + i];
+      }
     };
     apply(this.keys[layer], deltaKey, keyScale, 'key');
     apply(this.values[layer], deltaValue, valueScale, 'value');
@@ -244,11 +329,17 @@ export class KvCache<Tag = unknown> {
   readRow(kind: 'key' | 'value', layer: number, slot: number): Float32Array {
     this.checkSlot(slot, 'readRow');
     const src = kind === 'key' ? this.keys[layer] : this.values[layer];
-    return src.slice(slot * this.rowSize, (slot + 1) * this.rowSize);
+    const row = new Float32Array(this.rowSize);
+    const { numKvHeads, headDim } = this.shape;
+    for (let h = 0; h < numKvHeads; h++) {
+      const from = this.offset(slot, h);
+      row.set(src.subarray(from, from + headDim), h * headDim);
+    }
+    return row;
   }
 
   clone(): KvCache<Tag> {
-    const copy = new KvCache<Tag>(this.shape, Math.max(1, this.size));
+    const copy = new KvCache<Tag>(this.shape, Math.max(1, this.size), { layout: this.storageLayout });
     copy.append(
       this.keys.map((_, l) => this.keyView(l)),
       this.values.map((_, l) => this.valueView(l)),
@@ -328,12 +419,20 @@ export class KvCache<Tag = unknown> {
   }
 
   private compactTo(keptSorted: readonly number[]): void {
+    // A row is contiguous in the 'token' layout; the 'head' layout moves one headDim run per head.
+    const runs = this.storageLayout === 'token' ? 1 : this.shape.numKvHeads;
+    const runLength = this.storageLayout === 'token' ? this.rowSize : this.shape.headDim;
     for (let l = 0; l < this.shape.numLayers; l++) {
       for (const buf of [this.keys[l], this.values[l]]) {
-        let dst = 0;
-        for (const src of keptSorted) {
-          if (src !== dst) buf.copyWithin(dst * this.rowSize, src * this.rowSize, (src + 1) * this.rowSize);
-          dst++;
+        for (let h = 0; h < runs; h++) {
+          let dst = 0;
+          for (const src of keptSorted) {
+            if (src !== dst) {
+              const from = this.offset(src, h);
+              buf.copyWithin(this.offset(dst, h), from, from + runLength);
+            }
+            dst++;
+          }
         }
       }
     }
@@ -351,9 +450,15 @@ export class KvCache<Tag = unknown> {
     if (needed <= this.capacity) return;
     let capacity = this.capacity;
     while (capacity < needed) capacity *= 2;
+    const oldCapacity = this.capacity;
+    const { numKvHeads, headDim } = this.shape;
     const grow = (old: Float32Array) => {
       const next = new Float32Array(capacity * this.rowSize);
-      next.set(old.subarray(0, this.size * this.rowSize));
+      if (this.storageLayout === 'token') {
+        next.set(old.subarray(0, this.size * this.rowSize));
+      } else {
+        for (let h = 0; h < numKvHeads; h++) next.set(old.subarray(h * oldCapacity * headDim, (h * oldCapacity + this.size) * headDim), h * capacity * headDim);
+      }
       return next;
     };
     this.keys = this.keys.map(grow);

@@ -59,7 +59,7 @@ export interface TierTimings {
 }
 
 export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
-  readonly layout: FourierLayout;
+  readonly fourierLayout: FourierLayout;
   readonly tierOptions: Required<FourierTierOptions>;
   readonly basis: SpectralBasis;
   readonly timings: TierTimings = { reconstructMs: 0, reconstructions: 0, projectMs: 0 };
@@ -89,7 +89,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
       if (!Number.isInteger(options[k]) || options[k] < 0) throw new CacheError(`fourier tier: ${k} must be a non-negative integer (got ${options[k]})`);
     }
     if (options.capacity < 1) throw new CacheError('fourier tier: capacity must be at least 1');
-    this.layout = layout;
+    this.fourierLayout = layout;
     const m = options.coefficients ?? coefficientsFor(options.capacity, layout.coefficientRatio);
     this.tierOptions = { ...options, coefficients: m };
     this.basis = new SpectralBasis(options.capacity, m);
@@ -287,7 +287,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
   }
 
   override clone(): FourierKvCache<Tag> {
-    const copy = new FourierKvCache<Tag>(this.shape, this.layout, this.tierOptions, Math.max(1, this.length));
+    const copy = new FourierKvCache<Tag>(this.shape, this.fourierLayout, this.tierOptions, Math.max(1, this.length));
     copy.bulk = true;
     copy.append(
       Array.from({ length: this.shape.numLayers }, (_, l) => super.keyView(l)),
@@ -338,7 +338,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
       positions: Array.from(this.positions()),
       tags: this.tags().map(encodeTag),
       tier: { ...this.tierOptions, start, length: this.tier },
-      layout: { ...this.layout, evidence: undefined },
+      layout: { ...this.fourierLayout, evidence: undefined },
     }), 'utf8');
     const parts: Float32Array[] = [];
     for (let l = 0; l < this.shape.numLayers; l++) {

@@ -13,6 +13,16 @@
 //                                                                   the engine appends them to its own cache
 //   attention_mass.{i}         float32 [past+q]          only with attentionMass: sum over heads and over query
 //                                                         rows r of attention_rows[r] * softmax prob(r -> column)
+//
+// kernels: 'fused' (onnxruntime's com.microsoft contrib ops on CPU) keeps this contract with attention 'sdpa'; with
+// attention 'gqa' (GroupQueryAttention) it changes only the cache inputs and adds two scalars:
+//   past.{i}.key / .value      float32 [1, kvHeads, capacity, headDim]  head-major buffer; rows 0..past-1 are the
+//                                                         cache, rows past.. are ignored (capacity >= past)
+//   seqlens_k                  int32   [1]               past + q - 1
+//   total_sequence_length      int32   []                past + q
+// and attention is causal among the q new tokens by construction (GroupQueryAttention): a mask may block more
+// (block-causal trees, catalyst rows) but not open a later new token; the engine routes such masks to 'standard'.
+// RoPE positions must be < ropeTableSize(config) (the cos/sin tables are initializers).
 
 import type { WeightFormatName } from '../vocab';
 
@@ -24,7 +34,22 @@ export interface GraphOptions {
   logits: 'all' | 'last';
   /** Emit per-layer attention mass outputs (CaP scoring, citations). Off for plain decoding. */
   attentionMass: boolean;
+  /**
+   * 'standard' (default): plain ONNX ops, token-major cache, runs on every execution provider.
+   * 'fused': SimplifiedLayerNormalization / SkipSimplifiedLayerNormalization, RotaryEmbedding, fused QKV and
+   * gate/up matmuls, GroupQueryAttention over a head-major cache buffer (CPU EP).
+   */
+  kernels?: GraphKernels;
+  /**
+   * Attention inside a fused graph: 'gqa' (GroupQueryAttention over the head-major cache; the contract below) or
+   * 'sdpa' (the standard graph's attention from plain ops over the token-major cache, with the standard contract's
+   * cache inputs; any mask). Default 'gqa'. Ignored by standard graphs.
+   */
+  attention?: FusedAttention;
 }
+
+export type GraphKernels = 'standard' | 'fused';
+export type FusedAttention = 'gqa' | 'sdpa';
 
 export const MASK_NEG = -1e9;
 
@@ -35,6 +60,8 @@ export const inputNames = {
   attentionRows: 'attention_rows',
   pastKey: (i: number) => `past.${i}.key`,
   pastValue: (i: number) => `past.${i}.value`,
+  seqlensK: 'seqlens_k',
+  totalSequenceLength: 'total_sequence_length',
 } as const;
 
 export const outputNames = {

@@ -12,13 +12,16 @@ import type { GraphOptions } from './contract.js';
 import { writeModelFiles } from './onnxProto.js';
 
 export const MODEL_FILE_NAME = 'model.onnx';
+/** Facts about the built graph kept beside it ({ nodeCount }). */
+const INFO_FILE_NAME = 'graph-info.json';
 /** Temporary folders older than this belong to a build that died; younger ones may be a concurrent build. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
 export interface LoadOrBuildGraphArgs {
   cacheDir: string;
   config: ModelConfig;
-  weights: Weights;
+  /** The weights, or how to get them: only called when the graph is not cached yet. */
+  weights: Weights | (() => Promise<Weights>);
   /** A digest of the weight files (e.g. sha256 of the checkpoint); the cache trusts it to identify the weights. */
   weightsHash: string;
   options: GraphOptions;
@@ -30,10 +33,23 @@ export interface CachedGraph {
   /** False when the graph came from the cache. */
   built: boolean;
   buildMs: number;
+  /** ONNX nodes as emitted (undefined for a cached graph built before this was recorded). */
+  nodeCount?: number;
+}
+
+function readNodeCount(dir: string): number | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(dir, INFO_FILE_NAME), 'utf8')) as { nodeCount?: unknown };
+    return typeof info.nodeCount === 'number' ? info.nodeCount : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function graphCacheKey(weightsHash: string, config: ModelConfig, options: GraphOptions, files: BuildFileOptions = {}): string {
-  const canonicalOptions = { weights: options.weights, logits: options.logits, attentionMass: options.attentionMass, files };
+  const kernels = options.kernels ?? 'standard';
+  // 'standard' keys stay as they were before kernels existed, so graphs already cached remain valid.
+  const canonicalOptions = { weights: options.weights, logits: options.logits, attentionMass: options.attentionMass, files, ...(kernels === 'standard' ? {} : { kernels, attention: options.attention ?? 'gqa' }) };
   return createHash('sha256')
     .update(JSON.stringify({ weightsHash, config, options: canonicalOptions, builder: GRAPH_BUILDER_VERSION }))
     .digest('hex')
@@ -70,16 +86,17 @@ export async function loadOrBuildGraph(args: LoadOrBuildGraphArgs): Promise<Cach
   const key = graphCacheKey(weightsHash, config, options, args.files);
   const finalDir = path.join(cacheDir, key);
   const modelPath = path.join(finalDir, MODEL_FILE_NAME);
-  if (fs.existsSync(modelPath)) return { modelPath, built: false, buildMs: 0 };
+  if (fs.existsSync(modelPath)) return { modelPath, built: false, buildMs: 0, nodeCount: readNodeCount(finalDir) };
 
   sweepStaleTemps(cacheDir);
   const started = Date.now();
   const tempDir = path.join(cacheDir, `.tmp-${key}-${process.pid}-${randomBytes(4).toString('hex')}`);
   fs.mkdirSync(tempDir);
   try {
-    const serialized = buildModelGraph(config, weights, options, args.files);
+    const serialized = buildModelGraph(config, typeof weights === 'function' ? await weights() : weights, options, args.files);
     const tempModel = path.join(tempDir, MODEL_FILE_NAME);
     writeModelFiles(serialized, tempModel);
+    fs.writeFileSync(path.join(tempDir, INFO_FILE_NAME), JSON.stringify({ nodeCount: serialized.nodeCount }));
     // Data must be on disk before the rename publishes the folder.
     for (const file of fs.readdirSync(tempDir)) fsyncFile(path.join(tempDir, file));
     try {
@@ -88,7 +105,7 @@ export async function loadOrBuildGraph(args: LoadOrBuildGraphArgs): Promise<Cach
       // A concurrent build published the same key first: theirs is equally good.
       if (!fs.existsSync(modelPath)) throw err;
     }
-    return { modelPath, built: true, buildMs: Date.now() - started };
+    return { modelPath, built: true, buildMs: Date.now() - started, nodeCount: serialized.nodeCount };
   } finally {
     fs.rmSync(tempDir, { recursive: true, force: true });
   }

@@ -60,6 +60,8 @@ export interface SerializedModel {
   model: Uint8Array;
   /** Present when some initializers were written to a side file. */
   externalData: ExternalData | null;
+  /** Nodes in the graph as emitted (before onnxruntime's fusions). */
+  nodeCount: number;
 }
 
 export interface SerializeOptions {
@@ -111,6 +113,11 @@ export class OnnxGraph {
   private readonly constantsByKey = new Map<string, string>();
 
   constructor(readonly name: string) {}
+
+  /** Nodes emitted so far (before onnxruntime's own fusions). */
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
 
   input(name: string, elemType: ElemTypeName, dims: Dim[]): string {
     this.inputs.push(valueInfo(name, elemType, dims));
@@ -218,6 +225,7 @@ export class OnnxGraph {
     return {
       model,
       externalData: chunks.length ? { fileName: options.externalFileName, chunks, totalBytes: offset } : null,
+      nodeCount: this.nodes.length,
     };
   }
 }

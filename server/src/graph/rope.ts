@@ -9,7 +9,7 @@
 //   x ─┬────────────────────Mul(cos)──┐
 //      └─Split─Concat(x2,x1)─Mul(sinS)─Add→
 
-import type { OnnxGraph } from './onnxProto.js';
+import { MS_DOMAIN, type OnnxGraph } from './onnxProto.js';
 
 export interface RopeTables {
   cos: string;
@@ -52,4 +52,45 @@ export function applyRope(g: OnnxGraph, name: string, x: string, rope: RopeTable
   const cosPart = g.node('Mul', `${name}/Mul_cos`, [x, rope.cos]);
   const sinPart = g.node('Mul', `${name}/Mul_sin`, [swapped, rope.sinSigned]);
   return g.node('Add', `${name}/Add`, [cosPart, sinPart], {}, outputName);
+}
+
+// Fused RoPE (kernels: 'fused'): onnxruntime's RotaryEmbedding (com.microsoft) looks cos/sin up per position in
+// [tableSize, headDim/2] initializers (rotate-half convention: interleaved 0):
+//
+//   x [1, q, heads*hd], position_ids [1, q] ─RotaryEmbedding(cos_cache, sin_cache; num_heads)→ [1, q, heads*hd]
+
+/** Rows in the fused graph's cos/sin tables: the trained context, at least 8k (CR-RoPE headroom), at most 64k. */
+export function ropeTableSize(maxPositions: number): number {
+  return Math.min(Math.max(maxPositions, 8192), 65536);
+}
+
+export interface RotaryCache {
+  cos: string;
+  sin: string;
+  tableSize: number;
+}
+
+/** cos/sin of fround(position · inv_freq[i]) in fp32, as the standard graph's Mul then Cos/Sin round them. */
+export function makeRotaryCache(g: OnnxGraph, headDim: number, theta: number, tableSize: number): RotaryCache {
+  if (headDim % 2 !== 0) throw new Error(`RoPE: headDim must be even, got ${headDim}`);
+  const half = headDim / 2;
+  const invFreq = ropeInverseFrequencies(headDim, theta);
+  const cos = new Float32Array(tableSize * half);
+  const sin = new Float32Array(tableSize * half);
+  for (let p = 0; p < tableSize; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(p * invFreq[i]);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return {
+    cos: g.initializer('/model/rotary_emb/cos_cache', 'float32', [tableSize, half], cos),
+    sin: g.initializer('/model/rotary_emb/sin_cache', 'float32', [tableSize, half], sin),
+    tableSize,
+  };
+}
+
+export function applyRotaryEmbedding(g: OnnxGraph, name: string, x: string, positionIds: string, cache: RotaryCache, numHeads: number, outputName?: string): string {
+  return g.node('RotaryEmbedding', `${name}/RotaryEmbedding`, [x, positionIds, cache.cos, cache.sin], { domain: MS_DOMAIN, attrs: { num_heads: { int: numHeads }, interleaved: { int: 0 } } }, outputName);
 }

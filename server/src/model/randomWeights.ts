@@ -68,6 +68,33 @@ export function randomWeights(config: ModelConfig, seed: number, options: Random
   return weights;
 }
 
+/**
+ * The same values as randomWeights, but each tensor is generated when its `data` is read and not kept: a graph
+ * build then holds one fp32 tensor at a time instead of the whole model (0.5B params = 2 GB). Reading `data`
+ * twice generates twice. The stream's state before a tensor is seed + 2·(values before it)·step (mulberry32
+ * advances by a constant), so any tensor can be generated on its own.
+ */
+export function lazyRandomWeights(config: ModelConfig, seed: number, options: RandomWeightOptions = {}): Weights {
+  const std = options.std ?? 0.02;
+  const weights: Weights = new Map();
+  let before = 0;
+  for (const [name, shape] of expectedWeightShapes(config)) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    const isNorm = /(layernorm|_norm|\.norm)\.weight$/.test(name);
+    const state = (seed + Math.imul((2 * before) % 2 ** 32, 0x6d2b79f5)) | 0;
+    weights.set(name, {
+      shape,
+      get data(): Float32Array {
+        const data = new Float32Array(count);
+        fillNormal(data, state, isNorm ? 1 : 0, isNorm ? 0.1 : std);
+        return data;
+      },
+    });
+    before += count;
+  }
+  return weights;
+}
+
 /** Small shapes per architecture, each exercising its distinctive step; override any field. */
 export function tinyConfig(architecture: Architecture, overrides: Partial<ModelConfig> = {}): ModelConfig {
   const base: ModelConfig = {
