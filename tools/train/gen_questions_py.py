@@ -336,6 +336,11 @@ def main():
             files = make_repo(pkg, a.budget - 40)
             if not files or (len(files) < 2 and len(by[pkg]) >= 2 and rnd.random() < 0.5):
                 continue
+            try:  # a file the parser cannot read has no facts, so questions about it would be wrong
+                for f in files:
+                    ast.parse(f['text'])
+            except (SyntaxError, ValueError):
+                continue
             rtext = ''.join(f"<|file|> {f['path']}\n{f['text']}\n" for f in files)
             total = ntok(rtext)
             qs = questions(pkg, files)

@@ -25,6 +25,12 @@ const KEEP = new Set<string>([
   'require', 'module', 'exports', 'arguments', 'undefined', 'this', 'default', 'constructor', 'prototype', 'length',
   'window', 'document', 'process', 'Buffer', '__dirname', '__filename', 'global', 'console', 'then', 'catch', 'name',
   'toString', 'valueOf', 'call', 'apply', 'bind', 'push', 'index', 'get', 'set', 'has', 'delete', 'keys', 'values', 'from',
+  // reserved words (never usable as new names)
+  'break', 'case', 'class', 'const', 'continue', 'debugger', 'do', 'else', 'enum', 'export', 'extends', 'false', 'finally',
+  'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super', 'switch', 'throw', 'true', 'try',
+  'typeof', 'var', 'void', 'while', 'with', 'yield', 'let', 'static', 'implements', 'interface', 'package', 'private',
+  'protected', 'public', 'await', 'async', 'of', 'as', 'type', 'readonly', 'declare', 'abstract', 'namespace', 'module',
+  'keyof', 'infer', 'is', 'unique', 'never', 'unknown', 'any', 'string', 'number', 'boolean', 'symbol', 'object', 'bigint',
 ]);
 
 function styleOf(name: string): { prefix: string; style: Style } | undefined {

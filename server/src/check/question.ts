@@ -30,6 +30,7 @@ const FORMS: readonly [QuestionKind, string][] = [
   ['importers', String.raw`(?:in )?(?:which|what) ${FILES} (?:is|are) ${D}${S} (?:imported|required|included|used|loaded)(?: in| by| from)?`],
   ['importers', String.raw`(?:list|show|give|find|name|get)(?: me)? (?:all |every )?(?:the )?(?:${FILES}|importers|imports) (?:that |which )?(?:import(?:ing)?|requir(?:e|ing)|us(?:e|ing)|includ(?:e|ing)|of|for) ${D}${S}`],
   ['importers', String.raw`(?:the )?importers of ${D}${S}`],
+  ['importers', String.raw`(?:list|show|give|find|name|get)(?: me)? (?:all |every )?(?:the )?${FILES} (?:that |which )?${IMPORT_VERB} ${D}${S}`],
   // parameters
   ['params', String.raw`(?:what|which) ${PARAMS} (?:does|do|did|will) ${D}${S} (?:take|accept|receive|expect|have|need|get|require)`],
   ['params', String.raw`(?:what|which) (?:are|is) (?:the )?(?:${PARAMS}|signature|call signature) (?:of|for|to|taken by|accepted by) ${D}${S}`],
@@ -39,6 +40,9 @@ const FORMS: readonly [QuestionKind, string][] = [
   ['params', String.raw`(?:the )?(?:${PARAMS}|signature) (?:of|for) ${D}${S}`],
   ['params', String.raw`what does ${D}${S} (?:take|accept|expect)(?: as (?:${PARAMS}|input))?`],
   ['params', String.raw`how (?:do i|do you|to|should i|can i) call ${D}${S}`],
+  ['params', String.raw`(?:name|list)(?: me)? (?:the |all )?${PARAMS} (?:of|for|to) ${D}${S}`],
+  ['params', String.raw`how many and (?:which|what) ${PARAMS} does ${D}${S} (?:take|accept|expect|have)`],
+  ['params', String.raw`what(?: is|'s) the signature of ${S}'s ${PARAMS}`],
   // values
   ['value', String.raw`what does ${D}${S} (?:equal|evaluate to|hold|contain|resolve to|store|default to|stand for)`],
   ['value', String.raw`what(?: is|'s) (?:the )?(?:value|default value|literal value|literal|setting) (?:of|for|in|assigned to) ${D}${S}`],
@@ -46,6 +50,10 @@ const FORMS: readonly [QuestionKind, string][] = [
   ['value', String.raw`(?:what|which value)(?: is|'s) ${D}${S} (?:set to|equal to|assigned(?: to)?|initiali[sz]ed (?:to|with|as)|defined as|bound to|worth|equal)`],
   ['value', String.raw`(?:what|how) is ${D}${S} (?:defined as|set)`],
   ['value', String.raw`(?:the )?value of ${D}${S}`],
+  ['value', String.raw`(?:what|which) value (?:is|was) (?:assigned|given|bound) to ${D}${S}`],
+  ['value', String.raw`which value does ${D}${S} (?:have|hold|take|contain|store)`],
+  ['value', String.raw`what literal (?:is|was) ${D}${S} (?:bound|set|assigned|initiali[sz]ed) to`],
+  ['value', String.raw`${D}${S} is (?:assigned|set to|bound to) what(?: value)?`],
   // where defined
   ['where', String.raw`where(?: is| are| was|'s) ${D}${S} ${DEFINED}(?: (?:in|at))?`],
   ['where', String.raw`where does ${D}${S} (?:live|come from|reside|sit|get defined)`],
@@ -54,6 +62,9 @@ const FORMS: readonly [QuestionKind, string][] = [
   ['where', String.raw`(?:in )?(?:which|what) (?:file|module|source file|path) (?:is|are) ${D}${S}(?: ${DEFINED})?(?: in)?`],
   ['where', String.raw`(?:where can i find|find|locate|go to|jump to|point me to|open) (?:where )?(?:the )?(?:definition of |declaration of |source of |source for )?${D}${S}(?: (?:lives|is defined|is declared|is|gets defined|is located|is implemented|defined|declared))?`],
   ['where', String.raw`(?:the )?(?:definition|declaration|location|source) of ${D}${S}`],
+  ['where', String.raw`(?:the )?(?:file|module|source file|path) where ${D}${S} (?:is |was |gets )?${DEFINED}`],
+  ['where', String.raw`where (?:would|do|can|could|should) (?:i|we|you) find (?:the )?(?:definition|declaration|source) of ${D}${S}`],
+  ['where', String.raw`${D}${S} (?:is|was|gets) ${DEFINED} in (?:which|what) (?:file|module|source file)`],
   ['where', String.raw`where(?: is| are|'s) ${D}${S}(?: from)?`],
   ['where', String.raw`where is ${D}${S} imported from`],
 ];
