@@ -18,6 +18,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama, hf_config
 from bpe import Tokenizer
+from plot_judge import plot as plot_judge
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DT = {torch.float32: ('F32', np.float32), torch.float16: ('F16', np.float16), torch.bfloat16: ('BF16', None)}
@@ -99,40 +100,6 @@ def plot(history, out_png):
     print('wrote', out_png)
 
 
-def plot_judge(history, out_png):
-    """Held-out EM per type and the copy score against training tokens (the judge's entries in the history)."""
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except Exception as e:
-        print('no matplotlib:', e)
-        return
-    t, xs, em, copy = 0, [], {}, []
-    for h in history:
-        t += h.get('tokens', 0)
-        if 'eval' in h:
-            xs.append(t / 1e6)
-            for k, v in h['eval']['em'].items():
-                em.setdefault(k, []).append(v)
-            copy.append(h['eval'].get('copy', {}).get('repeatTop1', float('nan')))
-    if not xs:
-        return
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for k, v in sorted(em.items()):
-        ax.plot(xs, v, marker='o', ms=3, label=f'held-out EM: {k} (1k)')
-    ax.plot(xs, copy, 'k--', label='copy score: repeat top-1')
-    ax.set_xlabel('training tokens (millions, non-pad, all stages)')
-    ax.set_ylabel('exact match / top-1')
-    ax.set_ylim(0, 1)
-    ax.set_title('repopot-tiny-code: held-out retrieval during training')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_png, dpi=110)
-    print('wrote', out_png)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', default=None)
@@ -165,7 +132,7 @@ def main():
                'tokens_seen': sum(h.get('tokens', 0) for h in hist), 'history': hist},
               open(os.path.join(a.out, 'training_log.json'), 'w'))
     plot(hist, os.path.join(a.out, 'loss_curve.png'))
-    plot_judge(hist, os.path.join(a.out, 'em_curve.png'))
+    plot_judge([h['eval'] for h in hist if 'eval' in h], os.path.join(a.out, 'em_curve.png'))
     # ---- verification ----
     back = read_safetensors(os.path.join(a.out, 'model.safetensors'))
     m2 = Llama(json.load(open(os.path.join(a.out, 'config.json'))) | {'tie_word_embeddings': True})

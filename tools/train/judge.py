@@ -13,7 +13,7 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import Tokenizer
-from export import prompt_ids
+from eval_em import em_bare  # the same EM rule as the PyTorch-side evaluation
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TYPES = ('where', 'const', 'imports', 'params')
@@ -34,17 +34,6 @@ def copy_score(model, tok, spans, tokens=80):
         rep += float(nll[L + 1:].sum()); n2 += L - 1           # the repeat, its first token excluded
         top1 += int((logp[L + 1:].argmax(-1) == tgt[L + 1:]).sum())
     return {'firstLoss': round(first / n1, 4), 'repeatLoss': round(rep / n2, 4), 'repeatTop1': round(top1 / n2, 4)}
-
-
-@torch.no_grad()
-def em_bare(model, tok, rec):
-    S = tok.special
-    p = prompt_ids(tok, rec)
-    tgt = tok.encode_ordinary(' ' + rec['answer']) + [S['<|end|>']]
-    logits = model(torch.tensor([p + tgt[:-1]]))[0, len(p) - 1:]
-    logits[:, S['<|trace|>']] = -1e9
-    nll = torch.nn.functional.cross_entropy(logits, torch.tensor(tgt)).item()
-    return logits.argmax(-1).tolist() == tgt, nll
 
 
 class Judge:

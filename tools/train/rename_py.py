@@ -78,7 +78,7 @@ def defined_names(tree):
 
 
 def fresh_literal(node, src, rnd):
-    """A new literal of the same kind and shape, or None to keep this one."""
+    """A new number of the same shape, or None to keep this literal (strings are drawn from the name pool by the caller)."""
     text = ast.get_source_segment(src, node)
     if text is None:
         return None
@@ -102,8 +102,6 @@ def fresh_literal(node, src, rnd):
             return None
         a = rnd.randrange(0, 10 ** len(m.group(1)))
         return neg + f'{a}.{rnd.randrange(0, 10 ** len(m.group(2))):0{len(m.group(2))}d}'
-    if isinstance(v, str) and text[:1] in '\'"' and not text.startswith(text[0] * 3) and '\\' not in text:
-        return None  # strings: replaced by the caller from the name pool (needs the pool)
     return None
 
 

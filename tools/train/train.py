@@ -91,7 +91,7 @@ def copy_head_loss(model, inp, heads):
     ind = model.model.layers[l1].self_attn.watched[:, 0]
     x = inp
     # target[b, i, j] for j in [2, i): x[j-1] == x[i] and x[j-2] == x[i-1]
-    a_ = (x[:, None, 1:-1] == x[:, 1:, None])[:, :, :]  # [B, T-1, T-2]: query i>=1 vs j-1 in [1, T-2]
+    a_ = (x[:, None, 1:-1] == x[:, 1:, None])  # [B, T-1, T-2]: query i>=1 vs j-1 in [1, T-2]
     b_ = (x[:, None, :-2] == x[:, :-1, None])            # [B, T-1, T-2]: query i-1 vs j-2
     tgt = torch.zeros(B, T, T, dtype=torch.bool, device=x.device)
     tgt[:, 1:, 2:] = a_ & b_

@@ -69,15 +69,8 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
   const options = {
     suite,
     policies,
-    budgets: list(values.budgets, 'budgets'),
-    lengths: list(values.lengths, 'lengths'),
-    depths: numberList(values.depths, 'depths', (x) => x >= 0 && x <= 1, 'shares in [0, 1]'),
-    trials: list(values.trials, 'trials')?.[0],
-    streamTokens: list(values.streams, 'streams'),
-    limit: list(values.limit, 'limit')?.[0],
-    evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
+    ...sharedOptions(values),
     plotDir: values['plot-dir'] ? path.resolve(values['plot-dir']) : path.join(projectRoot(), 'docs', 'images'),
-    signal: interruptSignal(),
   };
   const engine = await loadEngine(modelChoice(values), cliLog);
   try {
@@ -129,22 +122,29 @@ async function runCostIsolated(argv: string[], policies: string[], streams: numb
   return 0;
 }
 
-async function runFourierCli(values: Parsed<typeof benchDistillFlags>['values']): Promise<number> {
-  // Everything is checked before the model loads.
-  const options = {
-    suite: 'fourier' as const,
-    policies: [],
+/** The options every suite reads (sizes, trials, the eval sets, cancellation), checked before the model loads. */
+function sharedOptions(values: Parsed<typeof benchDistillFlags>['values']) {
+  return {
     budgets: list(values.budgets, 'budgets'),
     lengths: list(values.lengths, 'lengths'),
     depths: numberList(values.depths, 'depths', (x) => x >= 0 && x <= 1, 'shares in [0, 1]'),
     trials: list(values.trials, 'trials')?.[0],
     streamTokens: list(values.streams, 'streams'),
     limit: list(values.limit, 'limit')?.[0],
+    evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
+    signal: interruptSignal(),
+  };
+}
+
+async function runFourierCli(values: Parsed<typeof benchDistillFlags>['values']): Promise<number> {
+  // Everything is checked before the model loads.
+  const options = {
+    suite: 'fourier' as const,
+    policies: [],
+    ...sharedOptions(values),
     sequences: list(values.sequences, 'sequences')?.[0],
     continuation: list(values.continuation, 'continuation')?.[0],
     retrieval: !values['no-retrieval'],
-    evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
-    signal: interruptSignal(),
     log: cliLog,
   };
   let engine: Engine;
