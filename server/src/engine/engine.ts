@@ -7,7 +7,7 @@
 // Sessions are built lazily per graph variant (logits last/all, attention mass on/off), so plain
 // decoding never pays for the outputs that distillation and verification need.
 
-import { inputNames, MASK_NEG, outputNames, type FusedAttention, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
+import { causalMask, inputNames, MASK_NEG, outputNames, type FusedAttention, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
 import { loadOrBuildGraph } from '../graph/graphCache';
 import { ropeTableSize } from '../graph/rope';
 import { loadModel, type LoadedModel } from '../model/import';
@@ -442,14 +442,6 @@ export class Engine {
     this.resolvedDevice = session.device;
     return session;
   }
-}
-
-/** Every cache column visible; causal among the q new tokens. */
-export function causalMask(past: number, q: number): Float32Array {
-  const total = past + q;
-  const mask = new Float32Array(q * total);
-  for (let r = 0; r < q; r++) for (let col = past + r + 1; col < total; col++) mask[r * total + col] = MASK_NEG;
-  return mask;
 }
 
 function floatOutput(out: Record<string, HostTensor>, name: string): Float32Array {

@@ -27,6 +27,39 @@ export interface CacheShape {
 
 export type CacheLayout = 'token' | 'head';
 
+// Host-side RoPE for re-rotating stored keys (CR-RoPE, steering vectors, the Fourier tier), in float64 so a
+// rotation and its inverse cancel to float32 precision. The graphs' own RoPE is in graph/rope.ts.
+
+/** theta^(−2i/headDim) for each rotate-half pair i. */
+export function keyRopeFrequencies(shape: Pick<CacheShape, 'headDim' | 'ropeTheta'>): Float64Array {
+  const freq = new Float64Array(shape.headDim / 2);
+  for (let i = 0; i < freq.length; i++) freq[i] = Math.pow(shape.ropeTheta, (-2 * i) / shape.headDim);
+  return freq;
+}
+
+/** Fills cos/sin with the turn of each pair for a move of `delta` positions (negative: un-rotates). */
+export function fillKeyRotation(freq: Float64Array, delta: number, cos: Float64Array, sin: Float64Array): void {
+  for (let i = 0; i < freq.length; i++) {
+    const angle = delta * freq[i];
+    cos[i] = Math.cos(angle);
+    sin[i] = Math.sin(angle);
+  }
+}
+
+/**
+ * Rotates one head's key (headDim floats at `from`) into `target` at `to`: pair (i, i + headDim/2) turns by the
+ * angle whose cos/sin are given. `target` may be `source` at the same offset (rotates in place).
+ */
+export function rotateKeyHead(source: Float32Array, from: number, target: Float32Array, to: number, cos: Float64Array, sin: Float64Array): void {
+  const half = cos.length;
+  for (let i = 0; i < half; i++) {
+    const x1 = source[from + i];
+    const x2 = source[from + i + half];
+    target[to + i] = x1 * cos[i] - x2 * sin[i];
+    target[to + i + half] = x2 * cos[i] + x1 * sin[i];
+  }
+}
+
 export interface CacheOptions {
   /** Storage layout (default 'token'); the engine picks the one its graphs read. */
   layout?: CacheLayout;
@@ -60,9 +93,7 @@ export class KvCache<Tag = unknown> {
     this.keys = Array.from({ length: shape.numLayers }, () => new Float32Array(capacity * this.rowSize));
     this.values = Array.from({ length: shape.numLayers }, () => new Float32Array(capacity * this.rowSize));
     this.slotPositions = new Int32Array(capacity);
-    const half = shape.headDim / 2;
-    this.invFreq = new Float64Array(half);
-    for (let i = 0; i < half; i++) this.invFreq[i] = Math.pow(shape.ropeTheta, (-2 * i) / shape.headDim);
+    this.invFreq = keyRopeFrequencies(shape);
   }
 
   get length(): number {
@@ -273,21 +304,12 @@ export class KvCache<Tag = unknown> {
       if (!Number.isInteger(target) || target < 0) throw new CacheError(`reposition: position ${target} for slot ${s} is not a non-negative integer`);
       const delta = target - this.slotPositions[s];
       if (delta === 0) continue;
-      for (let i = 0; i < half; i++) {
-        const angle = delta * this.invFreq[i];
-        cos[i] = Math.cos(angle);
-        sin[i] = Math.sin(angle);
-      }
+      fillKeyRotation(this.invFreq, delta, cos, sin);
       for (let l = 0; l < numLayers; l++) {
         const k = this.keys[l];
         for (let h = 0; h < numKvHeads; h++) {
           const base = this.offset(s, h);
-          for (let i = 0; i < half; i++) {
-            const x1 = k[base + i];
-            const x2 = k[base + i + half];
-            k[base + i] = x1 * cos[i] - x2 * sin[i];
-            k[base + i + half] = x2 * cos[i] + x1 * sin[i];
-          }
+          rotateKeyHead(k, base, k, base, cos, sin);
         }
       }
       this.slotPositions[s] = target;

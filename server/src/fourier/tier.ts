@@ -28,7 +28,7 @@
 // insensitive entries there are scratch, rewritten from the coefficients before any read (lazily).
 // `bytes` and snapshots count only what the tier keeps: exact rows, sensitive dims, coefficients.
 
-import { CacheError, KvCache, type CacheShape } from '../engine/kvCache';
+import { CacheError, fillKeyRotation, KvCache, keyRopeFrequencies, type CacheShape } from '../engine/kvCache';
 import { SpectralBasis, coefficientsFor } from './basis';
 import { keyOffsets, valueOffsets, type FourierLayout } from './layout';
 import { gemm } from './gemm';
@@ -99,8 +99,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
     this.kPairs = this.kDims.map((dims) => dims.filter((o) => o % shape.headDim < half));
     this.kCoef = this.kDims.map((d) => new Float32Array(d.length * m));
     this.vCoef = this.vDims.map((d) => new Float32Array(d.length * m));
-    this.ropeFreq = new Float64Array(half);
-    for (let i = 0; i < half; i++) this.ropeFreq[i] = Math.pow(shape.ropeTheta, (-2 * i) / shape.headDim);
+    this.ropeFreq = keyRopeFrequencies(shape);
   }
 
   /** Slots currently in the tier ([sink, sink + tierLength)). */
@@ -547,10 +546,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
     const values = Array.from({ length: this.shape.numLayers }, (_, l) => super.valueView(l));
     for (let t = 0; t < this.tier; t++) {
       const pos = this.position(start + t);
-      for (let i = 0; i < half; i++) {
-        cos[i] = Math.cos(pos * this.ropeFreq[i]);
-        sin[i] = Math.sin(pos * this.ropeFreq[i]);
-      }
+      fillKeyRotation(this.ropeFreq, pos, cos, sin);
       const base = (start + t) * row;
       let col = t * d;
       for (let l = 0; l < this.shape.numLayers; l++) {

@@ -53,6 +53,14 @@ export type FusedAttention = 'gqa' | 'sdpa';
 
 export const MASK_NEG = -1e9;
 
+/** The default attention_mask [q, past + q]: every cache column visible, causal among the q new tokens. */
+export function causalMask(past: number, q: number): Float32Array {
+  const total = past + q;
+  const mask = new Float32Array(q * total);
+  for (let r = 0; r < q; r++) for (let col = past + r + 1; col < total; col++) mask[r * total + col] = MASK_NEG;
+  return mask;
+}
+
 export const inputNames = {
   inputIds: 'input_ids',
   positionIds: 'position_ids',

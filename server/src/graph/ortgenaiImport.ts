@@ -16,7 +16,7 @@ import { layerPrefix, type ModelConfig, type WeightTensor, type Weights } from '
 import { widenFp16 } from '../model/halfFloat.js';
 import { transpose2d } from './quantize.js';
 import { buildModelGraph } from './builder.js';
-import { inputNames, outputNames, MASK_NEG } from './contract.js';
+import { causalMask, inputNames, outputNames } from './contract.js';
 import { ElemType } from './onnxProto.js';
 import { ropeInverseFrequencies } from './rope.js';
 import { openSession, type HostTensor, type RuntimeSession } from '../runtime/ort.js';
@@ -247,8 +247,7 @@ export async function compareWithOrtGenai(imported: OrtGenaiModel): Promise<OrtG
         position_ids: { dims: [1, q], data: int64(positions) },
         attention_mask: { dims: [1, total], data: int64(Array(total).fill(1)) },
       };
-      const mask = new Float32Array(q * total);
-      for (let r = 0; r < q; r++) for (let c = pastLength + r + 1; c < total; c++) mask[r * total + c] = MASK_NEG;
+      const mask = causalMask(pastLength, q);
       const myFeeds: Record<string, HostTensor> = {
         [inputNames.inputIds]: { dims: [1, q], data: int64(tokens) },
         [inputNames.positionIds]: { dims: [1, q], data: int64(positions) },

@@ -4,7 +4,10 @@
 // Slow by design (plain loops); use it on tiny models.
 
 import { layerPrefix, type ModelConfig, type WeightTensor, type Weights } from '../model/config';
-import { MASK_NEG } from '../graph/contract';
+import { causalMask } from '../graph/contract';
+
+// Re-exported: the parity tests build the graph's default mask from here.
+export { causalMask };
 import { ropeInverseFrequencies } from '../graph/rope';
 
 export interface ReferencePast {
@@ -38,14 +41,6 @@ export interface ReferenceOutputs {
   newValues: Float32Array[];
   /** Per layer [past + q]: Σ_rows attentionRows[r] Σ_heads prob[h, r, col]. */
   attentionMass?: Float32Array[];
-}
-
-/** The default mask [q, past + q]: all past slots visible, causal among the new tokens (same argument order as the engine's). */
-export function causalMask(past: number, q: number): Float32Array {
-  const total = past + q;
-  const mask = new Float32Array(q * total);
-  for (let r = 0; r < q; r++) for (let c = past + r + 1; c < total; c++) mask[r * total + c] = MASK_NEG;
-  return mask;
 }
 
 /** out[rows, outF] = x[rows, inF] · W^T (+ bias), W in HF [out, in] layout. */

@@ -13,7 +13,7 @@
 // un-rotated to position 0 before averaging; apply.ts re-rotates ΔK to the slot it edits.
 // Layer 0 is never steered (its K/V depend only on the token and its position).
 import type { Engine } from '../engine/engine';
-import type { CacheShape } from '../engine/kvCache';
+import { fillKeyRotation, keyRopeFrequencies, rotateKeyHead, type CacheShape } from '../engine/kvCache';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../model/safetensors';
 import type { WeightTensor } from '../model/config';
 import { encodeExample, promptFormat, type SteeringPair } from './pairs';
@@ -99,21 +99,12 @@ export function tokenizePairs(engine: Engine, pairs: readonly SteeringPair[], op
  * RoPE: pairs (i, i + headDim/2) turn by position·theta^(−2i/headDim).
  */
 export function rotateKeyRow(row: Float32Array, shape: Pick<CacheShape, 'numKvHeads' | 'headDim' | 'ropeTheta'>, position: number): Float32Array {
-  const { numKvHeads, headDim, ropeTheta } = shape;
-  const half = headDim / 2;
+  const { numKvHeads, headDim } = shape;
+  const cos = new Float64Array(headDim / 2);
+  const sin = new Float64Array(headDim / 2);
+  fillKeyRotation(keyRopeFrequencies(shape), position, cos, sin);
   const out = new Float32Array(row.length);
-  for (let i = 0; i < half; i++) {
-    const angle = position * Math.pow(ropeTheta, (-2 * i) / headDim);
-    const cos = Math.cos(angle);
-    const sin = Math.sin(angle);
-    for (let h = 0; h < numKvHeads; h++) {
-      const base = h * headDim;
-      const x1 = row[base + i];
-      const x2 = row[base + i + half];
-      out[base + i] = x1 * cos - x2 * sin;
-      out[base + i + half] = x2 * cos + x1 * sin;
-    }
-  }
+  for (let h = 0; h < numKvHeads; h++) rotateKeyHead(row, h * headDim, out, h * headDim, cos, sin);
   return out;
 }
 
