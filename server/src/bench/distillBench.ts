@@ -23,6 +23,7 @@ import { heatmapPng } from './png';
 import type { FourierLayout } from '../fourier/layout';
 import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
 import type { SlotSource } from '../distill/provenance';
+import { registryEntry, registryNames } from '../util/registry';
 
 export type DistillSuite = 'niah' | 'lookup' | 'cost' | 'fourier';
 
@@ -316,15 +317,17 @@ export function costSummary(measured: readonly CostMeasurement[], policy: string
   };
 }
 
+const distillSuites: Readonly<Record<DistillSuite, (engine: Engine, options: DistillBenchOptions, emit: Emit) => Promise<void>>> = {
+  niah: runNiah,
+  lookup: runLookup,
+  cost: runCost,
+  fourier: () => {
+    throw new Error('the fourier suite runs through runFourierSuite (bench/fourierSuite.ts)');
+  },
+};
+
 export async function runDistillBench(engine: Engine, options: DistillBenchOptions, emit: Emit): Promise<void> {
-  switch (options.suite) {
-    case 'niah':
-      return runNiah(engine, options, emit);
-    case 'lookup':
-      return runLookup(engine, options, emit);
-    case 'cost':
-      return runCost(engine, options, emit);
-    case 'fourier':
-      throw new Error('the fourier suite runs through runFourierSuite (bench/fourierSuite.ts)');
-  }
+  const run = registryEntry(distillSuites, options.suite);
+  if (!run) throw new RangeError(`unknown distill suite "${String(options.suite)}"; choose one of ${registryNames(distillSuites).join(', ')}`);
+  return run(engine, options, emit);
 }

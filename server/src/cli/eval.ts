@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { runLookupEval } from '../eval/lookupEval';
 import { CliError, cliLog, command, emitJson, helpText, intOption, interruptSignal, optionalInt, runCommand, type Values } from './args';
+import { registryEntry, registryNames } from '../util/registry';
 import { loadEngine, modelChoice, modelOptions, numberList, projectRoot, withEngine } from './common';
 
 const evalFlags = {
@@ -18,7 +19,11 @@ export const evalCommand = command('eval lookup', evalFlags, {
   summary: 'The model\'s own quality on the held-out lookup sets, at full context: exact match per type, language and context.',
 });
 
-export const EVAL_SUITES = ['lookup'] as const;
+const evalSuites: Readonly<Record<string, (argv: string[]) => Promise<number>>> = {
+  lookup: (argv) => runCommand(argv, evalCommand, (values) => evalLookup(values)),
+};
+
+export const EVAL_SUITES = registryNames(evalSuites);
 
 export async function runEval(argv: string[]): Promise<number> {
   const [suite, ...rest] = argv;
@@ -26,8 +31,9 @@ export async function runEval(argv: string[]): Promise<number> {
     process.stdout.write(helpText(evalCommand) + '\n');
     return 0;
   }
-  if (suite !== 'lookup') throw new CliError(`eval: choose a suite: ${EVAL_SUITES.join(', ')} (see "repopot eval lookup --help")`);
-  return runCommand(rest, evalCommand, (values) => evalLookup(values));
+  const run = suite ? registryEntry(evalSuites, suite) : undefined;
+  if (!run) throw new CliError(`eval: choose a suite: ${EVAL_SUITES.join(', ')} (see "repopot eval lookup --help")`);
+  return run(rest);
 }
 
 async function evalLookup(values: Values<typeof evalFlags>): Promise<number> {

@@ -11,24 +11,25 @@ import { EVAL_SUITES, runEval } from './eval';
 import { runSteer } from './steer';
 import { runFourier } from './fourier';
 import { CliError } from './args';
+import { registryEntry, registryNames } from '../util/registry';
 
 type Command = (argv: string[]) => Promise<number>;
 
-const commands = new Map<string, { run: Command; summary: string }>([
-  ['generate', { run: runGenerate, summary: 'generate text from a prompt (or from BOS)' }],
-  ['selftest', { run: runSelftest, summary: 'correctness checks of the engine (JSON lines with --json)' }],
-  ['bench', { run: runBench, summary: `benchmarks: bench ${[...BENCH_SUITES.keys()].join('|')}` }],
-  ['model', { run: runModel, summary: 'model setup: model pull NAME | model list' }],
-  ['ingest', { run: runIngest, summary: 'stream a repository into the pot (--repo DIR)' }],
-  ['ask', { run: runAsk, summary: 'answer a question about a repository, with sources' }],
-  ['eval', { run: runEval, summary: `model quality on held-out sets: eval ${EVAL_SUITES.join('|')}` }],
-  ['steer', { run: runSteer, summary: 'KV-cache steering vectors: steer build --pairs FILE --out FILE' }],
-  ['fourier', { run: runFourier, summary: 'Fourier-approximated KV tier: fourier calibrate --model DIR' }],
-]);
+const commands: Readonly<Record<string, { run: Command; summary: string }>> = {
+  generate: { run: runGenerate, summary: 'generate text from a prompt (or from BOS)' },
+  selftest: { run: runSelftest, summary: 'correctness checks of the engine (JSON lines with --json)' },
+  bench: { run: runBench, summary: `benchmarks: bench ${registryNames(BENCH_SUITES).join('|')}` },
+  model: { run: runModel, summary: 'model setup: model pull NAME | model list' },
+  ingest: { run: runIngest, summary: 'stream a repository into the pot (--repo DIR)' },
+  ask: { run: runAsk, summary: 'answer a question about a repository, with sources' },
+  eval: { run: runEval, summary: `model quality on held-out sets: eval ${EVAL_SUITES.join('|')}` },
+  steer: { run: runSteer, summary: 'KV-cache steering vectors: steer build --pairs FILE --out FILE' },
+  fourier: { run: runFourier, summary: 'Fourier-approximated KV tier: fourier calibrate --model DIR' },
+};
 
 function usage(): string {
   const lines = ['usage: repopot <command> [options]', '', 'commands:'];
-  for (const [name, { summary }] of commands) lines.push(`  ${name.padEnd(10)} ${summary}`);
+  for (const [name, { summary }] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${summary}`);
   lines.push('', 'Run "repopot <command> --help" for its options.');
   return lines.join('\n');
 }
@@ -39,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n');
     return name ? 0 : 2;
   }
-  const command = commands.get(name);
+  const command = registryEntry(commands, name);
   if (!command) {
     process.stderr.write(`repopot: unknown command "${name}"\n\n${usage()}\n`);
     return 2;

@@ -17,7 +17,8 @@ export { BlockDiffusionDecoder } from './blockDiffusion';
 export { Drafter } from './drafts';
 export { chooseDecoder } from './autoSelect';
 
-import type { DecoderSetting } from '../vocab';
+import { DECODERS, type DecoderSetting } from '../vocab';
+import { registryEntry } from '../util/registry';
 
 export { DECODERS, type DecoderSetting } from '../vocab';
 
@@ -32,19 +33,21 @@ export interface MakeDecoderOptions {
   log?: (message: string) => void;
 }
 
+type DecoderFactory = (engine: Engine, options: MakeDecoderOptions) => Decoder | Promise<Decoder>;
+
+const decoderFactories: Readonly<Record<DecoderSetting, DecoderFactory>> = {
+  sequential: (engine) => new SequentialDecoder(engine),
+  parallel: (engine, options) => new ParallelDecoder(engine, { block: options.block, history: options.history }),
+  confidence: (engine, options) => confidenceDecoder(engine, { block: options.block, history: options.history, threshold: options.threshold }),
+  'block-diffusion': (engine, options) => new BlockDiffusionDecoder(engine, { block: options.block, threshold: options.threshold, ...options.diffusion }),
+  auto: async (engine, options) => {
+    const choice = await chooseDecoder(engine, { cacheDir: options.cacheDir ?? defaultCacheDir(), block: options.block, log: options.log });
+    return choice.choice === 'parallel' ? new ParallelDecoder(engine, { block: options.block, history: options.history }) : new SequentialDecoder(engine);
+  },
+};
+
 export async function makeDecoder(engine: Engine, setting: DecoderSetting, options: MakeDecoderOptions = {}): Promise<Decoder> {
-  switch (setting) {
-    case 'sequential':
-      return new SequentialDecoder(engine);
-    case 'parallel':
-      return new ParallelDecoder(engine, { block: options.block, history: options.history });
-    case 'confidence':
-      return confidenceDecoder(engine, { block: options.block, history: options.history, threshold: options.threshold });
-    case 'block-diffusion':
-      return new BlockDiffusionDecoder(engine, { block: options.block, threshold: options.threshold, ...options.diffusion });
-    case 'auto': {
-      const choice = await chooseDecoder(engine, { cacheDir: options.cacheDir ?? defaultCacheDir(), block: options.block, log: options.log });
-      return choice.choice === 'parallel' ? new ParallelDecoder(engine, { block: options.block, history: options.history }) : new SequentialDecoder(engine);
-    }
-  }
+  const make = registryEntry(decoderFactories, setting);
+  if (!make) throw new RangeError(`unknown decoder "${String(setting)}"; choose one of ${DECODERS.join(', ')}`);
+  return make(engine, options);
 }

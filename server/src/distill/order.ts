@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { compareStrings } from './repoWalker';
 import { topologicalOrder } from './graph';
 import { buildImportGraph, resolveModuleFile, type OrderableFile } from './imports';
+import { registryEntry } from '../util/registry';
 
 export type { OrderableFile } from './imports';
 
@@ -25,19 +26,19 @@ export interface OrderOptions {
 
 const DEFAULT_RECENT_TAIL = 8;
 
+type FileOrderer = <T extends OrderableFile>(byPath: T[], options: OrderOptions) => T[];
+
+const fileOrderers: Readonly<Record<FileOrder, FileOrderer>> = {
+  path: (byPath) => byPath,
+  mtime: (byPath) => byPath.sort((a, b) => a.mtimeMs - b.mtimeMs || compareStrings(a.path, b.path)),
+  imports: (byPath, options) => orderByImports(byPath, options.recentTail ?? DEFAULT_RECENT_TAIL),
+};
+
 export function orderFiles<T extends OrderableFile>(files: readonly T[], options: OrderOptions = {}): T[] {
   const order = options.order ?? 'imports';
-  const byPath = [...files].sort((a, b) => compareStrings(a.path, b.path));
-  switch (order) {
-    case 'path':
-      return byPath;
-    case 'mtime':
-      return byPath.sort((a, b) => a.mtimeMs - b.mtimeMs || compareStrings(a.path, b.path));
-    case 'imports':
-      return orderByImports(byPath, options.recentTail ?? DEFAULT_RECENT_TAIL);
-    default:
-      throw new RangeError(`unknown file order "${String(order)}" (expected imports, path or mtime)`);
-  }
+  const orderer = registryEntry(fileOrderers, order);
+  if (!orderer) throw new RangeError(`unknown file order "${String(order)}" (expected imports, path or mtime)`);
+  return orderer([...files].sort((a, b) => compareStrings(a.path, b.path)), options);
 }
 
 function orderByImports<T extends OrderableFile>(byPath: readonly T[], recentTail: number): T[] {

@@ -22,6 +22,7 @@ import { makeGroupQueryAttention, makeMassRows } from './groupQueryAttention.js'
 import { makeEmbeddingLookup, makeEmbeddingTable, makeLinear, makeStackedLinear, makeTiedLmHead, type EmbeddingTable } from './linear.js';
 import { makeFusedRmsNorm, makeRmsNorm, makeSkipRmsNorm } from './norm.js';
 import { OnnxGraph, type SerializedModel } from './onnxProto.js';
+import { registryEntry, registryNames } from '../util/registry.js';
 import { applyRope, applyRotaryEmbedding, makeRopeTables, makeRotaryCache, ropeTableSize, type RotaryCache, type RopeTables } from './rope.js';
 
 /** Bump when the emitted graph changes for the same inputs: it is part of the graph cache key. */
@@ -418,17 +419,11 @@ export class Qwen3GraphBuilder extends LlamaGraphBuilder {
 
 type BuilderClass = new (config: ModelConfig, weights: Weights, options: GraphOptions) => LlamaGraphBuilder;
 
-export const graphBuilders: ReadonlyMap<Architecture, BuilderClass> = new Map<Architecture, BuilderClass>([
-  ['llama', LlamaGraphBuilder],
-  ['qwen2', Qwen2GraphBuilder],
-  ['qwen3', Qwen3GraphBuilder],
-]);
-
-/** The flags each architecture's builder implements; a config asking for another combination is refused. */
-const architectureFlags: Record<Architecture, { qkvBias: boolean; qkNorm: boolean }> = {
-  llama: { qkvBias: false, qkNorm: false },
-  qwen2: { qkvBias: true, qkNorm: false },
-  qwen3: { qkvBias: false, qkNorm: true },
+/** Each architecture's builder and the flags it implements; a config asking for another combination is refused. */
+export const graphBuilders: Readonly<Record<Architecture, { Builder: BuilderClass; qkvBias: boolean; qkNorm: boolean }>> = {
+  llama: { Builder: LlamaGraphBuilder, qkvBias: false, qkNorm: false },
+  qwen2: { Builder: Qwen2GraphBuilder, qkvBias: true, qkNorm: false },
+  qwen3: { Builder: Qwen3GraphBuilder, qkvBias: false, qkNorm: true },
 };
 
 /**
@@ -436,16 +431,15 @@ const architectureFlags: Record<Architecture, { qkvBias: boolean; qkNorm: boolea
  * (or externalData: 'always') carry their weights as chunks for a side file — write both with writeModelFiles.
  */
 export function buildModelGraph(config: ModelConfig, weights: Weights, options: GraphOptions, files: BuildFileOptions = {}): SerializedModel {
-  const Builder = graphBuilders.get(config.architecture);
-  if (!Builder) throw new Error(`buildModelGraph: no graph builder for architecture ${config.architecture} (have: ${[...graphBuilders.keys()].join(', ')})`);
-  const flags = architectureFlags[config.architecture];
-  if (flags.qkvBias !== config.qkvBias || flags.qkNorm !== config.qkNorm) {
+  const entry = registryEntry(graphBuilders, config.architecture);
+  if (!entry) throw new Error(`buildModelGraph: no graph builder for architecture ${config.architecture} (have: ${registryNames(graphBuilders).join(', ')})`);
+  if (entry.qkvBias !== config.qkvBias || entry.qkNorm !== config.qkNorm) {
     throw new Error(
       `buildModelGraph: ${config.sourceArchitecture} config has qkvBias=${config.qkvBias}, qkNorm=${config.qkNorm}; ` +
-        `the ${config.architecture} builder implements qkvBias=${flags.qkvBias}, qkNorm=${flags.qkNorm}`,
+        `the ${config.architecture} builder implements qkvBias=${entry.qkvBias}, qkNorm=${entry.qkNorm}`,
     );
   }
-  const graph = new Builder(config, weights, options).build();
+  const graph = new entry.Builder(config, weights, options).build();
   const mode = files.externalData ?? 'auto';
   let weightBytes = 0;
   for (const w of weights.values()) weightBytes += 4 * w.shape.reduce((a, b) => a * b, 1);

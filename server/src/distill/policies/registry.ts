@@ -10,33 +10,32 @@ import { tovaPolicy } from './tova';
 import { randomPolicy } from './random';
 import { snapkvPolicy } from './snapkv';
 import { fullPolicy } from './full';
+import { registryEntry } from '../../util/registry';
 
 export interface PolicyTuning {
   infinipot?: Partial<Omit<InfiniPotOptions, 'catalystTokens'>> & { catalystFrame?: CatalystFrame };
   seed?: number;
 }
 
+type PolicyFactory = (engine: Engine, catalyst: string, tuning: PolicyTuning) => CachePolicy;
+
+const policyFactories: Readonly<Record<PolicyName, PolicyFactory>> = {
+  infinipot: (engine, catalyst, tuning) => {
+    const { catalystFrame, ...options } = tuning.infinipot ?? {};
+    return infinipotPolicy({ catalystTokens: engine.tokenizer.encode(catalystText(engine, catalyst, catalystFrame)), ...options });
+  },
+  streaming: () => streamingPolicy(),
+  h2o: () => h2oPolicy(),
+  tova: () => tovaPolicy(),
+  random: (_engine, _catalyst, tuning) => randomPolicy(tuning.seed),
+  snapkv: () => snapkvPolicy(),
+  full: () => fullPolicy(),
+};
+
 export function makePolicy(name: PolicyName, engine: Engine, catalyst = DEFAULT_CATALYST, tuning: PolicyTuning = {}): CachePolicy {
-  switch (name) {
-    case 'infinipot': {
-      const { catalystFrame, ...options } = tuning.infinipot ?? {};
-      return infinipotPolicy({ catalystTokens: engine.tokenizer.encode(catalystText(engine, catalyst, catalystFrame)), ...options });
-    }
-    case 'streaming':
-      return streamingPolicy();
-    case 'h2o':
-      return h2oPolicy();
-    case 'tova':
-      return tovaPolicy();
-    case 'random':
-      return randomPolicy(tuning.seed);
-    case 'snapkv':
-      return snapkvPolicy();
-    case 'full':
-      return fullPolicy();
-    default:
-      throw new RangeError(`unknown policy "${String(name)}"; choose one of ${POLICY_NAMES.join(', ')}`);
-  }
+  const make = registryEntry(policyFactories, name);
+  if (!make) throw new RangeError(`unknown policy "${String(name)}"; choose one of ${POLICY_NAMES.join(', ')}`);
+  return make(engine, catalyst, tuning);
 }
 
 /** The text run after the pot to score it (CaP). */
@@ -51,7 +50,7 @@ export function catalystText(engine: Engine, catalyst: string, frame: CatalystFr
  */
 export function parsePolicySpec(spec: string): { name: PolicyName; tuning: PolicyTuning } {
   const [name, ...options] = spec.split(':');
-  if (!POLICY_NAMES.includes(name as PolicyName)) throw new RangeError(`unknown policy "${name}" in "${spec}"; choose one of ${POLICY_NAMES.join(', ')}`);
+  if (!registryEntry(policyFactories, name)) throw new RangeError(`unknown policy "${name}" in "${spec}"; choose one of ${POLICY_NAMES.join(', ')}`);
   const infinipot: NonNullable<PolicyTuning['infinipot']> = {};
   for (const option of options) {
     const [key, value] = option.split('=');
