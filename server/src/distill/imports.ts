@@ -1,6 +1,8 @@
 // Import edges between a repository's files, for the file order (order.ts): one scanner per language, chosen by
 // file extension. The scanners are per-language regexes (no parsing): good enough to order, never used for
-// correctness.
+// correctness. Not tree-sitter, though check/grammars.ts has grammars for most of these languages: scanning runs on
+// every file of a workspace, and parsing alone was ~60x slower than these scanners (400 files of node_modules,
+// 1 MB: 330 ms vs 5 ms); the grammars also load asynchronously, and ordering is synchronous.
 import * as path from 'node:path';
 import { compareStrings } from './repoWalker';
 
