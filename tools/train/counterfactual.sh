@@ -6,6 +6,8 @@
 #   - a share of unrenamed real code (plain Python modules, unrenamed repositories) with the LM loss;
 #   - attention supervision of two heads (COPY_HEADS, layer.head): a previous-token head and an induction head,
 #     the copy circuit the model lacked (train.py --copy-heads);
+#   - attention supervision of the lookup circuit (READ_HEADS): a file head (each token attends to its file's path)
+#     and an answer head (the answer attends to the context span it copies, e.g. the defining file's header);
 #   - judged by held-out EM and the copy score every EVAL_EVERY steps (judge.py); best.pt keeps the best.
 # Idempotent and resumable like stages.sh: re-run to continue. Env: THREADS (default 2), STAGES (default "cf1 cf2").
 #   nohup bash tools/train/counterfactual.sh > .train/logs/cf.log 2>&1 &
@@ -63,6 +65,7 @@ for s in "${STAGES[@]}"; do
     nice -n ${NICE:-5} $PY tools/train/train.py --stage $n --data ${srcs//,/ } --seq $seq --batch $batch --steps $steps \
         --answer-weight $aw --copy-weight $cw --code-weight $codew --lr $lr --warmup $warm --threads $THREADS \
         --copy-heads ${COPY_HEADS:-0.0,1.2} --copy-head-weight ${COPY_HEAD_WEIGHT:-1.0} \
+        --read-heads ${READ_HEADS:-1.0,4.0} --read-head-weight ${READ_HEAD_WEIGHT:-1.0} \
         --eval-every ${EVAL_EVERY:-100} --eval-per-type ${EVAL_PER_TYPE:-6} --max-minutes 600 "${initarg[@]}" >> $T/logs/$n.log 2>&1 &
     echo $! > $T/train.pid
     wait $! || sleep 10

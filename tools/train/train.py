@@ -14,6 +14,7 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama
+from read_heads import token_marks, read_targets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -76,19 +77,51 @@ def load_init(path):
     return {'model': weights, 'config': cfg, 'step': log['step'], 'stage': log.get('stage'), 'history': log.get('history', [])}
 
 
+def watched(model, layer, head):
+    """The kept attention probabilities [B, T, T] of one supervised head."""
+    attn = model.model.layers[layer].self_attn
+    return attn.watched[:, attn.watch.index(head)]
+
+
+def read_head_loss(model, inp, heads, newline, comma):
+    """Attention supervision of the lookup circuit (issue 11): a "file" head that knows which file each token is in,
+    and an "answer" head that, at the answer, attends to the context span the answer copies. -log of the mass on the
+    targets, averaged over the positions that have one; the two heads' losses are added."""
+    xs = inp.cpu().numpy()
+    total = inp.new_zeros((), dtype=torch.float32)
+    B, T = xs.shape
+    per_head = [[], []]
+    for b in range(B):
+        ft, at = read_targets(xs[b], newline, comma)
+        per_head[0].append(ft)
+        per_head[1].append(at)
+    for (layer, head), rows in zip(heads, per_head):
+        if not any(rows):
+            continue
+        tgt = torch.zeros(B, T, T, dtype=torch.bool)
+        for b, pairs in enumerate(rows):
+            for q, keys in pairs:
+                tgt[b, q, keys] = True
+        tgt = tgt.to(inp.device)
+        has = tgt.any(-1)
+        att = watched(model, layer, head)
+        mass = (att * tgt).sum(-1).clamp_min(1e-9)
+        total = total + -(torch.log(mass) * has).sum() / has.sum()
+    return total
+
+
 def copy_head_loss(model, inp, heads):
     """Attention supervision that bootstraps the copy circuit (the model had no previous-token head, and copying
     did not emerge from the LM loss in the CPU budget). Head 1 (an early layer) is pulled to attend to the previous
     token; head 2 (a later layer) to the positions j where the two tokens before j equal the current and the previous
     token (inp[j-1] == inp[i], inp[j-2] == inp[i-1]): an induction head, whose value there is the token to copy.
     Loss: -log of the attention mass on the targets, averaged over positions that have a target."""
-    (l0, _), (l1, _) = heads[0], heads[1]
-    prev = model.model.layers[l0].self_attn.watched[:, 0]  # [B, T, T]
+    prev = watched(model, *heads[0])  # [B, T, T]
     B, T, _ = prev.shape
     real = inp != PAD
     lp = torch.log(torch.diagonal(prev, offset=-1, dim1=1, dim2=2).clamp_min(1e-9))  # [B, T-1]: i -> i-1
     prev_loss = -(lp * real[:, 1:]).sum() / real[:, 1:].sum().clamp_min(1)
-    ind = model.model.layers[l1].self_attn.watched[:, 0]
+    ind = watched(model, *heads[1])
     x = inp
     # target[b, i, j] for j in [2, i): x[j-1] == x[i] and x[j-2] == x[i-1]
     a_ = (x[:, None, 1:-1] == x[:, 1:, None])  # [B, T-1, T-2]: query i>=1 vs j-1 in [1, T-2]
@@ -141,6 +174,11 @@ def main():
                     help='bootstrap copying: "L0.H0,L1.H1" supervises layer L0 head H0 to attend to the previous token and '
                          'layer L1 head H1 to attend where the current token followed the same two tokens before (an induction head)')
     ap.add_argument('--copy-head-weight', type=float, default=1.0)
+    ap.add_argument('--read-heads', default='',
+                    help='bootstrap lookup: "LF.HF,LA.HA" supervises a file head (body tokens attend to their file\'s path) '
+                         'and an answer head (answer positions attend to the context span the answer copies)')
+    ap.add_argument('--read-head-weight', type=float, default=1.0)
+    ap.add_argument('--tokenizer-dir', default=os.path.join(ROOT, '.train/tok'), help='for --read-heads (newline/comma tokens)')
     ap.add_argument('--eval-every', type=int, default=0, help='run the held-out judge (judge.py) every N steps')
     ap.add_argument('--eval-sets', nargs='*', default=['data/eval/lookup-1k.jsonl', 'data/eval/lookup-py-1k.jsonl'])
     ap.add_argument('--eval-per-type', type=int, default=16)
@@ -178,9 +216,12 @@ def main():
         init = load_init(a.init_from)
         cfg = init['config']
     model = Llama(cfg).to(dev)
-    heads = [tuple(int(v) for v in h.split('.')) for h in a.copy_heads.split(',') if h] if a.copy_heads else []
-    for layer, head in heads:
-        model.model.layers[layer].self_attn.watch = (head,)
+    parse_heads = lambda spec: [tuple(int(v) for v in h.split('.')) for h in spec.split(',') if h] if spec else []
+    heads, rheads = parse_heads(a.copy_heads), parse_heads(a.read_heads)
+    for layer, head in heads + rheads:
+        attn = model.model.layers[layer].self_attn
+        attn.watch = tuple(attn.watch) + (head,)
+    marks = token_marks(a.tokenizer_dir) if rheads else None
     nparams = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -244,8 +285,16 @@ def main():
             cw = torch.where(c == COPY_CLS, a.copy_weight, a.code_weight)
             w = w * torch.where(inside, a.answer_weight, cw)
         loss = (ce * w).sum() / w.sum()
+        head_losses = ''
         if heads:
-            loss = loss + a.copy_head_weight * copy_head_loss(model, inp, heads)
+            ch = copy_head_loss(model, inp, heads)
+            loss = loss + a.copy_head_weight * ch
+            head_losses += f' copy-heads {float(ch):.3f}'
+        if rheads:
+            rh = read_head_loss(model, inp, rheads, *marks)
+            loss = loss + a.read_head_weight * rh
+            head_losses += f' read-heads {float(rh):.3f}'
+
         plain = float(ce.sum() / (tgt != -100).sum())  # logged: comparable across stages whatever the weighting
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -256,7 +305,7 @@ def main():
         history.append({'stage': a.stage, 'step': step, 'loss': round(plain, 4), 'tokens': int(real.sum()), 'time': round(time.time(), 1)})
         if step % a.log_every == 0:
             dt = time.time() - tw
-            print(f'step {step} loss {plain:.4f} objective {float(loss):.4f} gnorm {float(gn):.2f} lr {opt.param_groups[0]["lr"]:.2e} {tok_count/dt:.0f} tok/s epoch {epoch} pos {pos}/{N}', flush=True)
+            print(f'step {step} loss {plain:.4f} objective {float(loss):.4f} gnorm {float(gn):.2f}{head_losses} lr {opt.param_groups[0]["lr"]:.2e} {tok_count/dt:.0f} tok/s epoch {epoch} pos {pos}/{N}', flush=True)
             tw, tok_count = time.time(), 0
         over = a.max_minutes and (time.time() - t0) / 60 > a.max_minutes
         if judge and (step % a.eval_every == 0 or step >= end):
