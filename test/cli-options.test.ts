@@ -111,4 +111,24 @@ test('--budget above the model\'s context is capped with a notice; ask --json re
   assert.ok((line.tokensKept as number) > 0 && (line.tokensKept as number) <= 256);
 });
 
+test('--memory sizes the pot in MiB: with --budget, or not a size, exit 2 naming the flags; above the context, capped with a notice', (t) => {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-memory-'));
+  fs.writeFileSync(path.join(repo, 'a.ts'), 'export const PORT = 8080;\n'.repeat(30));
+  for (const command of [['ask', 'q'], ['ingest']]) {
+    const both = repopot([...command, '--repo', repo, '--model', path.join(repo, 'no-model'), '--budget', '512', '--memory', '4']);
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /--budget and --memory both size the pot: give one of them/);
+    assert.doesNotMatch(both.stderr, /built|graph|files ·/, 'no model loaded, nothing streamed');
+  }
+  const zero = repopot(['ask', 'q', '--repo', repo, '--model', path.join(repo, 'no-model'), '--memory', '0']);
+  assert.equal(zero.code, 2, zero.stderr);
+  assert.match(zero.stderr, /--memory must be a size in MiB above 0 \(got "0"\)/);
+  if (!fs.existsSync(stories)) return t.skip(`../shared absent: ${stories} not found`);
+  // stories260K: 1280 bytes a slot; 100 MiB would be 81920 slots.
+  const r = repopot(['ask', 'What is PORT?', '--repo', repo, '--model', stories, '--memory', '100', '--max-tokens', '4', '--no-cache', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /--memory 100 MiB \(81920 slots\) is above what the model's 512-token context allows with 128-token chunks: capped to 256 slots \(0\.31 MiB\)/);
+  assert.equal((JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>).budget, 256);
+});
+
 test.after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));

@@ -36,9 +36,18 @@ export const DEFAULT_CHUNK_TOKENS = 256;
 export const DEFAULT_BUDGET = 4096;
 /**
  * The Fourier tier (`repopot.cache.fourier`, `--fourier`): off by default. On, the budget counts the bytes of that
- * many plain slots, which hold about twice the tokens; it needs fourier.json beside the model.
+ * many plain slots (or the memory setting's bytes), which hold about twice the tokens; it needs fourier.json beside
+ * the model.
  */
 export const DEFAULT_FOURIER = false;
+/**
+ * The pot's size in memory, in MiB (`repopot.cache.memory`, `--memory`): 0 (the default) leaves the size to the budget
+ * in slots. Set, the slots follow from the bytes: as many plain slots as fit, or with the Fourier tier as many tier
+ * slots as fit (about twice as many); the model's context still caps them.
+ */
+export const DEFAULT_MEMORY_MIB = 0;
+/** Bytes in a MiB, the unit of `repopot.cache.memory`. */
+export const MIB = 1024 * 1024;
 /** The smallest budget and chunk a setting may ask for (package.json's minimums). */
 export const MIN_BUDGET = 256;
 export const MIN_CHUNK_TOKENS = 16;

@@ -3,22 +3,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { defaultCacheDir } from '../engine/paths';
-import { Distiller, fourierLayoutOf, MIN_POT_TOKENS, resolveDistillSettings, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
+import { Distiller, fourierLayoutOf, MIN_POT_TOKENS, skippedFileCounts, type DistillOptions, type IngestProgress, type IngestSummary } from '../distill/distiller';
 import { walkRepository, type WalkResult } from '../distill/repoWalker';
-import { DEFAULT_CHUNK_TOKENS, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
-import { choiceOption, CliError, cliLog, optionalInt } from './args';
+import { DEFAULT_CHUNK_TOKENS, DEFAULT_MEMORY_MIB, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
+import { choiceOption, CliError, cliLog, floatOption, optionalInt } from './args';
 import { loadEngine, modelChoice, modelOptions, withEngine, type ModelChoice } from './common';
 
 export const distillFlags = {
   repo: { type: 'string', value: 'DIR', help: 'the repository folder to read (required)' },
   budget: { type: 'string', value: 'N', help: 'tokens the pot keeps; capped by what the model\'s context allows', shows: 'the largest the model allows, at most 4096' },
+  memory: { type: 'string', value: 'MIB', help: 'the pot\'s size in MiB instead of --budget: as many slots as fit (with --fourier, tier slots: about twice as many); capped by what the model\'s context allows', shows: 'off: --budget' },
   chunk: { type: 'string', value: 'N', help: 'tokens fed at a time', shows: `${DEFAULT_CHUNK_TOKENS}, at most a quarter of the model's context` },
   policy: { type: 'string', value: 'P', help: 'how the pot decides what to keep', choices: POLICY_NAMES, shows: DEFAULT_POLICY },
   include: { type: 'string', multiple: true, value: 'GLOB', help: 'only files matching these globs', shows: 'every file' },
   exclude: { type: 'string', multiple: true, value: 'GLOB', help: 'never these files (besides .gitignore and the built-in filters)' },
   ...modelOptions(),
   'no-cache': { type: 'boolean', default: false, help: 'neither reuse nor save the pot (saved pots live in $REPOPOT_CACHE_DIR)' },
-  fourier: { type: 'boolean', default: false, help: 'pot with the Fourier tier (fourier.json beside the model, from "repopot fourier calibrate"): --budget then counts the bytes of N plain slots, which hold about twice the tokens', shows: 'off' },
+  fourier: { type: 'boolean', default: false, help: 'pot with the Fourier tier (fourier.json beside the model, from "repopot fourier calibrate"): --budget then counts the bytes of N plain slots (--memory: those MiB), which hold about twice the tokens', shows: 'off' },
   json: { type: 'boolean', default: false, help: 'one JSON line on stdout, no progress' },
 } as const;
 
@@ -26,6 +27,7 @@ export interface DistillFlagValues {
   repo?: string;
   model?: string;
   budget?: string;
+  memory?: string;
   chunk?: string;
   policy?: string;
   include?: string[];
@@ -43,8 +45,11 @@ export interface DistillRequest {
 }
 
 export function distillRequest(values: DistillFlagValues): DistillRequest {
+  if (values.budget !== undefined && values.memory !== undefined) throw new CliError('--budget and --memory both size the pot: give one of them');
   if (!values.repo) throw new CliError('--repo DIR is required');
   const repo = path.resolve(values.repo);
+  const memory = values.memory === undefined ? undefined : floatOption(values.memory, 'memory', DEFAULT_MEMORY_MIB);
+  if (memory !== undefined && !(memory > 0)) throw new CliError(`--memory must be a size in MiB above 0 (got "${values.memory}")`);
   const options: DistillRequest['options'] = {
     repo,
     policy: choiceOption<PolicyName>(values.policy, 'policy', POLICY_NAMES, DEFAULT_POLICY),
@@ -54,6 +59,7 @@ export function distillRequest(values: DistillFlagValues): DistillRequest {
     exclude: values.exclude,
     cacheDir: values['no-cache'] ? undefined : defaultCacheDir(),
     ...(values.fourier ? { fourier: true } : {}),
+    ...(memory !== undefined ? { memory } : {}),
   };
   const model = modelChoice(values);
   if (!fs.existsSync(repo)) throw new CliError(`--repo: ${repo} does not exist`);
@@ -76,11 +82,11 @@ export function nothingToReadMessage(repo: string, walk: WalkResult): string {
     : `${repo}: no file to read: the folder is empty`;
 }
 
-/** Loads the model and says which requested settings its context caps (e.g. --budget over what it allows). */
+/** Loads the model and says which requested settings its context caps (e.g. --budget or --memory over what it allows). */
 export async function openEngineFor(request: DistillRequest, log: (m: string) => void): Promise<Engine> {
   const engine = await loadEngine(request.model, log);
-  const requested = { budget: request.options.budget, chunkSize: request.options.chunkSize, policy: request.options.policy };
-  for (const notice of resolveDistillSettings(engine.config.maxPositions, requested).notices) log(notice.replace(/^budget/, '--budget').replace(/^chunk size/, '--chunk'));
+  const { budget, memory, chunkSize, policy } = request.options;
+  for (const notice of new Distiller(engine).resolve({ budget, memory, chunkSize, policy }).notices) log(notice.replace(/^budget/, '--budget').replace(/^memory/, '--memory').replace(/^chunk size/, '--chunk'));
   // --fourier needs the model's calibration: said now, before anything is streamed.
   if (request.options.fourier) {
     try {

@@ -6,7 +6,7 @@
 
 import { rmSync } from 'node:fs';
 import type { Engine } from '../engine/engine';
-import type { KvCache } from '../engine/kvCache';
+import type { CacheShape, KvCache } from '../engine/kvCache';
 import type { Sampling } from '../engine/sampling';
 import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type WalkResult } from './repoWalker';
 import { orderFiles, type FileOrder } from './order';
@@ -16,7 +16,7 @@ import { citeSources, shareSources, type Citation, type SlotSource } from './pro
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
 import { makePolicy } from './policies/registry';
 import { attentionMass, type CachePolicy } from './policies/policy';
-import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_FOURIER, DEFAULT_POLICY, POLICY_NAMES, type PolicyName } from '../vocab';
+import { DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_FOURIER, DEFAULT_MEMORY_MIB, DEFAULT_POLICY, MIB, POLICY_NAMES, type PolicyName } from '../vocab';
 import { potHistory } from './history';
 import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../engine/decoder';
@@ -28,10 +28,13 @@ import { FourierKvCache } from '../fourier/tier';
 
 /**
  * What the pot is distilled with: the same names from the VS Code setting (`repopot.cache.*`) and the CLI
- * flag (`--budget`, `--chunk`, `--policy`, `--fourier`) to the pot. Distiller.resolve caps and defaults them, once.
+ * flag (`--budget`, `--memory`, `--chunk`, `--policy`, `--fourier`) to the pot. Distiller.resolve caps and defaults them, once.
  */
 export interface DistillSettings {
-  /** Slots the pot may keep; capped by what the model's trained context allows. With `fourier`, the bytes of that many plain slots. */
+  /**
+   * Slots the pot may keep; capped by what the model's trained context allows. With `fourier`, the bytes of that many
+   * plain slots. With `memory` set, derived from it (the plain slots its bytes hold).
+   */
   budget: number;
   /** Tokens fed into the pot at a time (ingestion yields between chunks); capped by the model's context. */
   chunkSize: number;
@@ -42,6 +45,12 @@ export interface DistillSettings {
    * Absent: off (DEFAULT_FOURIER); resolved settings carry it only when on.
    */
   fourier?: boolean;
+  /**
+   * The pot's size in MiB (DEFAULT_MEMORY_MIB, 0: off): set, it replaces `budget`, which becomes the plain slots its
+   * bytes hold (with `fourier`, the pot holds as many tier slots as fit the same bytes). Capped like `budget`; resolved
+   * settings carry it only when set, as the MiB in use.
+   */
+  memory?: number;
 }
 
 /** The smallest budget and chunk the pot works with (the CLI refuses less). */
@@ -125,11 +134,23 @@ export function defaultChunkTokens(maxPositions: number, preferred = DEFAULT_CHU
   return Math.min(preferred, maxChunkTokens(maxPositions));
 }
 
+/** Bytes a pot of resolved `settings` may fill, `slotBytes` being one plain slot's: the memory setting's, else `budget` plain slots'. */
+export function potBytes(settings: DistillSettings, slotBytes: number): number {
+  return settings.memory ? Math.round(settings.memory * MIB) : settings.budget * slotBytes;
+}
+
+/** MiB for notices: at most two decimals, no trailing zeros. */
+function mib(bytes: number): string {
+  return String(Number((bytes / MIB).toFixed(2)));
+}
+
 /**
  * Requested settings → the ones the pot runs with: defaults filled in and values capped by the model's context,
- * once, for the extension and the CLI alike. Each cap is reported in `notices` (the caller shows them).
+ * once, for the extension and the CLI alike. Each cap is reported in `notices` (the caller shows them). `slotBytes`
+ * (one plain slot's bytes, see Distiller.resolve) turns a `memory` setting into the budget; without it `memory` is
+ * passed on as asked.
  */
-export function resolveDistillSettings(maxPositions: number, requested: Partial<DistillSettings> = {}): { settings: DistillSettings; notices: string[] } {
+export function resolveDistillSettings(maxPositions: number, requested: Partial<DistillSettings> = {}, slotBytes?: number): { settings: DistillSettings; notices: string[] } {
   const notices: string[] = [];
   // Settings files can hold anything: a value that is not a whole number or a known policy is said and replaced.
   const whole = (value: number | undefined, name: string): number | undefined => {
@@ -153,21 +174,32 @@ export function resolveDistillSettings(maxPositions: number, requested: Partial<
     chunkSize = MIN_POT_TOKENS;
   }
   const budgetCap = defaultBudget(maxPositions, chunkSize);
-  let budget = whole(requested.budget, 'budget') ?? budgetCap;
+  let memory = requested.memory ?? DEFAULT_MEMORY_MIB;
+  if (typeof memory !== 'number' || !Number.isFinite(memory) || memory < 0) {
+    notices.push(`memory ${String(memory)} is not a size in MiB: using the budget in slots`);
+    memory = DEFAULT_MEMORY_MIB;
+  }
+  // A memory setting replaces the budget: the plain slots its bytes hold, capped and raised as a budget is.
+  const bytes = memory > 0 && slotBytes ? Math.round(memory * MIB) : undefined;
+  let budget = bytes !== undefined ? Math.floor(bytes / slotBytes!) : (whole(requested.budget, 'budget') ?? budgetCap);
+  const asked = bytes !== undefined ? `memory ${mib(bytes)} MiB (${budget} slots)` : `budget ${budget}`;
+  const to = (slots: number) => (bytes !== undefined ? `${slots} slots (${mib(slots * slotBytes!)} MiB)` : String(slots));
   if (budget > budgetCap) {
-    notices.push(`budget ${budget} is above what the model's ${maxPositions}-token context allows with ${chunkSize}-token chunks: capped to ${budgetCap}`);
+    notices.push(`${asked} is above what the model's ${maxPositions}-token context allows with ${chunkSize}-token chunks: capped to ${to(budgetCap)}`);
     budget = budgetCap;
+    if (bytes !== undefined) memory = (budgetCap * slotBytes!) / MIB;
   }
   if (budget < MIN_POT_TOKENS) {
-    notices.push(`budget ${budget} is below ${MIN_POT_TOKENS}: raised to ${MIN_POT_TOKENS}`);
+    notices.push(`${asked} is below ${MIN_POT_TOKENS}${bytes !== undefined ? ' slots' : ''}: raised to ${to(MIN_POT_TOKENS)}`);
     budget = MIN_POT_TOKENS;
+    if (bytes !== undefined) memory = (MIN_POT_TOKENS * slotBytes!) / MIB;
   }
   let fourier = requested.fourier ?? DEFAULT_FOURIER;
   if (typeof fourier !== 'boolean') {
     notices.push(`fourier ${String(fourier)} is not true or false: using ${DEFAULT_FOURIER ? 'on' : 'off'}`);
     fourier = DEFAULT_FOURIER;
   }
-  return { settings: { budget, chunkSize, policy, ...(fourier ? { fourier: true } : {}) }, notices };
+  return { settings: { budget, chunkSize, policy, ...(fourier ? { fourier: true } : {}), ...(memory > 0 ? { memory } : {}) }, notices };
 }
 
 /**
@@ -202,9 +234,24 @@ export class Distiller {
     return (this.layout ??= fourierLayoutOf(this.engine));
   }
 
-  /** `requested` settings capped and defaulted for this engine's model (see resolveDistillSettings). */
+  /** `requested` settings capped and defaulted for this engine's model (see resolveDistillSettings); a memory setting becomes the budget. */
   resolve(requested: Partial<DistillSettings> = {}): { settings: DistillSettings; notices: string[] } {
-    return resolveDistillSettings(this.engine.config.maxPositions, requested);
+    return resolveDistillSettings(this.engine.config.maxPositions, requested, plainSlotBytes(this.cacheShape()));
+  }
+
+  /**
+   * Slots a pot of resolved `settings` holds: `budget`, or with the Fourier tier as many tier slots as fit its bytes
+   * (potBytes). The tier needs the model's calibration (see fourierLayout).
+   */
+  slotsFor(settings: DistillSettings): number {
+    if (!settings.fourier) return settings.budget;
+    const shape = this.cacheShape();
+    return tierSlotsForBytes(shape, this.fourierLayout(), potBytes(settings, plainSlotBytes(shape)), { chunk: settings.chunkSize });
+  }
+
+  private cacheShape(): CacheShape {
+    const c = this.engine.config;
+    return { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta };
   }
 
   /** Brings the pot up to date with `options.repo`: reuse, refresh changed files, or stream anew. */
@@ -213,8 +260,8 @@ export class Distiller {
     let peakRss = process.memoryUsage().rss;
     const { settings } = this.resolve(options);
     const { budget, chunkSize: chunkTokens, policy: policyName } = settings;
-    // With the Fourier tier, budget counts the bytes of that many plain slots (a missing calibration is an error here:
-    // callers that fall back to the plain pot check fourierLayout() first).
+    // With the Fourier tier, the pot's bytes (the memory setting's, else those of `budget` plain slots) hold more slots
+    // (a missing calibration is an error here: callers that fall back to the plain pot check fourierLayout() first).
     const fourier = settings.fourier ? this.fourierLayout() : undefined;
     const policy = makePolicy(policyName, this.engine, options.catalyst);
     const walkOptions: WalkOptions = { include: options.include, exclude: options.exclude, signal: options.signal };
@@ -230,7 +277,7 @@ export class Distiller {
     let toStream: RepoFile[] = ordered;
     const shape = this.engine.newCache().shape;
     // With the tier the same bytes hold more slots.
-    const slots = fourier ? tierSlotsForBytes(shape, fourier, budget * plainSlotBytes(shape), { chunk: chunkTokens }) : budget;
+    const slots = this.slotsFor(settings);
     const newCache = () => (fourier ? newTierCache<SlotSource>(shape, fourier, slots, { chunk: chunkTokens }) : undefined);
     let stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
     if ('cache' in stored && (stored.cache instanceof FourierKvCache) !== Boolean(fourier)) stored = { reason: 'saved with another cache form (Fourier tier on/off)' };
