@@ -246,3 +246,81 @@ test('the Fourier tier: one name from repopot.cache.fourier and --fourier to the
   assert.ok(help.startsWith('usage: repopot fourier calibrate'));
   for (const name of Object.keys(fourierCalibrateCommand.options)) assert.match(help, new RegExp(`--${name}\\b`));
 });
+
+test('repopot.cache.memory: one name from the setting and --memory to the Distiller; the slots follow from the bytes', async () => {
+  const { DEFAULT_MEMORY_MIB, MIB } = await import('../server/src/vocab');
+  const { plainSlotBytes, tierSlotsForBytes } = await import('../server/src/fourier/budget');
+  const { emptyLayout, saveLayout, FOURIER_FILE } = await import('../server/src/fourier/layout');
+  // The setting: off by default (the budget in slots sizes the pot), its description says how it relates to the others.
+  const memoryProp = props['repopot.cache.memory']!;
+  assert.equal(memoryProp.default, DEFAULT_MEMORY_MIB);
+  assert.equal(DEFAULT_MEMORY_MIB, 0);
+  assert.match(memoryProp.markdownDescription!, /repopot\.cache\.budget/);
+  assert.match(memoryProp.markdownDescription!, /repopot\.cache\.fourier/);
+  assert.equal('memory' in defaultSettings.cache, false, 'the server default is off, as the setting\'s');
+  assert.equal('memory' in resolveDistillSettings(2048, { memory: 0 }).settings, false, 'resolved settings carry it only when set');
+
+  // The CLI flag: in the ingest/ask tables (so --help lists it), reaching the request under the same name; with
+  // --budget, or not a size, an error before any work.
+  for (const spec of [askCommand, ingestCommand] as CommandSpec<OptionTable>[]) assert.match(helpText(spec), /--memory MIB\s+the pot's size in MiB instead of --budget/);
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-memory-'));
+  fs.writeFileSync(path.join(repo, 'a.ts'), Array.from({ length: 60 }, (_, i) => `export const VALUE_${i} = ${i};`).join('\n') + '\n');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-memory-model-'));
+  const base = randomModel('llama', { vocabSize: 259, maxPositions: 2048 }, 5);
+  const engine = await Engine.fromModel({ ...base, tokenizer: byteTokenizer, dir }, { cacheDir: scratchCacheDir() });
+  try {
+    assert.equal(distillRequest({ repo, memory: '1.5' }).options.memory, 1.5);
+    assert.equal(distillRequest({ repo }).options.memory, undefined);
+    assert.throws(() => distillRequest({ repo, budget: '512', memory: '4' }), { name: 'CliError', message: /--budget and --memory/ });
+    assert.throws(() => distillRequest({ budget: '512', memory: '4' }), { name: 'CliError', message: /--budget and --memory/ }, 'said first');
+    for (const bad of ['0', '-1', 'abc', '']) assert.throws(() => distillRequest({ repo, memory: bad }), { name: 'CliError', message: /^--memory must be/ }, bad);
+
+    // resolve(): a plain pot keeps the plain slots the bytes hold (the budget setting then does not count).
+    const c = engine.config;
+    const shape = { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta };
+    const slotBytes = plainSlotBytes(shape);
+    const distiller = new Distiller(engine);
+    const memory = (300 * slotBytes + 100) / MIB;
+    const plain = distiller.resolve({ ...defaultSettings.cache, memory });
+    assert.deepEqual(plain.settings, { budget: 300, chunkSize: DEFAULT_CHUNK_TOKENS, policy: DEFAULT_POLICY, memory });
+    assert.deepEqual(plain.notices, []);
+    assert.equal(distiller.slotsFor(plain.settings), Math.floor((memory * MIB) / slotBytes));
+    // With the Fourier tier: as many tier slots as fit the same bytes.
+    const layout = emptyLayout(shape);
+    const half = c.headDim / 2;
+    layout.keyPairs = layout.keyPairs.map((heads) => heads.map(() => Array.from({ length: half - 2 }, (_, i) => i + 2)));
+    layout.valueDims = layout.valueDims.map((heads) => heads.map(() => Array.from({ length: c.headDim - 4 }, (_, i) => i + 4)));
+    saveLayout(path.join(dir, FOURIER_FILE), layout);
+    const tier = distiller.resolve({ memory, fourier: true });
+    assert.equal(tier.settings.budget, 300);
+    const tierSlots = distiller.slotsFor(tier.settings);
+    assert.equal(tierSlots, tierSlotsForBytes(shape, distiller.fourierLayout(), Math.round(memory * MIB), { chunk: tier.settings.chunkSize }));
+    assert.ok(tierSlots > 300, `the tier holds more slots in the same bytes (${tierSlots})`);
+    // Capped by the model's context like a budget, with the same kind of notice; raised to the smallest pot.
+    const big = distiller.resolve({ memory: 64 });
+    assert.equal(big.settings.budget, 1024);
+    assert.equal(big.settings.memory, (1024 * slotBytes) / MIB, 'the memory in use');
+    assert.deepEqual(big.notices, [`memory 64 MiB (${(64 * MIB) / slotBytes} slots) is above what the model's 2048-token context allows with 256-token chunks: capped to 1024 slots (${(1024 * slotBytes) / MIB} MiB)`]);
+    const tiny = distiller.resolve({ memory: slotBytes / MIB });
+    assert.equal(tiny.settings.budget, 16);
+    assert.match(tiny.notices.join(), /memory .* MiB \(1 slots\) is below 16 slots: raised to 16 slots/);
+    // What a hand-edited settings.json may hold: said, and the budget in slots used.
+    const odd = distiller.resolve({ memory: 'lots' as never });
+    assert.equal('memory' in odd.settings, false);
+    assert.equal(odd.settings.budget, 1024);
+    assert.equal(odd.notices.length, 1);
+
+    // The server's way: the pot and the gauge's numbers (slots and bytes) follow the setting.
+    const server = new DistilledPot(engine, 'test', { root: repo, cache: { ...defaultSettings.cache, memory }, cacheDir: '', decoder: defaultSettings.decoder, log: () => {} });
+    assert.equal(server.stats().memoryBytes, Math.round(memory * MIB));
+    await server.ingest({ include: [], exclude: [], signal: new AbortController().signal, betweenChunks: async () => {}, onProgress: () => {} });
+    const s = server.stats();
+    assert.equal(s.budget, 300);
+    assert.ok(s.tokensKept <= 300 && s.cacheBytes <= s.memoryBytes, `${s.tokensKept} kept in ${s.cacheBytes} of ${s.memoryBytes} bytes`);
+    assert.equal(new DistilledPot(engine, 'test', { root: repo, cache: defaultSettings.cache, cacheDir: '', decoder: defaultSettings.decoder, log: () => {} }).stats().memoryBytes, 0);
+  } finally {
+    await engine.dispose();
+    fs.rmSync(repo, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

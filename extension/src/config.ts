@@ -1,7 +1,7 @@
 // Typed getters over `repopot.*`. In an untrusted workspace the model path and every executable setting
 // are read from user (global) settings and defaults only, never from the workspace.
 import * as vscode from 'vscode';
-import { DEFAULT_FOURIER } from '../../server/src/vocab';
+import { DEFAULT_FOURIER, DEFAULT_MEMORY_MIB } from '../../server/src/vocab';
 import { defaultSettings, type DecoderSetting, type Device, type SettingPolicy, type ServerSettings } from '../../server/src/lsp/protocol';
 
 const d = defaultSettings;
@@ -16,6 +16,7 @@ export const RESTART_SETTINGS = [
   'steering.vectors',
   'cache.budget',
   'cache.fourier',
+  'cache.memory',
   'cache.chunkSize',
   'cache.policy',
   'files.include',
@@ -64,6 +65,7 @@ export class Config {
         chunkSize: this.get<number>('cache.chunkSize', d.cache.chunkSize),
         policy: this.get<SettingPolicy>('cache.policy', d.cache.policy as SettingPolicy),
         fourier: this.get<boolean>('cache.fourier', d.cache.fourier ?? DEFAULT_FOURIER),
+        memory: this.get<number>('cache.memory', d.cache.memory ?? DEFAULT_MEMORY_MIB),
       },
       include: this.get<string[]>('files.include', d.include),
       exclude: this.get<string[]>('files.exclude', d.exclude),

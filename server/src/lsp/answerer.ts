@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine';
 import { Distiller, type DistillSettings } from '../distill/distiller';
 import { leadWithConfirmation } from '../distill/provenance';
 import type { SteeringVectors } from '../steer/vectors';
+import { MIB } from '../vocab';
 import { makeDecoder, type Decoder } from '../decode/index';
 import { checkAnswer, diskRepo, parseQuestion, QUESTION_FORMS, STOPPED_CHECK, workspaceSymbols, type AnswerCheck, type RepoView } from '../check/index';
 import type { AskResult, AskSelection, DecoderSetting, QuestionFormsParams, QuestionFormsResult, SkippedFile, Source, SteeringSettings, StopReason } from './protocol';
@@ -22,6 +23,8 @@ export interface PotGauge {
   tokensKept: number;
   budget: number;
   cacheBytes: number;
+  /** The memory setting's bytes (after caps); 0 when the pot is sized in slots. */
+  memoryBytes: number;
 }
 
 export interface IngestRequest {
@@ -105,15 +108,20 @@ export class DistilledPot {
     return this.cache.budget;
   }
 
+  /** The memory setting in bytes, as the pot runs with it; 0 when the pot is sized in slots. */
+  get memoryBytes(): number {
+    return this.cache.memory ? Math.round(this.cache.memory * MIB) : 0;
+  }
+
   get device(): string {
     return this.engine.device;
   }
 
   stats(): PotGauge {
     const pot = this.distiller.pot;
-    if (!pot) return { tokensSeen: 0, tokensKept: 0, budget: this.budget, cacheBytes: 0 };
+    if (!pot) return { tokensSeen: 0, tokensKept: 0, budget: this.budget, cacheBytes: 0, memoryBytes: this.memoryBytes };
     const s = pot.summary();
-    return { tokensSeen: s.tokensSeen, tokensKept: s.tokensKept, budget: s.budget, cacheBytes: s.cacheBytes };
+    return { tokensSeen: s.tokensSeen, tokensKept: s.tokensKept, budget: s.budget, cacheBytes: s.cacheBytes, memoryBytes: this.memoryBytes };
   }
 
   /** Brings the pot up to date with the workspace (restoring the persisted pot when there is one). */
@@ -128,7 +136,7 @@ export class DistilledPot {
       cacheDir: this.settings.cacheDir || undefined,
       signal: req.signal,
       betweenChunks: req.betweenChunks,
-      onProgress: (p) => req.onProgress({ tokensSeen: p.tokensSeen, tokensKept: p.tokensKept, budget: p.budget, cacheBytes: p.cacheBytes, filesDone: p.filesDone, filesTotal: p.filesTotal, tokensPerSecond: p.tokensPerSecond }),
+      onProgress: (p) => req.onProgress({ tokensSeen: p.tokensSeen, tokensKept: p.tokensKept, budget: p.budget, cacheBytes: p.cacheBytes, memoryBytes: this.memoryBytes, filesDone: p.filesDone, filesTotal: p.filesTotal, tokensPerSecond: p.tokensPerSecond }),
     });
     this.decoder = undefined;
     this.repo = diskRepo(this.settings.root, summary.filePaths);

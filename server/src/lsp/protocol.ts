@@ -56,8 +56,9 @@ export interface ServerSettings {
   device: Device;
   /**
    * `repopot.cache.*`: budget (tokens the distilled cache may keep), chunkSize (tokens per ingest chunk, the unit
-   * between which ingestion yields), policy and fourier (the Fourier tier: budget then counts the bytes of that many
-   * plain slots; absent = off). Passed to the Distiller unchanged, which caps them by the model.
+   * between which ingestion yields), policy, fourier (the Fourier tier: budget then counts the bytes of that many
+   * plain slots; absent = off) and memory (the pot's size in MiB instead of budget; absent or 0 = off). Passed to the
+   * Distiller unchanged, which caps them by the model.
    */
   cache: DistillSettings;
   include: string[];
@@ -181,6 +182,8 @@ export interface StatusParams {
   /** tokensSeen / tokensKept (1 when nothing was dropped). */
   compression: number;
   cacheBytes: number;
+  /** The pot's size limit in bytes when `repopot.cache.memory` sets it (after the model's caps); 0: sized by `budget` slots. */
+  memoryBytes: number;
   tokensPerSecond: number;
   model: string;
   device: string;

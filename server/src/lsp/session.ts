@@ -6,6 +6,7 @@ import { throwIfAborted } from '../util/abort';
 import type { AnswerRequest, DistilledPot, ServerAnswer } from './answerer';
 import { defaultSettings, type IngestReport, type QuestionFormsParams, type QuestionFormsResult, type ServerSettings, type ServerState, type SkippedFile, type StatusParams } from './protocol';
 import { EngineLock } from './scheduler';
+import { DEFAULT_MEMORY_MIB } from '../vocab';
 import { StatusBoard } from './status';
 
 export interface SessionHooks {
@@ -69,14 +70,17 @@ export class Session {
     for (const notice of this.pot.notices) this.hooks.log(`repopot.cache: ${notice}`);
     // The default budget (4096) is capped for small models as a matter of course: the log says so. A value the
     // user chose is worth a message.
-    const chosen = (Object.keys(defaultSettings.cache) as (keyof ServerSettings['cache'])[]).some((k) => this.settings.cache[k] !== defaultSettings.cache[k]);
+    const chosen =
+      (Object.keys(defaultSettings.cache) as (keyof ServerSettings['cache'])[]).some((k) => this.settings.cache[k] !== defaultSettings.cache[k]) ||
+      (this.settings.cache.memory ?? DEFAULT_MEMORY_MIB) !== DEFAULT_MEMORY_MIB;
     if (chosen && this.pot.notices.length > 0) this.hooks.notify?.(`RepoPot (repopot.cache): ${this.pot.notices.join('; ')}.`);
-    this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.cache.budget} tokens, chunks of ${this.pot.cache.chunkSize} (${this.pot.cache.policy})`);
+    const memory = this.pot.cache.memory ? ` (memory ${this.pot.cache.memory} MiB)` : '';
+    this.hooks.log(`model ${this.pot.label} on ${this.pot.device}; budget ${this.pot.cache.budget} tokens${memory}, chunks of ${this.pot.cache.chunkSize} (${this.pot.cache.policy})`);
     this.startIngest();
   }
 
-  private potStats(): Pick<StatusParams, 'tokensSeen' | 'tokensKept' | 'budget' | 'cacheBytes'> {
-    return this.pot?.stats() ?? { tokensSeen: 0, tokensKept: 0, budget: this.settings.cache.budget, cacheBytes: 0 };
+  private potStats(): Pick<StatusParams, 'tokensSeen' | 'tokensKept' | 'budget' | 'cacheBytes' | 'memoryBytes'> {
+    return this.pot?.stats() ?? { tokensSeen: 0, tokensKept: 0, budget: this.settings.cache.budget, cacheBytes: 0, memoryBytes: 0 };
   }
 
   private fail(message: string): void {

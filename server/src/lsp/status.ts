@@ -16,6 +16,7 @@ export class StatusBoard {
     budget: 0,
     compression: 1,
     cacheBytes: 0,
+    memoryBytes: 0,
     tokensPerSecond: 0,
     model: '',
     device: '',
