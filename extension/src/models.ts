@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { KNOWN_MODELS, ModelPullError, pullModel } from '../../server/src/model/pull';
 import { DOWNLOADABLE_MODELS, OWN_MODEL, type Config } from './config';
+import { formatBytes } from './gauge_text';
 
 export interface ModelProblem {
   message: string;
@@ -85,13 +86,6 @@ export async function downloadModel(ext: vscode.ExtensionContext, name: string, 
       }
     },
   );
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
-  if (n >= 1e6) return `${Math.round(n / 1e6)} MB`;
-  if (n >= 1e3) return `${Math.round(n / 1e3)} kB`;
-  return `${n} B`;
 }
 
 /** The "choose model" quick pick; updates repopot.model (user settings), downloading when needed. */
