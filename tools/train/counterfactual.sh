@@ -51,7 +51,7 @@ data() {
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3"
-  "cf2  1024 4    1200  6e-4  20     cf1   $T/data/cf2-qa.npy:0.6,$T/data/cf2-copy.npy:0.4  4  3  0.3"
+  "cf2  1024 4    450   6e-4  20     cf1   $T/data/cf2-qa.npy:0.6,$T/data/cf2-copy.npy:0.4  4  3  0.3"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
 for s in "${STAGES[@]}"; do
@@ -60,7 +60,7 @@ for s in "${STAGES[@]}"; do
   [ -f $T/ckpt/$n/final.pt ] && { echo "$n already done"; continue; }
   data $n
   initarg=(--init-from models/repopot-tiny-code)
-  [ "$init" != "-" ] && initarg=(--init-from $T/ckpt/$init/best.pt)
+  [ "$init" != "-" ] && initarg=(--init-from $T/ckpt/$init/final.pt)
   until [ -f $T/ckpt/$n/final.pt ]; do
     nice -n ${NICE:-5} $PY tools/train/train.py --stage $n --data ${srcs//,/ } --seq $seq --batch $batch --steps $steps \
         --answer-weight $aw --copy-weight $cw --code-weight $codew --lr $lr --warmup $warm --threads $THREADS \
