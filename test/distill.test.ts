@@ -16,7 +16,7 @@ import { topK } from '../server/src/distill/policies/policy';
 import { catalystText, makePolicy, parsePolicySpec } from '../server/src/distill/policies/registry';
 import { POLICY_NAMES } from '../server/src/distill/policies/policy';
 import { citeSources, CITATION_RADIUS, type SlotSource } from '../server/src/distill/provenance';
-import { decodePot, encodePot, loadPot, savePot, writeFileAtomic } from '../server/src/distill/potStore';
+import { decodePot, encodePot, loadPot, savePot, writeFileAtomic, POT_FORMAT_VERSION } from '../server/src/distill/potStore';
 import { referenceForward } from '../server/src/reference/forward';
 import { randomModel, sampleTokens, scratchCacheDir } from '../server/src/selftest/checks';
 import type { Tokenizer } from '../server/src/model/tokenizer';
@@ -171,7 +171,7 @@ test('snapshots: interrupted writes leave the previous snapshot valid; damage an
   const engine = await tinyEngine(7);
   const pot = new Pot(engine, { budget: 32, policy: streamingPolicy() });
   await pot.append(sampleTokens(40, 259, 1), sources(40));
-  const meta = { formatVersion: 1, modelHash: engine.model.weightsHash, policy: 'streaming', budget: 32, fileHashes: { 'a.ts': 'x' }, tokensSeen: 40, compressions: 1, skipped: {}, savedAt: 'now' };
+  const meta = { formatVersion: POT_FORMAT_VERSION, modelHash: engine.model.weightsHash, policy: 'streaming', budget: 32, fileHashes: { 'a.ts': 'x' }, tokensSeen: 40, compressions: 1, skipped: {}, savedAt: 'now' };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-snap-'));
   const file = path.join(dir, 'p.pot');
   savePot(file, { meta, cache: pot.cache, stats: pot.stats });

@@ -244,10 +244,10 @@ test('the forward-pass reconstruction (onnxruntime GEMM) matches the JavaScript 
 });
 
 test('a saved pot keeps its tier: encodePot/decodePot round-trip, smaller than the plain form', async () => {
-  const { encodePot, decodePot } = await import('../server/src/distill/potStore');
+  const { encodePot, decodePot, POT_FORMAT_VERSION } = await import('../server/src/distill/potStore');
   const cache = fill(new FourierKvCache<{ file: string; line: number }>(shape, partialLayout(), tierOptions, 4), 60, true, 0, (s) => ({ file: 'a.ts', line: s }));
   const n = cache.length;
-  const meta = { formatVersion: 1, modelHash: 'm', policy: 'infinipot', budget: 64, fileHashes: {}, tokensSeen: n, compressions: 0, skipped: {}, savedAt: 'now' };
+  const meta = { formatVersion: POT_FORMAT_VERSION, modelHash: 'm', policy: 'infinipot', budget: 64, fileHashes: {}, tokensSeen: n, compressions: 0, skipped: {}, savedAt: 'now' };
   const stats = { nll: new Array<number>(n).fill(1), accumulated: new Array<number>(n).fill(0), recent: new Array<number>(n).fill(0) };
   const bytes = encodePot({ meta, cache, stats });
   const back = decodePot(bytes, 'p.pot', { modelHash: 'm', shape });

@@ -10,7 +10,8 @@ import { FourierKvCache } from '../fourier/tier';
 import type { SlotStats } from './policies/policy';
 import type { SlotSource } from './provenance';
 
-export const POT_FORMAT_VERSION = 1;
+// 2: a pot starts with the model's BOS token (streamIntoPot); a version-1 pot was streamed without it and is rebuilt.
+export const POT_FORMAT_VERSION = 2;
 const MAGIC = Buffer.from('RPPOT\n', 'ascii');
 
 export interface PotMeta {
