@@ -115,7 +115,7 @@ async function distillAndAsk(engine: Engine, spec: string, budget: number, files
   let cache: KvCache<SlotSource> | undefined;
   if (fourier) {
     if (!layout) throw new Error(`"${spec}": no Fourier calibration for this model (run repopot fourier calibrate)`);
-    const shape = engine.newCache(1).shape;
+    const shape = engine.cacheShape;
     budget = tierSlotsForBytes(shape, layout, budget * plainSlotBytes(shape), { chunk: chunkTokens });
     cache = newTierCache<SlotSource>(shape, layout, budget, { chunk: chunkTokens });
   }

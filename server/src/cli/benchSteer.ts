@@ -59,7 +59,7 @@ async function benchSteer(values: Values<typeof benchSteerFlags>): Promise<numbe
   const heldout = new Map<string, SteerQuestion[]>([['heldout', pairQuestions(heldoutPairs)], ['multihop', multihopQuestions(evalDir)]]);
   return withEngine(loadEngine(model, log), async (engine) => {
     const vectorsFile = path.resolve(values.vectors ?? path.join(modelDir, DEFAULT_VECTORS_FILE));
-    const identity = { modelHash: engine.model.weightsHash, shape: engine.newCache().shape };
+    const identity = { modelHash: engine.model.weightsHash, shape: engine.cacheShape };
     let vectors: SteeringVectors;
     if (fs.existsSync(vectorsFile)) {
       vectors = await loadSteeringVectors(vectorsFile, identity);

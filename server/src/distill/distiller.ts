@@ -6,7 +6,7 @@
 
 import { rmSync } from 'node:fs';
 import type { Engine } from '../engine/engine';
-import type { CacheShape, KvCache } from '../engine/kvCache';
+import type { KvCache } from '../engine/kvCache';
 import type { Sampling } from '../engine/sampling';
 import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type WalkResult } from './repoWalker';
 import { orderFiles, type FileOrder } from './order';
@@ -236,7 +236,7 @@ export class Distiller {
 
   /** `requested` settings capped and defaulted for this engine's model (see resolveDistillSettings); a memory setting becomes the budget. */
   resolve(requested: Partial<DistillSettings> = {}): { settings: DistillSettings; notices: string[] } {
-    return resolveDistillSettings(this.engine.config.maxPositions, requested, plainSlotBytes(this.cacheShape()));
+    return resolveDistillSettings(this.engine.config.maxPositions, requested, plainSlotBytes(this.engine.cacheShape));
   }
 
   /**
@@ -245,13 +245,8 @@ export class Distiller {
    */
   slotsFor(settings: DistillSettings): number {
     if (!settings.fourier) return settings.budget;
-    const shape = this.cacheShape();
+    const shape = this.engine.cacheShape;
     return tierSlotsForBytes(shape, this.fourierLayout(), potBytes(settings, plainSlotBytes(shape)), { chunk: settings.chunkSize });
-  }
-
-  private cacheShape(): CacheShape {
-    const c = this.engine.config;
-    return { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta };
   }
 
   /** Brings the pot up to date with `options.repo`: reuse, refresh changed files, or stream anew. */
@@ -275,7 +270,7 @@ export class Distiller {
     let source: IngestSummary['source'] = 'fresh';
     let reason: string | undefined;
     let toStream: RepoFile[] = ordered;
-    const shape = this.engine.newCache().shape;
+    const shape = this.engine.cacheShape;
     // With the tier the same bytes hold more slots.
     const slots = this.slotsFor(settings);
     const newCache = () => (fourier ? newTierCache<SlotSource>(shape, fourier, slots, { chunk: chunkTokens }) : undefined);

@@ -16,7 +16,7 @@ import type { Tokenizer } from '../model/tokenizer';
 import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
 import { PREFILL_CHUNK_TOKENS } from '../vocab';
 import { throwIfAborted } from '../util/abort';
-import { KvCache } from './kvCache';
+import { KvCache, type CacheShape } from './kvCache';
 import { argmax, logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
 import { defaultCacheDir } from './paths';
 
@@ -245,9 +245,14 @@ export class Engine {
     return this.decodeGraphNodes;
   }
 
-  newCache<Tag = unknown>(initialCapacity = 256): KvCache<Tag> {
+  /** The shape of this model's KV cache (what newCache allocates, without allocating). */
+  get cacheShape(): CacheShape {
     const c = this.model.config;
-    return new KvCache<Tag>({ numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta }, initialCapacity, {
+    return { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta };
+  }
+
+  newCache<Tag = unknown>(initialCapacity = 256): KvCache<Tag> {
+    return new KvCache<Tag>(this.cacheShape, initialCapacity, {
       layout: this.usesGqa ? 'head' : 'token',
     });
   }

@@ -161,7 +161,7 @@ export async function buildSteeringVectors(engine: Engine, pairs: readonly Token
   const mean = (sum: Float64Array) => Float32Array.from(sum, (s) => s / pairs.length);
   return {
     modelHash: engine.model.weightsHash,
-    shape: { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta },
+    shape: engine.cacheShape,
     layers,
     keys: keySums.map(mean),
     values: valueSums.map(mean),
