@@ -191,8 +191,10 @@ async function main(): Promise<void> {
       await runCommand(page, 'RepoPot: Ask About Repo');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Where is … defined?' }).first().click();
       await page.locator('.quick-input-widget input').fill('checkout');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'src/cart.ts:20' }).first().waitFor({ timeout: TIMEOUT });
-      await page.keyboard.press('Enter');
+      // Click the completed row: Enter would take whichever row is active while the list is still filtering.
+      const completed = page.locator('.quick-input-list .monaco-list-row', { hasText: 'src/cart.ts:20' }).first();
+      await completed.waitFor({ timeout: TIMEOUT });
+      await completed.click();
       const frame = chatFrame(page);
       await frame.locator('.entry .question', { hasText: 'Where is `checkout` defined?' }).first().waitFor();
       const verdict = frame.locator('.entry:last-child .verdict:not([hidden])');
