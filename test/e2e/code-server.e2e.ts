@@ -53,7 +53,7 @@ function startCodeServer(args: string[], logFile: string): Promise<ChildProcess>
     let out = '';
     const onData = (b: Buffer): void => {
       out += b.toString();
-      void fs.appendFile(logFile, b);
+      void fs.appendFile(logFile, b).catch(() => undefined); // output after cleanup removed the folder is dropped, not a crash
       if (/HTTP server listening on/.test(out)) resolve(child);
     };
     child.stdout!.on('data', onData);
