@@ -13,7 +13,7 @@ import { questionPrompt } from '../server/src/distill/prompt';
 import { catalystScores, infinipotPolicy } from '../server/src/distill/policies/infinipot';
 import { streamingPolicy } from '../server/src/distill/policies/streaming';
 import { topK } from '../server/src/distill/policies/policy';
-import { catalystText, makePolicy, parsePolicySpec } from '../server/src/distill/policies/registry';
+import { catalystText, makePolicy, makePolicyFromSpec, parsePolicySpec } from '../server/src/distill/policies/registry';
 import { POLICY_NAMES } from '../server/src/distill/policies/policy';
 import { citeSources, CITATION_RADIUS, type SlotSource } from '../server/src/distill/provenance';
 import { decodePot, encodePot, loadPot, savePot, writeFileAtomic, POT_FORMAT_VERSION } from '../server/src/distill/potStore';
@@ -58,6 +58,44 @@ test('CR-RoPE: positions stay below budget + chunk however long the stream; ever
     assert.deepEqual(lines, [...lines].sort((a, b) => a - b), name);
     assert.equal(new Set(lines).size, lines.length, name);
   }
+  await engine.dispose();
+});
+
+test('positionLimit: kept slots keep their stream positions until a chunk would pass the limit, then CR-RoPE re-packs them', async () => {
+  const engine = await tinyEngine();
+  const pot = new Pot(engine, { budget: 48, policy: makePolicy('streaming', engine), positionLimit: 200 });
+  const tokens = sampleTokens(600, 259, 3);
+  let repacked = false;
+  for (let from = 0; from < tokens.length; from += 24) {
+    const before = pot.cache.length > 0 ? pot.cache.nextPosition() : 0;
+    await pot.append(tokens.slice(from, from + 24), sources(24, from));
+    const positions = [...pot.cache.positions()];
+    assert.ok(Math.max(...positions) < 200, `chunk at ${from}: max position ${Math.max(...positions)} passed the limit`);
+    if (before + 24 > 200) repacked = true;
+    if (!repacked) {
+      // Until the limit, every slot sits where it streamed in: its position is its stream index (line - 1).
+      assert.deepEqual(positions, pot.cache.tags().map((t) => t!.line - 1), `chunk at ${from}`);
+    } else assert.ok(positions.every((p, i) => i === 0 || p > positions[i - 1]), `chunk at ${from}: positions in stream order`);
+  }
+  assert.ok(repacked, 'a 600-token stream must pass a limit of 200');
+  assert.equal(pot.summary().tokensSeen, 600);
+  await engine.dispose();
+});
+
+test('InfiniPot pins every file header (line 0) through compression unless pin=none', async () => {
+  const engine = await tinyEngine();
+  const policy = makePolicyFromSpec('infinipot', engine);
+  const pot = new Pot(engine, { budget: 64, policy });
+  const tokens = sampleTokens(400, 259, 5);
+  // 8 files of 50 tokens, each starting with a 4-token header tagged line 0
+  const tags = Array.from({ length: 400 }, (_, i) => ({ file: `f${Math.floor(i / 50)}.ts`, line: i % 50 < 4 ? 0 : (i % 50) - 3 }));
+  for (let from = 0; from < 400; from += 25) await pot.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
+  const headers = pot.cache.tags().filter((t) => t!.line === 0);
+  assert.equal(headers.length, 8 * 4, 'all 8 headers survive');
+  const unpinned = new Pot(engine, { budget: 64, policy: makePolicyFromSpec('infinipot:pin=none', engine) });
+  for (let from = 0; from < 400; from += 25) await unpinned.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
+  assert.ok(unpinned.cache.tags().filter((t) => t!.line === 0).length < 32, 'without pinning, scores alone drop some header slots');
+  assert.throws(() => parsePolicySpec('infinipot:pin=files'), /pin=none\|headers/);
   await engine.dispose();
 });
 
@@ -214,6 +252,7 @@ test('policy specs: InfiniPot alternatives parse; bad specs are rejected with th
   assert.throws(() => parsePolicySpec('lru'), /unknown policy "lru"/);
   assert.throws(() => parsePolicySpec('h2o:cap=0.5'), /takes no options/);
   assert.throws(() => parsePolicySpec('infinipot:unit=word'), /unit=token\|line/);
+  assert.deepEqual(parsePolicySpec('infinipot:pin=headers:pinshare=0.25').tuning.infinipot, { pin: 'headers', pinShare: 0.25 });
 });
 
 test('the catalyst is asked in the model\'s own question format unless framed plain', async () => {
@@ -228,7 +267,7 @@ test('the catalyst is asked in the model\'s own question format unless framed pl
   }
 });
 
-test('query-aware refinement keeps the slots the question attends to most, re-positioned; the saved pot is untouched', async () => {
+test('query-aware refinement keeps the slots the question attends to most, at their positions; the saved pot is untouched', async () => {
   const engine = await tinyEngine(6);
   const pot = new Pot(engine, { budget: 1000, policy: streamingPolicy() });
   const tokens = sampleTokens(60, 259, 9);
@@ -242,7 +281,7 @@ test('query-aware refinement keeps the slots the question attends to most, re-po
   await refineForQuestion(engine, refined, question, 0.25);
   assert.equal(refined.length, 15);
   assert.deepEqual(refined.tags().map((t) => t?.line), expected.map((s) => s + 1), 'kept slots = top 25% by the question\'s attention');
-  assert.deepEqual(Array.from({ length: 15 }, (_, i) => refined.position(i)), Array.from({ length: 15 }, (_, i) => i), 'CR-RoPE: contiguous positions');
+  assert.deepEqual(Array.from({ length: 15 }, (_, i) => refined.position(i)), expected, 'kept slots stay where they streamed in (no re-packing)');
   const answer = await askPot(engine, pot, 'where?', { maxTokens: 3, refine: 0.25 });
   assert.equal(pot.cache.length, 60, 'asking with refinement leaves the pot as it was');
   const keptLines = new Set(expected.map((s) => s + 1));

@@ -9,7 +9,8 @@
 #   - attention supervision of the lookup circuit (READ_HEADS): a file head (each token attends to its file's path)
 #     and an answer head (the answer attends to the context span it copies, e.g. the defining file's header);
 #   - judged by held-out EM and the copy score every EVAL_EVERY steps (judge.py); best.pt keeps the best.
-# Idempotent and resumable like stages.sh: re-run to continue. Env: THREADS (default 2), STAGES (default "cf1 cf2").
+# Idempotent and resumable like stages.sh: re-run to continue. Env: THREADS (default 2), STAGES_WANTED (default "cf1 cf2";
+# "cf3" continues from the committed model, i.e. the cf2 export).
 #   nohup bash tools/train/counterfactual.sh > .train/logs/cf.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +27,7 @@ py() { [ -s $T/qa/$1.jsonl ] || nice -n ${NICE:-5} $PY tools/train/gen_questions
 pack() { local n=$1 seq=$2 pyfrac=$3 seed=$4; shift 4
          [ -f $T/data/$n.npy ] && return 0
          local files=(); for q in "$@"; do files+=($T/qa/$q.jsonl); done
-         nice -n ${NICE:-5} $PY tools/train/prepare_data.py --qa "${files[@]}" --seq $seq --py-frac $pyfrac --seed $seed --out $T/data/$n; }
+         nice -n ${NICE:-5} $PY tools/train/prepare_data.py --qa "${files[@]}" --seq $seq --py-frac $pyfrac --seed $seed --out $T/data/$n ${PACK_EXTRA:-}; }
 copy() { [ -f $T/data/$1.npy ] || nice -n ${NICE:-5} $PY tools/train/copy_data.py rows --out $T/data/$1 "${@:2}"; }
 
 data() {
@@ -45,6 +46,17 @@ data() {
          py cf2-py --budget 900 --repos 1500 --max-questions 10 --seed 22
          pack cf2-qa 1024 0.08 22 cf2-js cf2-py
          copy cf2-copy --rows 4000 --seq 1024 --max-span 240 --max-filler 400 --seed 22 ;;
+    # more steps at ~1k tokens on fresh renamings (cf2's judge was still rising when it was cut), constants and
+    # parameters over-sampled (the two kinds that stayed near zero after cf2), and pot-shaped samples: half lose
+    # lines (as a pot drops tokens) and half of those without importer lists get another sample's files among
+    # theirs (issue 15: the cf2 model misread both)
+    cf3) js cf3-js --budget 900 --repos 5000 --max-questions 10 --seed 23
+         py cf3-py --budget 900 --repos 1500 --max-questions 10 --seed 23
+         PACK_EXTRA="--thin-share 0.5 --distract-share 0.5" pack cf3-qa-pot 1024 0.08 23 cf3-js cf3-py
+         js cf3-rare-js --budget 900 --repos 12000 --max-questions 10 --seed 33 --types const,params,multihop-def,multihop-value
+         py cf3-rare-py --budget 900 --repos 4000 --max-questions 10 --seed 33 --types const,params,multihop-def,multihop-value
+         PACK_EXTRA="--thin-share 0.5 --distract-share 0.5" pack cf3-rare-pot 1024 0 33 cf3-rare-js cf3-rare-py
+         copy cf3-copy --rows 4000 --seq 1024 --max-span 240 --max-filler 400 --seed 23 ;;
   esac
 }
 
@@ -52,6 +64,7 @@ data() {
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3"
   "cf2  1024 4    450   6e-4  20     cf1   $T/data/cf2-qa.npy:0.6,$T/data/cf2-copy.npy:0.4  4  3  0.3"
+  "cf3  1024 4    800   4e-4  20     -     $T/data/cf3-qa-pot.npy:0.4,$T/data/cf3-rare-pot.npy:0.25,$T/data/cf3-copy.npy:0.35  4  3  0.3"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
 for s in "${STAGES[@]}"; do

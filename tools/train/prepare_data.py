@@ -6,9 +6,14 @@ Each row = <|endoftext|> + repository (`<|file|> path\\n text\\n` per file)
 ; samples are packed (first fit) into rows and padded with <|pad|> (loss-masked) to --seq.  Questions that do
 not fit are dropped; rows whose repository alone does not fit are dropped.
 Optionally mixes plain Python-stdlib repositories (no questions) from the corpus.
+Pot-shaped samples (issue 15: the model read a full repository but misread the same repository once a pot had
+dropped part of it, or once other packages' files stood around it):
+  --thin-share P   a share of samples lose lines of their files (each line at a rate drawn from 0.2-0.7), except
+                   headers and the lines that hold a question's name or answer, so every answer stays true;
+  --distract-share P  a share of samples get 1-3 files of another sample inserted among theirs.
 Output: <out>.npy uint16 [N, seq] and <out>.json stats.
 """
-import argparse, json, os, random, sys
+import argparse, json, os, random, re, sys
 import numpy as np
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,6 +32,30 @@ def encode_sample(tok, files, questions, S):
     return ids
 
 
+def protected_strings(questions):
+    """Names a question asks about (in backticks) and its answers' parts: the lines holding them are the evidence."""
+    out = set()
+    for q in questions:
+        for m in re.findall(r'`([^`]+)`', q['question']):
+            out.add(m)
+        for part in re.split(r'[,\s]+', q['answer']):
+            if len(part) >= 2:
+                out.add(part.split('/')[-1] if '/' in part else part)
+    return [x for x in out if x]
+
+
+def thin_files(rnd, files, questions):
+    """Drops lines of each file at a random rate, keeping every line that holds a protected string."""
+    keep_if = protected_strings(questions)
+    rate = rnd.uniform(0.2, 0.7)
+    out = []
+    for f in files:
+        lines = f['text'].split('\n')
+        kept = [l for l in lines if any(k in l for k in keep_if) or rnd.random() >= rate]
+        out.append({**f, 'text': '\n'.join(kept)})
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--qa', nargs='+', required=True)
@@ -37,6 +66,8 @@ def main():
     ap.add_argument('--py-frac', type=float, default=0.0, help='extra plain python repos, fraction of rows')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--pack', type=int, default=1, help='pack several samples per row')
+    ap.add_argument('--thin-share', type=float, default=0.0, help='share of samples whose files lose lines (pot-shaped)')
+    ap.add_argument('--distract-share', type=float, default=0.0, help='share of samples given files of another sample')
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     tok = Tokenizer(a.tokenizer)
@@ -45,10 +76,29 @@ def main():
     records = []
     for p in a.qa:
         records += [json.loads(l) for l in open(p, encoding='utf-8') if l.strip()]
+    thinned = distracted = 0
     for r in records:
         qs = r.get('questions', [])
+        # other files could import the same module: no distractors where a question lists importers
+        listing = any(q.get('type') in ('imports', 'multihop-def', 'multihop-params', 'multihop-value') for q in qs)
+        thin = a.thin_share > 0 and rnd.random() < a.thin_share
+        files = r['files']
+        if a.distract_share > 0 and not listing and rnd.random() < a.distract_share and len(records) > 1:
+            other = records[rnd.randrange(len(records))]
+            if other is not r and other.get('files'):
+                mixed = list(files)
+                for f in rnd.sample(other['files'], min(len(other['files']), rnd.randint(1, 3))):
+                    if all(f['path'] != g['path'] for g in mixed):
+                        mixed.insert(rnd.randint(0, len(mixed)), f)
+                # a thinned sample has room for more; a sample that no longer fits keeps its own files
+                if len(encode_sample(tok, thin_files(random.Random(0), mixed, qs) if thin else mixed, qs[:1], S)) <= a.seq:
+                    files = mixed
+                    distracted += 1
+        if thin:
+            files = thin_files(rnd, files, qs)
+            thinned += 1
         while True:
-            ids = encode_sample(tok, r['files'], qs, S)
+            ids = encode_sample(tok, files, qs, S)
             if len(ids) <= a.seq or not qs:
                 break
             qs = qs[:-1]
@@ -102,7 +152,7 @@ def main():
     os.makedirs(os.path.dirname(a.out) or '.', exist_ok=True)
     np.save(a.out + '.npy', arr)
     st = {'samples': n_samples, 'rows': len(rows), 'seq': a.seq, 'real_tokens': real, 'fill': real / max(1, arr.size),
-          'questions': nq, 'dropped_too_long': dropped}
+          'questions': nq, 'dropped_too_long': dropped, 'thinned': thinned, 'distracted': distracted}
     json.dump(st, open(a.out + '.json', 'w'))
     print(st)
 

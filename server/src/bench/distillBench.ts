@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import { Pot } from '../distill/pot';
-import { askPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot } from '../distill/distiller';
+import { askPot, chunkedPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot } from '../distill/distiller';
 
 /** The published distill benchmarks (docs/benchmarks.md) were measured with 512-token chunks: kept, so they compare. */
 const BENCH_CHUNK_TOKENS = 512;
@@ -44,6 +44,8 @@ export interface DistillBenchOptions {
   /** lookup: stream lengths in tokens; cost: stream lengths in tokens. */
   streamTokens?: number[];
   limit?: number;
+  /** lookup: each record's repository alone (the stream is the repository); default: inside other held-out code. */
+  bare?: boolean;
   signal?: AbortSignal;
   /** Layout for `…+fourier` policy specs (the pot with the Fourier tier at the same bytes). */
   fourierLayout?: FourierLayout;
@@ -66,16 +68,26 @@ export function heldOutFiles(evalDir: string): StreamableFile[] {
   return [...seen.values()];
 }
 
-/** Files totalling about `tokens` tokens (cycling through the pool, renamed per lap). */
+/**
+ * Files totalling at most `tokens` tokens, filled until 64 files in a row would overshoot (cycling through the pool,
+ * renamed per lap): a file that would overshoot is skipped, so a stream sized to fit the model's context does.
+ */
 function haystack(engine: Engine, pool: StreamableFile[], tokens: number, seed: number): StreamableFile[] {
   const header = headerForTokenizer(engine.tokenizer);
   const out: StreamableFile[] = [];
   let total = 0;
-  for (let i = 0; total < tokens; i++) {
+  let misses = 0;
+  for (let i = 0; total < tokens && misses < Math.min(pool.length, 64); i++) {
     const f = pool[(i + seed * 7) % pool.length];
     const lap = Math.floor(i / pool.length);
     const file = lap ? { path: `lap${lap}/${f.path}`, text: f.text } : f;
-    total += tokenizeWithProvenance(file, engine.tokenizer, header).tokens.length;
+    const n = tokenizeWithProvenance(file, engine.tokenizer, header).tokens.length;
+    if (total + n > tokens) {
+      misses++;
+      continue;
+    }
+    misses = 0;
+    total += n;
     out.push(file);
   }
   return out;
@@ -97,20 +109,22 @@ function needle(seed: number): { name: string; value: string; file: StreamableFi
 /**
  * `<policy spec>` or `<policy spec>+refine=<share>`: the latter also applies query-aware refinement
  * (the question as catalyst, keeping that share of the pot) when asking. `+fourier` after the policy:
- * the pot uses the Fourier tier and holds as many slots as fit the plain budget's bytes.
+ * the pot uses the Fourier tier and holds as many slots as fit the plain budget's bytes. `+repack`: CR-RoPE
+ * re-packs positions at every compression (the paper) instead of only when they run out (the product).
  */
-export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; fourier: boolean } {
+export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; fourier: boolean; repack: 'always' | 'when-full' } {
   const fourier = spec.includes('+fourier');
-  spec = spec.replace('+fourier', '');
+  const repack = spec.includes('+repack') ? 'always' : 'when-full';
+  spec = spec.replace('+fourier', '').replace('+repack', '');
   const at = spec.indexOf('+refine=');
   const policy = at < 0 ? spec : spec.slice(0, at);
   const refine = at < 0 ? undefined : Number(spec.slice(at + '+refine='.length));
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new RangeError(`"${spec}": refine share must be in (0, 1]`);
-  return { policy, name: parsePolicySpec(policy).name, refine, fourier };
+  return { policy, name: parsePolicySpec(policy).name, refine, fourier, repack };
 }
 
 async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number, layout?: FourierLayout): Promise<{ answer: string; tokensSeen: number }> {
-  const { policy, refine, fourier } = parseBenchPolicy(spec);
+  const { policy, refine, fourier, repack } = parseBenchPolicy(spec);
   const chunkTokens = Math.min(benchChunkTokens(engine.config.maxPositions), budget);
   let cache: KvCache<SlotSource> | undefined;
   if (fourier) {
@@ -119,7 +133,7 @@ async function distillAndAsk(engine: Engine, spec: string, budget: number, files
     budget = tierSlotsForBytes(shape, layout, budget * plainSlotBytes(shape), { chunk: chunkTokens });
     cache = newTierCache<SlotSource>(shape, layout, budget, { chunk: chunkTokens });
   }
-  const pot = new Pot(engine, { budget, policy: makePolicyFromSpec(policy, engine), compressTo: defaultCompressTo(budget, chunkTokens) }, cache);
+  const pot = chunkedPot(engine, budget, chunkTokens, makePolicyFromSpec(policy, engine), cache, repack);
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
   const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine });
   return { answer: r.answer, tokensSeen };
@@ -225,14 +239,14 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
         for (const [i, r] of sample.entries()) {
           throwIfAborted(o.signal);
           // The record's repository sits at a random depth inside other held-out code.
-          const files = haystack(engine, pool.filter((f) => !r.files.some((rf) => f.path.endsWith(rf.path))), Math.max(0, streamTokens - (r.tokens ?? 1000)), i);
+          const files = o.bare ? [] : haystack(engine, pool.filter((f) => !r.files.some((rf) => f.path.endsWith(rf.path))), Math.max(0, streamTokens - (r.tokens ?? 1000)), i);
           files.splice(i % (files.length + 1), 0, ...r.files);
           const { answer } = await distillAndAsk(engine, policy, budget, files, r.question, 24, o.fourierLayout);
           if (exactMatch(answer, r.answer)) hits++;
         }
         const accuracy = hits / Math.max(1, sample.length);
         summary[`${policy}@${budget}/${streamTokens}`] = accuracy;
-        emit({ bench: 'distill', suite: 'lookup', policy, budget, streamTokens, depth: null, accuracy, n: sample.length });
+        emit({ bench: 'distill', suite: 'lookup', policy, budget, streamTokens, bare: o.bare ?? false, depth: null, accuracy, n: sample.length });
       }
     }
   }

@@ -23,13 +23,14 @@ function list(value: string | undefined, name: string): number[] | undefined {
 const benchDistillFlags = {
   suite: { type: 'string', value: 'S', help: 'which benchmark', choices: DISTILL_SUITES, shows: 'niah' },
   ...modelOptions(),
-  policies: { type: 'string', value: 'P,P', help: 'policy specs (name[:key=value][+refine=share])', shows: `every policy (infinipot,full for cost)` },
+  policies: { type: 'string', value: 'P,P', help: 'policy specs (name[:key=value][+refine=share][+repack][+fourier])', shows: `every policy (infinipot,full for cost)` },
   budgets: { type: 'string', value: 'N,N', help: 'pot budgets', shows: 'the suite\'s' },
   lengths: { type: 'string', value: 'N,N', help: 'niah haystack lengths', shows: 'the suite\'s' },
   depths: { type: 'string', value: 'X,X', help: 'niah needle depths (0-1)', shows: 'the suite\'s' },
   trials: { type: 'string', value: 'N', help: 'niah trials per cell', shows: 'the suite\'s' },
   streams: { type: 'string', value: 'N,N', help: 'stream lengths in tokens (lookup, cost)', shows: 'the suite\'s' },
   limit: { type: 'string', value: 'N', help: 'lookup questions', shows: 'all' },
+  bare: { type: 'boolean', default: false, help: 'lookup: each record\'s repository alone, without other held-out code around it' },
   'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
   'plot-dir': { type: 'string', value: 'DIR', help: 'where plots are written', shows: 'docs/images' },
   json: { type: 'boolean', default: false, help: 'JSON lines' },
@@ -131,6 +132,7 @@ function sharedOptions(values: Parsed<typeof benchDistillFlags>['values']) {
     trials: list(values.trials, 'trials')?.[0],
     streamTokens: list(values.streams, 'streams'),
     limit: list(values.limit, 'limit')?.[0],
+    bare: values.bare,
     evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
     signal: interruptSignal(),
   };

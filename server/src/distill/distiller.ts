@@ -101,7 +101,7 @@ export interface IngestSummary extends PotStats {
  * most DEFAULT_BUDGET) keep budgets comparable. Also the budget when none is asked for.
  */
 export function defaultBudget(maxPositions: number, chunkTokens = defaultChunkTokens(maxPositions)): number {
-  const room = maxPositions - chunkTokens - Math.floor(maxPositions / 8);
+  const room = potPositionLimit(maxPositions) - chunkTokens;
   let budget = 64;
   while (budget * 2 <= room && budget * 2 <= DEFAULT_BUDGET) budget *= 2;
   return budget;
@@ -119,9 +119,18 @@ export function defaultCompressTo(budget: number, chunkTokens: number): number {
   return budget >= 2 * chunkTokens ? budget - chunkTokens : budget;
 }
 
-/** A pot of `budget` slots fed `chunkTokens` at a time, compressing to defaultCompressTo (on `cache` when given). */
-export function chunkedPot(engine: Engine, budget: number, chunkTokens: number, policy: CachePolicy, cache?: KvCache<SlotSource>): Pot {
-  return new Pot(engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens) }, cache);
+/** The positions a pot's slots may take: the trained context less an eighth of it for the question and answer. */
+export function potPositionLimit(maxPositions: number): number {
+  return maxPositions - Math.floor(maxPositions / 8);
+}
+
+/**
+ * A pot of `budget` slots fed `chunkTokens` at a time, compressing to defaultCompressTo (on `cache` when given),
+ * re-packing positions only when they run out (`repack: 'always'`: at every compression, the paper's CR-RoPE).
+ */
+export function chunkedPot(engine: Engine, budget: number, chunkTokens: number, policy: CachePolicy, cache?: KvCache<SlotSource>, repack: 'always' | 'when-full' = 'when-full'): Pot {
+  const positionLimit = repack === 'always' ? undefined : potPositionLimit(engine.config.maxPositions);
+  return new Pot(engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens), positionLimit }, cache);
 }
 
 /** The largest chunk the model allows: a quarter of its trained context (at least 64 tokens). */

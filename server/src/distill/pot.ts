@@ -1,7 +1,9 @@
 // The pot: a KV cache of at most `budget` slots that a stream of any length flows through
 // (InfiniPot's continual context distillation). Each chunk is appended; when the pot overflows its
-// budget, the policy picks the slots to keep, the cache keeps them, and CR-RoPE re-positions them
-// to 0..kept-1 — so positions never exceed budget + chunk, however long the repository.
+// budget, the policy picks the slots to keep and the cache keeps them. CR-RoPE re-positions the kept
+// slots to 0..kept-1 so positions stay within the trained context however long the repository; with a
+// `positionLimit`, only when the next chunk would pass it, because until then the slots' original
+// positions read better (see PotOptions.positionLimit).
 
 import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
@@ -18,6 +20,15 @@ export interface PotOptions {
    * next chunks fit without scoring again, so the cost of each compression is shared by several.
    */
   compressTo?: number;
+  /**
+   * The largest position a slot may take (the model's trained context less room for a question). Kept slots keep
+   * their original positions until a chunk would pass it; only then does CR-RoPE re-pack them to 0..kept-1.
+   * Absent: re-pack at every compression, as the paper does. Why: moving kept slots closer to the question changes
+   * every question-to-slot distance, and the built-in model then misreads what it kept — with the evidence kept
+   * and positions re-packed, 0 of 3 held-out where-answers that the full cache got right; with original
+   * positions, 3 of 3 (docs/benchmarks.md, "Positions after compression").
+   */
+  positionLimit?: number;
 }
 
 export interface PotStats {
@@ -59,6 +70,8 @@ export class Pot {
     const { policy } = this.options;
     const vocab = this.engine.config.vocabSize;
     const started = performance.now();
+    const limit = this.options.positionLimit;
+    if (limit !== undefined && this.cache.length > 0 && this.cache.nextPosition() + tokens.length > limit) this.cache.compactPositions(0);
     const previousLogits = this.cache.lastLogits;
     const rowsFor = policy.needs.attentionRows;
     const result = await this.engine.forward(this.cache, tokens, {
@@ -148,7 +161,7 @@ export class Pot {
     this.stats.accumulated = pick(this.stats.accumulated);
     this.stats.recent = pick(this.stats.recent);
     this.cache.keep(sorted);
-    this.cache.compactPositions(0);
+    if (this.options.positionLimit === undefined) this.cache.compactPositions(0);
   }
 
   private resetStats(): void {

@@ -11,7 +11,9 @@ import type { SlotStats } from './policies/policy';
 import type { SlotSource } from './provenance';
 
 // 2: a pot starts with the model's BOS token (streamIntoPot); a version-1 pot was streamed without it and is rebuilt.
-export const POT_FORMAT_VERSION = 2;
+// 3: kept slots keep their original positions until they run out (Pot.positionLimit); a version-2 pot was re-packed
+//    at every compression, which the model reads worse, and is rebuilt.
+export const POT_FORMAT_VERSION = 3;
 const MAGIC = Buffer.from('RPPOT\n', 'ascii');
 
 export interface PotMeta {

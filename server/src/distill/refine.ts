@@ -1,7 +1,8 @@
 // Query-aware refinement (InfiniPot's CaP with the question itself as the catalyst): just before
 // answering, score the pot's slots by the attention the question's rows put on them and keep only
-// the best share, re-positioned contiguously (CR-RoPE). Runs on the ask's clone of the pot, so
-// the saved pot stays question-agnostic.
+// the best share at their positions (re-packing them would change every question-to-slot distance, which the
+// built-in model misreads: docs/benchmarks.md, "Positions after compression"). Runs on the ask's clone of the
+// pot, so the saved pot stays question-agnostic.
 
 import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
@@ -16,5 +17,4 @@ export async function refineForQuestion(engine: Engine, cache: KvCache<SlotSourc
   const scores = await catalystScores(engine, cache, questionTokens);
   const keep = topK(scores, target).sort((a, b) => a - b);
   cache.keep(keep);
-  cache.compactPositions(0);
 }

@@ -5,7 +5,7 @@
 //    slots never enter the cache.
 //  - NuC (Novelty under Compression): the token's negative log-likelihood when it streamed in;
 //    surprising tokens carry information the model cannot regenerate from the rest.
-// Selection keeps the top `capShare` of the target by CaP, then fills the rest by NuC.
+// Selection keeps every file header whole (pin), then the top `capShare` of the rest by CaP, then fills by NuC.
 
 import type { Engine } from '../../engine/engine';
 import type { KvCache } from '../../engine/kvCache';
@@ -28,6 +28,14 @@ export interface InfiniPotOptions {
   capShare?: number;
   /** 'token' keeps single tokens; 'line' keeps whole source lines ranked by their mean score. */
   unit?: 'token' | 'line';
+  /**
+   * 'headers' (default): every file's header (its path line, and BOS before the first) is kept ahead of the scores,
+   * up to `pinShare` of the target. A lookup answer is copied from a header, and a header cut in half cannot be
+   * copied (docs/benchmarks.md, "Positions after compression"). 'none': the paper's selection by scores alone.
+   */
+  pin?: 'none' | 'headers';
+  /** Most of the target that pinned headers may take (the newest headers win when they do not all fit). */
+  pinShare?: number;
 }
 
 /** CaP: per-slot attention mass of the catalyst's rows (their mean), summed over layers. */
@@ -45,17 +53,38 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
     async selectKeep(context: CompressionContext) {
       const cap = await catalystScores(context.engine, context.cache, options.catalystTokens);
       const nuc = context.stats.nll.map((v) => (Number.isFinite(v) ? v : 0));
-      if (options.unit === 'line') return selectLines(context, cap, nuc, capShare);
-      const byCap = topK(cap, Math.round(context.target * capShare));
+      const pinned = (options.pin ?? 'headers') === 'headers' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? 0.5))) : [];
+      if (options.unit === 'line') return [...pinned, ...selectLines({ ...context, target: context.target - pinned.length }, cap, nuc, capShare, new Set(pinned))];
+      const pinnedSet = new Set(pinned);
+      const open = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !pinnedSet.has(s));
+      const target = context.target - pinned.length;
+      const byCap = topK(cap, Math.round(target * capShare), open);
       const chosen = new Set(byCap);
-      const rest = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !chosen.has(s));
-      return [...byCap, ...topK(nuc, context.target - byCap.length, rest)];
+      const rest = open.filter((s) => !chosen.has(s));
+      return [...pinned, ...byCap, ...topK(nuc, target - byCap.length, rest)];
     },
   };
 }
 
+/** Slots of whole file headers (line 0), newest files first, at most `limit` slots. */
+function headerSlots(context: CompressionContext, limit: number): number[] {
+  const byFile = new Map<string, number[]>();
+  context.cache.tags().forEach((tag, slot) => {
+    if (!tag || tag.line !== 0) return;
+    const g = byFile.get(tag.file);
+    if (g) g.push(slot);
+    else byFile.set(tag.file, [slot]);
+  });
+  const kept: number[] = [];
+  for (const slots of [...byFile.values()].reverse()) {
+    if (kept.length + slots.length > limit) break;
+    kept.push(...slots);
+  }
+  return kept;
+}
+
 /** Whole-line variant: lines ranked by mean normalized (CaP + NuC); fill the target line by line. */
-function selectLines(context: CompressionContext, cap: Float64Array, nuc: number[], capShare: number): number[] {
+function selectLines(context: CompressionContext, cap: Float64Array, nuc: number[], capShare: number, exclude: ReadonlySet<number> = new Set()): number[] {
   const { cache, target } = context;
   const norm = (xs: ArrayLike<number>) => {
     let max = 0;
@@ -67,6 +96,7 @@ function selectLines(context: CompressionContext, cap: Float64Array, nuc: number
   const groups = new Map<string, number[]>();
   const tags = cache.tags();
   tags.forEach((tag, slot) => {
+    if (exclude.has(slot)) return;
     const key = tag ? `${tag.file}\u0000${tag.line}` : `slot\u0000${slot}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));

@@ -58,7 +58,9 @@ export function parsePolicySpec(spec: string): { name: PolicyName; tuning: Polic
     if (key === 'cap' && Number.isFinite(Number(value))) infinipot.capShare = Number(value);
     else if (key === 'unit' && (value === 'token' || value === 'line')) infinipot.unit = value;
     else if (key === 'frame' && (value === 'question' || value === 'plain')) infinipot.catalystFrame = value;
-    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line or frame=question|plain`);
+    else if (key === 'pin' && (value === 'none' || value === 'headers')) infinipot.pin = value;
+    else if (key === 'pinshare' && Number(value) >= 0 && Number(value) <= 1) infinipot.pinShare = Number(value);
+    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=none|headers or pinshare=<0..1>`);
   }
   return { name: name as PolicyName, tuning: { infinipot } };
 }
