@@ -45,6 +45,11 @@ export class RotationTable {
     return at;
   }
 
+  /** Brings rows 0..count-1 up to date for positions[from + t]. */
+  refresh(positions: Int32Array, from: number, count: number): void {
+    for (let t = 0; t < count; t++) this.row(t, positions[from + t]);
+  }
+
   /** An independent copy (a cloned cache has the same positions). */
   clone(): RotationTable {
     const copy = new RotationTable(this.freq, this.maxRows);
