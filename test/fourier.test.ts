@@ -7,6 +7,8 @@ import { FourierKvCache } from '../server/src/fourier/tier';
 import { SpectralBasis } from '../server/src/fourier/basis';
 import { emptyLayout, fullLayout, type FourierLayout } from '../server/src/fourier/layout';
 import { attentionError } from '../server/src/fourier/calibrate';
+import { RotationTable } from '../server/src/fourier/rotation';
+import { keyRopeFrequencies } from '../server/src/engine/kvCache';
 
 const shape: CacheShape = { numLayers: 2, numKvHeads: 2, headDim: 8, ropeTheta: 10000 };
 const row = shape.numKvHeads * shape.headDim;
@@ -221,6 +223,41 @@ test('clone is independent and equal', () => {
   fill(copy, 20, true, 900);
   assert.equal(tier.length, 50);
   assert.notEqual(copy.tierLength, tier.tierLength);
+});
+
+test('memoized RoPE turns: exactly Math.cos/Math.sin of the current position, recomputed when it changes', () => {
+  const freq = keyRopeFrequencies(shape);
+  const table = new RotationTable(freq, 64);
+  const check = (t: number, pos: number) => {
+    const r = table.row(t, pos);
+    assert.equal(r, t * freq.length);
+    for (let i = 0; i < freq.length; i++) {
+      assert.equal(table.cos[r + i], Math.cos(pos * freq[i]));
+      assert.equal(table.sin[r + i], Math.sin(pos * freq[i]));
+    }
+  };
+  check(0, 5);
+  check(40, 123); // grows past the first rows
+  check(0, 5); // still there after growing
+  check(0, 6); // position moved: recomputed
+  const copy = table.clone();
+  check(40, 7);
+  assert.equal(copy.cos[copy.row(40, 123) + 1], Math.cos(123 * freq[1])); // the copy kept its own rows
+});
+
+test('rebuilds after re-positioning use the new positions, whatever the memoized turns held', async () => {
+  const warm = fill(new FourierKvCache<string>(shape, partialLayout(), tierOptions, 4), 60);
+  await warm.prepare(); // turns memoized at the old positions
+  const cold = FourierKvCache.restoreTier<string>(warm.snapshot(), (t) => t as string, shape); // none memoized
+  const moved = Array.from({ length: warm.length }, (_, s) => 11 + 3 * s);
+  for (const c of [warm, cold]) c.reposition(moved);
+  await warm.prepare();
+  await cold.prepare();
+  views(warm).forEach((v, i) => assert.ok(sameBits(v, views(cold)[i]), `view ${i}: warm and cold rebuilds differ`));
+  const js = FourierKvCache.restoreTier<string>(warm.snapshot(), (t) => t as string, shape);
+  js.reposition(moved);
+  const jsViews = views(js); // JavaScript path
+  views(warm).forEach((v, i) => v.forEach((x, j) => assert.ok(Math.abs(x - jsViews[i][j]) < 1e-5, `view ${i}[${j}]`)));
 });
 
 test('attention error: zero for identical K/V, positive when a dimension is perturbed', () => {
