@@ -338,3 +338,11 @@ test('a calibration made on other weights is refused, a matching one loads', asy
   assert.throws(() => findLayout(dir, { ...shape, headDim: 16 }), /calibrated for/);
   assert.equal(findLayout(path.join(dir, 'none'), shape), undefined);
 });
+
+test('the tier refuses the head-major (GroupQueryAttention) layout with the reason instead of losing its rebuilt rows', () => {
+  const tier = new FourierKvCache<string>(shape, partialLayout(), tierOptions, 4);
+  assert.throws(() => tier.setLayout('head'), /Fourier tier needs the token-major cache.*REPOPOT_ATTENTION/);
+  assert.doesNotThrow(() => tier.setLayout('token'));
+  const plain = new KvCache<string>(shape, 4);
+  assert.doesNotThrow(() => plain.setLayout('head'), 'a plain cache converts');
+});

@@ -24,7 +24,7 @@ import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
 import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
 import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
-import { FourierKvCache } from '../fourier/tier';
+import { FourierKvCache, TIER_NEEDS_TOKEN_LAYOUT } from '../fourier/tier';
 
 /**
  * What the pot is distilled with: the same names from the VS Code setting (`repopot.cache.*`) and the CLI
@@ -267,6 +267,9 @@ export class Distiller {
     // With the Fourier tier, the pot's bytes (the memory setting's, else those of `budget` plain slots) hold more slots
     // (a missing calibration is an error here: callers that fall back to the plain pot check fourierLayout() first).
     const fourier = settings.fourier ? this.fourierLayout() : undefined;
+    if (fourier && this.engine.cacheLayout !== 'token') {
+      throw new Error(TIER_NEEDS_TOKEN_LAYOUT);
+    }
     const policy = makePolicy(policyName, this.engine, options.catalyst);
     const walkOptions: WalkOptions = { include: options.include, exclude: options.exclude, signal: options.signal };
     const walk = options.walk ?? (await walkRepository(options.repo, walkOptions));

@@ -16,7 +16,7 @@ import type { Tokenizer } from '../model/tokenizer';
 import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
 import { PREFILL_CHUNK_TOKENS } from '../vocab';
 import { throwIfAborted } from '../util/abort';
-import { KvCache, type CacheShape } from './kvCache';
+import { KvCache, type CacheLayout, type CacheShape } from './kvCache';
 import { argmax, logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
 import { defaultCacheDir } from './paths';
 
@@ -253,7 +253,7 @@ export class Engine {
 
   newCache<Tag = unknown>(initialCapacity = 256): KvCache<Tag> {
     return new KvCache<Tag>(this.cacheShape, initialCapacity, {
-      layout: this.usesGqa ? 'head' : 'token',
+      layout: this.cacheLayout,
     });
   }
 
@@ -261,6 +261,11 @@ export class Engine {
    * Whether this step can run on the fused graph: GroupQueryAttention is causal among the new tokens (a mask may
    * only block more) and RoPE positions must lie inside its cos/sin tables. Anything else takes the standard graph.
    */
+  /** How new caches store K/V: head-major for GroupQueryAttention (REPOPOT_ATTENTION=gqa with fused kernels), else token-major. */
+  get cacheLayout(): CacheLayout {
+    return this.usesGqa ? 'head' : 'token';
+  }
+
   private get usesGqa(): boolean {
     return this.options.kernels === 'fused' && this.options.attention === 'gqa';
   }

@@ -28,7 +28,7 @@
 // insensitive entries there are scratch, rewritten from the coefficients before any read (lazily).
 // `bytes` and snapshots count only what the tier keeps: exact rows, sensitive dims, coefficients.
 
-import { CacheError, KvCache, keyRopeFrequencies, type CacheShape } from '../engine/kvCache';
+import { CacheError, KvCache, keyRopeFrequencies, type CacheLayout, type CacheShape } from '../engine/kvCache';
 import { SpectralBasis, coefficientsFor } from './basis';
 import { keyOffsets, valueOffsets, type FourierLayout } from './layout';
 import { gemm } from './gemm';
@@ -58,6 +58,9 @@ export interface TierTimings {
   reconstructions: number;
   projectMs: number;
 }
+
+/** Why a tier cannot run with GroupQueryAttention's head-major cache (see FourierKvCache.setLayout). */
+export const TIER_NEEDS_TOKEN_LAYOUT = 'the Fourier tier needs the token-major cache; GroupQueryAttention (REPOPOT_ATTENTION=gqa) cannot run with it: unset REPOPOT_ATTENTION or turn the tier off';
 
 export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
   readonly fourierLayout: FourierLayout;
@@ -265,6 +268,15 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
     this.materialize();
     super.truncate(length);
     this.refit();
+  }
+
+  /**
+   * The tier writes its rebuilt rows into the token-major views; head-major storage (GroupQueryAttention,
+   * REPOPOT_ATTENTION=gqa) hands out copies, so the rebuild would be lost: refused with the reason.
+   */
+  override setLayout(layout: CacheLayout): void {
+    if (layout !== 'token') throw new CacheError(TIER_NEEDS_TOKEN_LAYOUT);
+    super.setLayout(layout);
   }
 
   override reposition(newPositions: ArrayLike<number>): void {
