@@ -82,6 +82,30 @@ test('positionLimit: kept slots keep their stream positions until a chunk would 
   await engine.dispose();
 });
 
+test('repack reencode: when positions run out the kept tokens are run again as one text (K/V equal a fresh prefill of them)', async () => {
+  const engine = await tinyEngine();
+  const run = async (repack: 'rotate' | 'reencode') => {
+    // budget 48 compressing to 24: chunk 3 compresses (a gap after the sinks); chunk 4 would pass position 80, so the
+    // 24 kept slots are re-packed first and chunk 4 lands right after them with no compression
+    const pot = new Pot(engine, { budget: 48, compressTo: 24, policy: makePolicy('streaming', engine), positionLimit: 80, repack });
+    const tokens = sampleTokens(96, 259, 4);
+    for (let from = 0; from < 96; from += 24) await pot.append(tokens.slice(from, from + 24), sources(24, from));
+    assert.deepEqual([...pot.cache.positions()], Array.from({ length: 48 }, (_, i) => i), `${repack}: re-packed to 0..47`);
+    assert.deepEqual(pot.stats.tokens, pot.cache.tags().map((t) => tokens[t!.line - 1]), 'the pot knows the token of every slot');
+    const fresh = engine.newCache<SlotSource>(64);
+    await engine.forward(fresh, pot.stats.tokens, { logits: 'last' });
+    let maxDiff = 0;
+    for (let l = 0; l < engine.config.numLayers; l++) {
+      const a = pot.cache.keyView(l), b = fresh.keyView(l);
+      for (let i = 0; i < 48 * engine.cacheShape.numKvHeads * engine.cacheShape.headDim; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    }
+    return maxDiff;
+  };
+  assert.ok((await run('reencode')) < 1e-4, 're-encoded K/V equal a fresh prefill of the kept tokens');
+  assert.ok((await run('rotate')) > 1e-3, 're-rotated K/V still carry the dropped context (the two modes differ)');
+  await engine.dispose();
+});
+
 test('InfiniPot pins every file header (line 0) through compression unless pin=none', async () => {
   const engine = await tinyEngine();
   const policy = makePolicyFromSpec('infinipot', engine);
@@ -124,7 +148,7 @@ test('CaP equals the catalyst rows\' attention mass from the reference forward, 
     assert.ok(Math.abs(scores[s] - expected) < 1e-4, `slot ${s}: ${scores[s]} vs ${expected}`);
   }
   const policy = infinipotPolicy({ catalystTokens: catalyst, capShare: 1 });
-  const keep = await policy.selectKeep({ engine, cache, stats: { nll: new Array(40).fill(0), accumulated: [], recent: [] }, target: 10 });
+  const keep = await policy.selectKeep({ engine, cache, stats: { nll: new Array(40).fill(0), accumulated: [], recent: [], tokens: [] }, target: 10 });
   assert.deepEqual([...keep].sort((a, b) => a - b), topK(scores, 10).sort((a, b) => a - b));
   assert.equal(cache.length, 40, 'the catalyst leaves no slots behind');
   await engine.dispose();

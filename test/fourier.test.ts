@@ -285,7 +285,7 @@ test('a saved pot keeps its tier: encodePot/decodePot round-trip, smaller than t
   const cache = fill(new FourierKvCache<{ file: string; line: number }>(shape, partialLayout(), tierOptions, 4), 60, true, 0, (s) => ({ file: 'a.ts', line: s }));
   const n = cache.length;
   const meta = { formatVersion: POT_FORMAT_VERSION, modelHash: 'm', policy: 'infinipot', budget: 64, fileHashes: {}, tokensSeen: n, compressions: 0, skipped: {}, savedAt: 'now' };
-  const stats = { nll: new Array<number>(n).fill(1), accumulated: new Array<number>(n).fill(0), recent: new Array<number>(n).fill(0) };
+  const stats = { nll: new Array<number>(n).fill(1), accumulated: new Array<number>(n).fill(0), recent: new Array<number>(n).fill(0), tokens: [] };
   const bytes = encodePot({ meta, cache, stats });
   const back = decodePot(bytes, 'p.pot', { modelHash: 'm', shape });
   assert.ok(back.cache instanceof FourierKvCache);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import { Pot } from '../distill/pot';
-import { askPot, chunkedPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot } from '../distill/distiller';
+import { askPot, chunkedPot, defaultBudget, defaultChunkTokens, defaultCompressTo, streamIntoPot, type PotPositions } from '../distill/distiller';
 
 /** The published distill benchmarks (docs/benchmarks.md) were measured with 512-token chunks: kept, so they compare. */
 const BENCH_CHUNK_TOKENS = 512;
@@ -110,21 +110,22 @@ function needle(seed: number): { name: string; value: string; file: StreamableFi
  * `<policy spec>` or `<policy spec>+refine=<share>`: the latter also applies query-aware refinement
  * (the question as catalyst, keeping that share of the pot) when asking. `+fourier` after the policy:
  * the pot uses the Fourier tier and holds as many slots as fit the plain budget's bytes. `+repack`: CR-RoPE
- * re-packs positions at every compression (the paper) instead of only when they run out (the product).
+ * re-packs positions at every compression (the paper) instead of only when they run out (the product);
+ * `+reencode`: when they run out, the kept tokens are re-encoded instead of re-rotated (PotPositions).
  */
-export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; fourier: boolean; repack: 'always' | 'when-full' } {
+export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; fourier: boolean; positions: PotPositions } {
   const fourier = spec.includes('+fourier');
-  const repack = spec.includes('+repack') ? 'always' : 'when-full';
-  spec = spec.replace('+fourier', '').replace('+repack', '');
+  const positions: PotPositions = spec.includes('+repack') ? 'repack' : spec.includes('+reencode') ? 'keep-reencode' : 'keep';
+  spec = spec.replace('+fourier', '').replace('+repack', '').replace('+reencode', '');
   const at = spec.indexOf('+refine=');
   const policy = at < 0 ? spec : spec.slice(0, at);
   const refine = at < 0 ? undefined : Number(spec.slice(at + '+refine='.length));
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new RangeError(`"${spec}": refine share must be in (0, 1]`);
-  return { policy, name: parsePolicySpec(policy).name, refine, fourier, repack };
+  return { policy, name: parsePolicySpec(policy).name, refine, fourier, positions };
 }
 
 async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number, layout?: FourierLayout): Promise<{ answer: string; tokensSeen: number }> {
-  const { policy, refine, fourier, repack } = parseBenchPolicy(spec);
+  const { policy, refine, fourier, positions } = parseBenchPolicy(spec);
   const chunkTokens = Math.min(benchChunkTokens(engine.config.maxPositions), budget);
   let cache: KvCache<SlotSource> | undefined;
   if (fourier) {
@@ -133,7 +134,7 @@ async function distillAndAsk(engine: Engine, spec: string, budget: number, files
     budget = tierSlotsForBytes(shape, layout, budget * plainSlotBytes(shape), { chunk: chunkTokens });
     cache = newTierCache<SlotSource>(shape, layout, budget, { chunk: chunkTokens });
   }
-  const pot = chunkedPot(engine, budget, chunkTokens, makePolicyFromSpec(policy, engine), cache, repack);
+  const pot = chunkedPot(engine, budget, chunkTokens, makePolicyFromSpec(policy, engine), cache, positions);
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
   const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine });
   return { answer: r.answer, tokensSeen };

@@ -125,12 +125,17 @@ export function potPositionLimit(maxPositions: number): number {
 }
 
 /**
- * A pot of `budget` slots fed `chunkTokens` at a time, compressing to defaultCompressTo (on `cache` when given),
- * re-packing positions only when they run out (`repack: 'always'`: at every compression, the paper's CR-RoPE).
+ * Where a pot's kept slots sit: 'keep' (the product) leaves them at their stream positions until positions run out,
+ * then re-rotates them to 0..kept-1; 'keep-reencode' re-encodes their tokens instead at that point; 'repack' re-rotates
+ * at every compression (the paper's CR-RoPE).
  */
-export function chunkedPot(engine: Engine, budget: number, chunkTokens: number, policy: CachePolicy, cache?: KvCache<SlotSource>, repack: 'always' | 'when-full' = 'when-full'): Pot {
-  const positionLimit = repack === 'always' ? undefined : potPositionLimit(engine.config.maxPositions);
-  return new Pot(engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens), positionLimit }, cache);
+export type PotPositions = 'keep' | 'keep-reencode' | 'repack';
+
+/** A pot of `budget` slots fed `chunkTokens` at a time, compressing to defaultCompressTo (on `cache` when given). */
+export function chunkedPot(engine: Engine, budget: number, chunkTokens: number, policy: CachePolicy, cache?: KvCache<SlotSource>, positions: PotPositions = 'keep'): Pot {
+  const positionLimit = positions === 'repack' ? undefined : potPositionLimit(engine.config.maxPositions);
+  const repack = positions === 'keep-reencode' ? 'reencode' : 'rotate';
+  return new Pot(engine, { budget, policy, compressTo: defaultCompressTo(budget, chunkTokens), positionLimit, repack }, cache);
 }
 
 /** The largest chunk the model allows: a quarter of its trained context (at least 64 tokens). */
@@ -293,6 +298,7 @@ export class Distiller {
       pot.stats.nll = stored.stats.nll;
       pot.stats.accumulated = stored.stats.accumulated;
       pot.stats.recent = stored.stats.recent;
+      pot.stats.tokens = stored.stats.tokens;
       pot.restoreCounters(stored.meta);
       const previous = new Map(Object.entries(stored.meta.fileHashes));
       const current = new Map(ordered.map((f) => [f.path, f.sha256]));

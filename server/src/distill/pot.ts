@@ -29,6 +29,13 @@ export interface PotOptions {
    * positions, 3 of 3 (docs/benchmarks.md, "Positions after compression").
    */
   positionLimit?: number;
+  /**
+   * How kept slots are re-packed when positions run out: 'rotate' (default) re-rotates their keys to 0..kept-1
+   * (CR-RoPE); 'reencode' runs the kept tokens again as one contiguous text, so their K/V are what the model computes
+   * for that text (the model was trained on contiguous text; a cache without its tokens, e.g. a pot saved before
+   * format 3, falls back to 'rotate').
+   */
+  repack?: 'rotate' | 'reencode';
 }
 
 export interface PotStats {
@@ -46,7 +53,7 @@ export interface PotStats {
 
 export class Pot {
   readonly cache: KvCache<SlotSource>;
-  readonly stats: SlotStats = { nll: [], accumulated: [], recent: [] };
+  readonly stats: SlotStats = { nll: [], accumulated: [], recent: [], tokens: [] };
   private tokensSeen = 0;
   private compressions = 0;
   private compressMs = 0;
@@ -71,7 +78,7 @@ export class Pot {
     const vocab = this.engine.config.vocabSize;
     const started = performance.now();
     const limit = this.options.positionLimit;
-    if (limit !== undefined && this.cache.length > 0 && this.cache.nextPosition() + tokens.length > limit) this.cache.compactPositions(0);
+    if (limit !== undefined && this.cache.length > 0 && this.cache.nextPosition() + tokens.length > limit) await this.repack();
     const previousLogits = this.cache.lastLogits;
     const rowsFor = policy.needs.attentionRows;
     const result = await this.engine.forward(this.cache, tokens, {
@@ -89,6 +96,7 @@ export class Pot {
       this.stats.nll.push(nll);
       this.stats.accumulated.push(0);
       this.stats.recent.push(0);
+      this.stats.tokens.push(tokens[i]);
     }
     if (result.attentionMass) {
       const length = this.cache.length;
@@ -160,6 +168,7 @@ export class Pot {
     this.stats.nll = pick(this.stats.nll);
     this.stats.accumulated = pick(this.stats.accumulated);
     this.stats.recent = pick(this.stats.recent);
+    this.stats.tokens = this.stats.tokens.length === this.cache.length ? pick(this.stats.tokens) : [];
     this.cache.keep(sorted);
     if (this.options.positionLimit === undefined) this.cache.compactPositions(0);
   }
@@ -169,6 +178,21 @@ export class Pot {
     this.stats.nll = new Array<number>(n).fill(NaN);
     this.stats.accumulated = new Array<number>(n).fill(0);
     this.stats.recent = new Array<number>(n).fill(0);
+    this.stats.tokens = [];
+  }
+
+  /** Positions ran out: re-pack the kept slots to 0..kept-1, by re-rotation or by re-encoding their tokens. */
+  private async repack(): Promise<void> {
+    const tokens = this.stats.tokens;
+    if (this.options.repack !== 'reencode' || tokens.length !== this.cache.length) {
+      this.cache.compactPositions(0);
+      return;
+    }
+    const started = performance.now();
+    const tags = this.cache.tags();
+    this.cache.truncate(0);
+    await this.engine.forward(this.cache, tokens, { tags, logits: 'last' });
+    this.compressMs += performance.now() - started;
   }
 
   private trackPositions(): void {

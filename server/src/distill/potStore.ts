@@ -49,7 +49,7 @@ export function potPath(cacheDir: string, repoRoot: string, modelHash: string, p
 }
 
 export function encodePot(pot: StoredPot): Buffer {
-  const header = Buffer.from(JSON.stringify({ meta: pot.meta, stats: { nll: pot.stats.nll.map(finiteOrNull), accumulated: pot.stats.accumulated, recent: pot.stats.recent } }), 'utf8');
+  const header = Buffer.from(JSON.stringify({ meta: pot.meta, stats: { nll: pot.stats.nll.map(finiteOrNull), accumulated: pot.stats.accumulated, recent: pot.stats.recent, tokens: pot.stats.tokens } }), 'utf8');
   const cacheBytes = pot.cache.snapshot((tag) => (tag ? [tag.file, tag.line] : null));
   const lengths = Buffer.alloc(8);
   lengths.writeUInt32LE(header.length, 0);
@@ -70,14 +70,14 @@ export function decodePot(bytes: Buffer, file: string, expected: { modelHash: st
   const cacheBytes = bytes.subarray(cacheStart, checksumStart);
   const checksum = crypto.createHash('sha256').update(header).update(cacheBytes).digest();
   if (!checksum.equals(bytes.subarray(checksumStart))) throw new PotStoreError(file, 'checksum mismatch (damaged snapshot)');
-  const parsed = JSON.parse(header.toString('utf8')) as { meta: PotMeta; stats: { nll: (number | null)[]; accumulated: number[]; recent: number[] } };
+  const parsed = JSON.parse(header.toString('utf8')) as { meta: PotMeta; stats: { nll: (number | null)[]; accumulated: number[]; recent: number[]; tokens?: number[] } };
   const { meta } = parsed;
   if (meta.formatVersion !== POT_FORMAT_VERSION) throw new PotStoreError(file, `format version ${meta.formatVersion}, this build reads ${POT_FORMAT_VERSION}`);
   if (meta.modelHash !== expected.modelHash) throw new PotStoreError(file, 'made with a different model');
   // A pot with the Fourier tier saved its tier form (sensitive dims + coefficients): restore it as such.
   const raw = new Uint8Array(cacheBytes);
   const cache = FourierKvCache.isSnapshot(raw) ? FourierKvCache.restoreTier<SlotSource>(raw, decodeTag, expected.shape) : KvCache.restore<SlotSource>(raw, decodeTag, expected.shape);
-  const stats: SlotStats = { nll: parsed.stats.nll.map((v) => (v === null ? NaN : v)), accumulated: parsed.stats.accumulated, recent: parsed.stats.recent };
+  const stats: SlotStats = { nll: parsed.stats.nll.map((v) => (v === null ? NaN : v)), accumulated: parsed.stats.accumulated, recent: parsed.stats.recent, tokens: parsed.stats.tokens?.length === cache.length ? parsed.stats.tokens : [] };
   if (stats.nll.length !== cache.length) throw new PotStoreError(file, 'slot statistics do not match the cache');
   return { meta, cache, stats };
 }

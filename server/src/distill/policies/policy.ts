@@ -17,6 +17,8 @@ export interface SlotStats {
   accumulated: number[];
   /** Attention from the most recent query row (TOVA's score). */
   recent: number[];
+  /** The token each slot holds (re-encoding the kept slots needs it; see PotOptions.repack). */
+  tokens: number[];
 }
 
 export interface CompressionContext {
