@@ -233,9 +233,11 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
   for (const streamTokens of streams) {
     // The same questions for every policy and budget: where and const in turn, repositories that fit the stream.
     const sample = interleaveTypes(records.filter((r) => (r.tokens ?? 1000) + 64 <= streamTokens), ['where', 'const']).slice(0, o.limit ?? 20);
+    // Bare, the stream is each record's repository alone: the full cache fits when the largest one does.
+    const longest = o.bare ? Math.max(0, ...sample.map((r) => r.tokens ?? 1000)) : streamTokens;
     for (const budget of budgets) {
       for (const policy of o.policies) {
-        if (needsWholeStream(policy) && !fitsContext(engine, streamTokens)) continue;
+        if (needsWholeStream(policy) && !fitsContext(engine, longest)) continue;
         let hits = 0;
         for (const [i, r] of sample.entries()) {
           throwIfAborted(o.signal);
