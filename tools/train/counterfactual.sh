@@ -10,7 +10,8 @@
 #     and an answer head (the answer attends to the context span it copies, e.g. the defining file's header);
 #   - judged by held-out EM and the copy score every EVAL_EVERY steps (judge.py); best.pt keeps the best.
 # Idempotent and resumable like stages.sh: re-run to continue. Env: THREADS (default 2), STAGES_WANTED (default "cf1 cf2";
-# "cf3" continues from the committed model, i.e. the cf2 export).
+# "cf3" continues from the committed model, i.e. the cf2 export), MAX_MINUTES with TIME_SCHEDULE=1 (the LR decays over
+# that wall-clock time and the run stops there, saving latest.pt: a run that must end by a deadline on a shared machine).
 #   nohup bash tools/train/counterfactual.sh > .train/logs/cf.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -64,7 +65,7 @@ data() {
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3"
   "cf2  1024 4    450   6e-4  20     cf1   $T/data/cf2-qa.npy:0.6,$T/data/cf2-copy.npy:0.4  4  3  0.3"
-  "cf3  1024 4    800   4e-4  20     -     $T/data/cf3-qa-pot.npy:0.4,$T/data/cf3-rare-pot.npy:0.25,$T/data/cf3-copy.npy:0.35  4  3  0.3"
+  "cf3  1024 4    700   4e-4  20     -     $T/data/cf3-qa-pot.npy:0.4,$T/data/cf3-rare-pot.npy:0.25,$T/data/cf3-copy.npy:0.35  4  3  0.3"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
 for s in "${STAGES[@]}"; do
@@ -79,7 +80,7 @@ for s in "${STAGES[@]}"; do
         --answer-weight $aw --copy-weight $cw --code-weight $codew --lr $lr --warmup $warm --threads $THREADS \
         --copy-heads ${COPY_HEADS:-0.0,1.2} --copy-head-weight ${COPY_HEAD_WEIGHT:-1.0} \
         --read-heads ${READ_HEADS:-1.0,4.0} --read-head-weight ${READ_HEAD_WEIGHT:-1.0} \
-        --eval-every ${EVAL_EVERY:-100} --eval-per-type ${EVAL_PER_TYPE:-6} --max-minutes 600 "${initarg[@]}" >> $T/logs/$n.log 2>&1 &
+        --eval-every ${EVAL_EVERY:-100} --eval-per-type ${EVAL_PER_TYPE:-6} --max-minutes ${MAX_MINUTES:-600} ${TIME_SCHEDULE:+--time-schedule} "${initarg[@]}" >> $T/logs/$n.log 2>&1 &
     echo $! > $T/train.pid
     wait $! || sleep 10
   done
