@@ -12,6 +12,7 @@ import type { Architecture } from '../model/config';
 import { randomModel } from '../selftest/checks';
 import { runFourierSuite } from '../bench/fourierSuite';
 import { loadLayout } from '../fourier/layout';
+import { fourierLayoutOf } from '../distill/distiller';
 
 const DISTILL_SUITES = ['niah', 'lookup', 'cost', 'fourier'] as const satisfies readonly DistillSuite[];
 const RANDOM_ARCHITECTURES = ['llama', 'qwen2', 'qwen3'] as const satisfies readonly Architecture[];
@@ -76,7 +77,10 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
   const engine = await loadEngine(modelChoice(values), cliLog);
   try {
     const emit = values.json ? emitJson : (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
-    await runDistillBench(engine, options, emit);
+    // `+fourier` specs need the model's calibration: found (or refused) before the first pot streams.
+    const needsTier = policies.some((p) => parseBenchPolicy(p).fourier);
+    const fourierLayout = needsTier ? (values.fourier ? loadLayout(path.resolve(values.fourier), engine.cacheShape) : fourierLayoutOf(engine)) : undefined;
+    await runDistillBench(engine, { ...options, fourierLayout }, emit);
     return 0;
   } finally {
     await engine.dispose();
