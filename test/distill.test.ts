@@ -147,7 +147,7 @@ test('CaP equals the catalyst rows\' attention mass from the reference forward, 
     const expected = (ref.attentionMass ?? []).reduce((a, layer) => a + layer[s], 0);
     assert.ok(Math.abs(scores[s] - expected) < 1e-4, `slot ${s}: ${scores[s]} vs ${expected}`);
   }
-  const policy = infinipotPolicy({ catalystTokens: catalyst, capShare: 1 });
+  const policy = infinipotPolicy({ catalystTokens: catalyst, capShare: 1, unit: 'token' });
   const keep = await policy.selectKeep({ engine, cache, stats: { nll: new Array(40).fill(0), accumulated: [], recent: [], tokens: [] }, target: 10 });
   assert.deepEqual([...keep].sort((a, b) => a - b), topK(scores, 10).sort((a, b) => a - b));
   assert.equal(cache.length, 40, 'the catalyst leaves no slots behind');
@@ -156,7 +156,7 @@ test('CaP equals the catalyst rows\' attention mass from the reference forward, 
 
 test('NuC: capShare 0 keeps the most surprising tokens; the pot records per-token NLL from the prefill logits', async () => {
   const engine = await tinyEngine(5);
-  const policy = infinipotPolicy({ catalystTokens: [10, 11], capShare: 0 });
+  const policy = infinipotPolicy({ catalystTokens: [10, 11], capShare: 0, unit: 'token' });
   const pot = new Pot(engine, { budget: 1000, policy });
   const tokens = sampleTokens(30, 259, 2);
   await pot.append(tokens.slice(0, 15), sources(15));

@@ -5,7 +5,8 @@
 //    slots never enter the cache.
 //  - NuC (Novelty under Compression): the token's negative log-likelihood when it streamed in;
 //    surprising tokens carry information the model cannot regenerate from the rest.
-// Selection keeps every file header whole (pin), then the top `capShare` of the rest by CaP, then fills by NuC.
+// Selection keeps every file header whole (pin), then whole lines ranked by CaP and NuC (unit 'line', the default),
+// or single tokens: the top `capShare` of the rest by CaP, then the rest by NuC (unit 'token', the paper).
 
 import type { Engine } from '../../engine/engine';
 import type { KvCache } from '../../engine/kvCache';
@@ -26,7 +27,10 @@ export interface InfiniPotOptions {
   catalystTokens: number[];
   /** Share of the kept budget chosen by CaP (the rest by NuC). */
   capShare?: number;
-  /** 'token' keeps single tokens; 'line' keeps whole source lines ranked by their mean score. */
+  /**
+   * 'line' (default) keeps whole source lines ranked by their mean score; 'token' keeps single tokens (the paper).
+   * Whole lines measured better on held-out lookups at every budget (docs/benchmarks.md, "Positions after compression").
+   */
   unit?: 'token' | 'line';
   /**
    * 'headers' (default): every file's header (its path line, and BOS before the first) is kept ahead of the scores,
@@ -54,7 +58,7 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
       const cap = await catalystScores(context.engine, context.cache, options.catalystTokens);
       const nuc = context.stats.nll.map((v) => (Number.isFinite(v) ? v : 0));
       const pinned = (options.pin ?? 'headers') === 'headers' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? 0.5))) : [];
-      if (options.unit === 'line') return [...pinned, ...selectLines({ ...context, target: context.target - pinned.length }, cap, nuc, capShare, new Set(pinned))];
+      if ((options.unit ?? 'line') === 'line') return [...pinned, ...selectLines({ ...context, target: context.target - pinned.length }, cap, nuc, capShare, new Set(pinned))];
       const pinnedSet = new Set(pinned);
       const open = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !pinnedSet.has(s));
       const target = context.target - pinned.length;
