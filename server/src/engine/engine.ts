@@ -257,15 +257,15 @@ export class Engine {
     });
   }
 
-  /**
-   * Whether this step can run on the fused graph: GroupQueryAttention is causal among the new tokens (a mask may
-   * only block more) and RoPE positions must lie inside its cos/sin tables. Anything else takes the standard graph.
-   */
   /** How new caches store K/V: head-major for GroupQueryAttention (REPOPOT_ATTENTION=gqa with fused kernels), else token-major. */
   get cacheLayout(): CacheLayout {
     return this.usesGqa ? 'head' : 'token';
   }
 
+  /**
+   * Whether this step can run on the fused graph: GroupQueryAttention is causal among the new tokens (a mask may
+   * only block more) and RoPE positions must lie inside its cos/sin tables. Anything else takes the standard graph.
+   */
   private get usesGqa(): boolean {
     return this.options.kernels === 'fused' && this.options.attention === 'gqa';
   }

@@ -58,10 +58,10 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
       const cap = await catalystScores(context.engine, context.cache, options.catalystTokens);
       const nuc = context.stats.nll.map((v) => (Number.isFinite(v) ? v : 0));
       const pinned = (options.pin ?? 'headers') === 'headers' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? 0.5))) : [];
-      if ((options.unit ?? 'line') === 'line') return [...pinned, ...selectLines({ ...context, target: context.target - pinned.length }, cap, nuc, capShare, new Set(pinned))];
       const pinnedSet = new Set(pinned);
-      const open = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !pinnedSet.has(s));
       const target = context.target - pinned.length;
+      if ((options.unit ?? 'line') === 'line') return [...pinned, ...selectLines({ ...context, target }, cap, nuc, capShare, pinnedSet)];
+      const open = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !pinnedSet.has(s));
       const byCap = topK(cap, Math.round(target * capShare), open);
       const chosen = new Set(byCap);
       const rest = open.filter((s) => !chosen.has(s));
