@@ -239,6 +239,47 @@ test('token tree: mask shows each draft its ancestors only; the drafter proposes
   assert.deepEqual(drafter.candidates(2).at(-1), [42, 43]);
 });
 
+test('pointer drafts: anchored on the output\'s first token near the pointed slot, followed while the output agrees', () => {
+  const source = [0, 7, 30, 31, 32, 33, 34];
+  const drafter = new Drafter([]);
+  drafter.pointAt(source, 1); // the slot before the copy (a header marker), as an answer head often points
+  drafter.accept(30);
+  assert.deepEqual(drafter.candidates(3), [[31, 32, 33]], 'anchored: the pointed copy alone');
+  drafter.accept(31);
+  assert.deepEqual(drafter.candidates(8), [[32, 33, 34]], 'advances with the output, ends with the source');
+  drafter.accept(99);
+  assert.ok(!drafter.candidates(3).some((c) => c[0] === 33), 'the output left the copy: no pointer draft');
+  const unanchored = new Drafter([]);
+  unanchored.pointAt(source, 1);
+  unanchored.accept(34); // not within the slack after the pointed slot
+  assert.deepEqual(unanchored.candidates(3), []);
+});
+
+test('exact mode with pointer drafts over a cached context equals sequential greedy', async () => {
+  const model = withTokenizer(randomModel('llama', {}, 23));
+  const engine = await Engine.fromModel(model, { cacheDir });
+  const vocab = model.config.vocabSize;
+  let saved = 0;
+  for (let p = 0; p < 4; p++) {
+    const context = sampleTokens(40, vocab, 300 + p);
+    const prompt = sampleTokens(4, vocab, 400 + p);
+    const base = engine.newCache();
+    await engine.prefill(base, context);
+    const seqCache = base.clone();
+    const sequential = await new SequentialDecoder(engine).generate(seqCache, prompt, { maxTokens: 16 });
+    // The context repeats the answer (an oracle source for the pointer to land on, wherever attention points).
+    const oracle = [...context.slice(0, 20), ...sequential.tokens, ...context.slice(20 + sequential.tokens.length)].slice(0, context.length);
+    for (const [name, slotTokens] of [['context', context], ['oracle', oracle]] as const) {
+      const cache = base.clone();
+      const result = await new ParallelDecoder(engine, { block: 8, pointerLayer: model.config.numLayers - 1 }).generate(cache, prompt, { maxTokens: 16, slotTokens });
+      assertSameOutcome({ result, cache }, { result: sequential, cache: seqCache }, `prompt ${p}, ${name}`);
+      saved += sequential.decodePasses - result.decodePasses;
+    }
+  }
+  assert.ok(saved >= 0);
+  await engine.dispose();
+});
+
 /** Full-sequence block-causal mask: token r sees token c iff c's block is not after r's. */
 function fullBlockCausal(length: number, block: number): Float32Array {
   const mask = new Float32Array(length * length);

@@ -1,6 +1,7 @@
 // Training-data checks, in Python (skipped where python3 lacks what they import): the read heads' attention targets
 // (issue 11, tools/train/read_heads.py): file bodies point at their own header's path, answers at the context span
-// they copy; and pot-shaped samples (prepare_data.py --thin-share) keep every line a question needs.
+// they copy; pot-shaped samples (prepare_data.py --thin-share) keep every line a question needs; gapped positions
+// (position_gaps.py) look like a pot's kept slots.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,4 +24,8 @@ test('read-head targets point at the header and the copied span (tools/train/tes
 
 test('pot-shaped training samples keep every header and every line a question needs (tools/train/test_pot_shaped.py)', (t) => {
   pythonCheck(t, 'test_pot_shaped.py', ['numpy', 'regex'], /^pot_shaped ok$/m);
+});
+
+test('gapped training positions keep order, jump only at line ends and stay within the context (tools/train/test_position_gaps.py)', (t) => {
+  pythonCheck(t, 'test_position_gaps.py', ['numpy'], /^position gaps ok$/m);
 });

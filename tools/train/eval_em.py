@@ -27,12 +27,18 @@ def load(model_dir):
 
 
 @torch.no_grad()
-def em_bare(m, tok, rec):
+def em_bare(m, tok, rec, gaps=None):
+    """gaps: (newline flags, max positions, rng) to read the prompt at gapped positions (position_gaps.py), as a pot
+    that kept the lines at their stream positions presents them."""
     S = tok.special
     p = prompt_ids(tok, rec)
     tgt = tok.encode_ordinary(' ' + rec['answer']) + [S['<|end|>']]
     x = torch.tensor([p + tgt[:-1]])
-    logits = m(x)[0, len(p) - 1:]
+    positions = None
+    if gaps:
+        from position_gaps import gapped_positions
+        positions = torch.from_numpy(gapped_positions(x[0].numpy(), gaps[0], gaps[1], gaps[2]))[None]
+    logits = m(x, positions=positions)[0, len(p) - 1:]
     logits[0, S['<|trace|>']] = -1e9
     pred = logits.argmax(-1).tolist()
     nll = torch.nn.functional.cross_entropy(logits, torch.tensor(tgt)).item()

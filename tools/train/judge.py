@@ -38,7 +38,8 @@ def copy_score(model, tok, spans, tokens=80):
 
 class Judge:
     def __init__(self, sets, per_type=16, copy_probe=None, threads=1, tokenizer=None):
-        self.tok = Tokenizer(tokenizer or os.path.join(ROOT, 'models/repopot-tiny-code/tokenizer.json'))
+        self.tok_path = tokenizer or os.path.join(ROOT, 'models/repopot-tiny-code/tokenizer.json')
+        self.tok = Tokenizer(self.tok_path)
         self.recs = collections.defaultdict(list)
         for path in sets:
             recs = [json.loads(l) for l in open(path) if l.strip()]
@@ -51,6 +52,8 @@ class Judge:
         self.spans = [json.loads(l) for l in open(copy_probe)] if copy_probe and os.path.exists(copy_probe) else []
 
     def run(self, model):
+        import numpy as np
+        from read_heads import token_marks
         out, by_type = {}, collections.defaultdict(list)
         for (name, key), recs in sorted(self.recs.items()):
             res = [em_bare(model, self.tok, r) for r in recs]
@@ -59,6 +62,15 @@ class Judge:
             by_type[key] += [ok for ok, _ in res]
         pooled = {k: round(sum(v) / len(v), 3) for k, v in by_type.items()}
         r = {'sets': out, 'em': pooled, 'score': round(sum(pooled.values()) / max(1, len(pooled)), 4)}
+        # the same where/imports questions read at gapped positions spanning up to the model's max positions, as a pot
+        # that keeps its slots' stream positions presents them (issue 15)
+        newline = token_marks(os.path.dirname(self.tok_path))[0]
+        rng = np.random.default_rng(0)
+        gapped = collections.defaultdict(list)
+        for (name, key), recs in sorted(self.recs.items()):
+            if key in ('where', 'imports'):
+                gapped[key] += [em_bare(model, self.tok, rec, (newline, model.config['max_position_embeddings'], rng))[0] for rec in recs]
+        r['emGapped'] = {k: round(sum(v) / len(v), 3) for k, v in gapped.items()}
         if self.spans:
             r['copy'] = copy_score(model, self.tok, self.spans)
         return r
@@ -72,7 +84,14 @@ if __name__ == '__main__':
     ap.add_argument('--sets', nargs='+', default=[os.path.join(ROOT, 'data/eval/lookup-1k.jsonl'), os.path.join(ROOT, 'data/eval/lookup-py-1k.jsonl')])
     ap.add_argument('--per-type', type=int, default=16)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--max-positions', type=int, default=0, help='read the gapped questions over this many positions')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     m, _ = load(a.model)
+    if a.max_positions:
+        from model import Llama
+        weights = m.state_dict()
+        m = Llama(dict(m.config, max_position_embeddings=a.max_positions))
+        m.load_state_dict(weights)
+        m.eval()
     print(json.dumps(Judge(a.sets, a.per_type, os.path.join(ROOT, 'data/eval/copy-spans.jsonl')).run(m)))

@@ -127,11 +127,16 @@ class Llama(nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)):
             nn.init.normal_(m.weight, std=0.02)
 
-    def forward(self, ids, caches=None, pos=0):
-        """ids [B, T] at absolute positions pos..pos+T-1; caches: list of per-layer dicts (KV cache) or None"""
+    def forward(self, ids, caches=None, pos=0, positions=None):
+        """ids [B, T] at absolute positions pos..pos+T-1; caches: list of per-layer dicts (KV cache) or None.
+        positions [B, T] (training only): each token's rotary position instead, e.g. with gaps where a pot dropped lines
+        (position_gaps.py); the causal mask still follows the row order."""
         T = ids.shape[1]
         x = self.model.embed_tokens(ids)
-        cos, sin = self.cos[:, :, pos:pos + T], self.sin[:, :, pos:pos + T]
+        if positions is None:
+            cos, sin = self.cos[:, :, pos:pos + T], self.sin[:, :, pos:pos + T]
+        else:
+            cos, sin = self.cos[0, 0][positions][:, None], self.sin[0, 0][positions][:, None]
         mask = self.mask[pos:pos + T, :pos + T]
         for i, l in enumerate(self.model.layers):
             x = l(x, cos, sin, mask, None if caches is None else caches[i])

@@ -15,6 +15,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama
 from read_heads import token_marks, read_targets
+from position_gaps import gapped_positions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -179,6 +180,11 @@ def main():
                          'and an answer head (answer positions attend to the context span the answer copies)')
     ap.add_argument('--read-head-weight', type=float, default=1.0)
     ap.add_argument('--tokenizer-dir', default=os.path.join(ROOT, '.train/tok'), help='for --read-heads (newline/comma tokens)')
+    ap.add_argument('--gap-share', type=float, default=0.0,
+                    help='share of rows trained at gapped positions (position_gaps.py): positions jump at line ends so the '
+                         'row spans up to the model\'s max positions, as a pot\'s kept slots do')
+    ap.add_argument('--max-positions', type=int, default=0,
+                    help='set the model\'s max_position_embeddings (the weights do not change; rotary positions only)')
     ap.add_argument('--eval-every', type=int, default=0, help='run the held-out judge (judge.py) every N steps')
     ap.add_argument('--eval-sets', nargs='*', default=['data/eval/lookup-1k.jsonl', 'data/eval/lookup-py-1k.jsonl'])
     ap.add_argument('--eval-per-type', type=int, default=16)
@@ -215,13 +221,15 @@ def main():
     elif a.init_from:
         init = load_init(a.init_from)
         cfg = init['config']
+    if a.max_positions:
+        cfg = dict(cfg, max_position_embeddings=a.max_positions)
     model = Llama(cfg).to(dev)
     parse_heads = lambda spec: [tuple(int(v) for v in h.split('.')) for h in spec.split(',') if h] if spec else []
     heads, rheads = parse_heads(a.copy_heads), parse_heads(a.read_heads)
     for layer, head in heads + rheads:
         attn = model.model.layers[layer].self_attn
         attn.watch = tuple(attn.watch) + (head,)
-    marks = token_marks(a.tokenizer_dir) if rheads else None
+    marks = token_marks(a.tokenizer_dir) if rheads or a.gap_share else None
     nparams = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -272,8 +280,17 @@ def main():
             lr = lr_at(step, a.steps, a.lr, a.warmup)
         for g in opt.param_groups:
             g['lr'] = lr
+        positions = None
+        if a.gap_share:
+            grng = np.random.default_rng([a.seed, step, 7])
+            rows = inp.cpu().numpy()
+            P = np.tile(np.arange(rows.shape[1], dtype=np.int64), (rows.shape[0], 1))
+            for b in range(rows.shape[0]):
+                if grng.random() < a.gap_share:
+                    P[b] = gapped_positions(rows[b], marks[0], cfg['max_position_embeddings'], grng)
+            positions = torch.from_numpy(P).to(dev)
         with torch.autocast('cuda', dtype=torch.bfloat16) if dev == 'cuda' else contextlib.nullcontext():
-            logits = model(inp)
+            logits = model(inp, positions=positions)
         logits = logits.float()
         ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction='none')
         w = (tgt.reshape(-1) != -100).float()

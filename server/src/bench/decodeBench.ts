@@ -85,7 +85,7 @@ const STORY_OPENINGS = [
 ];
 
 /** Questions whose answers copy repository text: lookups (where / imports / params / const) and multi-hop. */
-function evalPrompts(engine: Engine, evalDir: string, limit: number, answerRoom: number): BenchPrompt[] {
+export function evalPrompts(engine: Engine, evalDir: string, limit: number, answerRoom: number): BenchPrompt[] {
   const tokenizer = engine.tokenizer;
   const header = headerForTokenizer(tokenizer);
   const sets = evalSetNames(evalDir);
@@ -132,7 +132,8 @@ interface Run {
 async function timed(decoder: Decoder, base: KvCache, p: BenchPrompt, maxTokens: number): Promise<Run> {
   const cache = base.clone();
   const started = performance.now();
-  const result = await decoder.generate(cache, p.prompt, { maxTokens, stop: p.stop, history: p.context });
+  // The cache holds exactly the context's tokens, one per slot: the pointer's source.
+  const result = await decoder.generate(cache, p.prompt, { maxTokens, stop: p.stop, history: p.context, slotTokens: p.context });
   return { result, ms: performance.now() - started };
 }
 
@@ -154,6 +155,8 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
   const decoders: { mode: string; block: number; decoder: Decoder }[] = [];
   for (const block of o.blocks) {
     decoders.push({ mode: 'exact', block, decoder: new ParallelDecoder(engine, { block }) });
+    // The exact decoder with pointer drafts from the last layer's attention: what the pointer adds.
+    if (o.workload === 'eval') decoders.push({ mode: 'exact-pointer', block, decoder: new ParallelDecoder(engine, { block, pointerLayer: engine.config.numLayers - 1 }) });
     if (!o.exactOnly) decoders.push({ mode: 'confidence', block, decoder: confidenceDecoder(engine, { block, threshold: o.threshold }) });
   }
   const tallies = new Map<string, Tally>();
@@ -168,6 +171,7 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
     const warm = engine.newCache();
     await engine.prefill(warm, [...prompts[0].context, ...prompts[0].prompt]);
     for (const d of [sequential, ...decoders.map((x) => x.decoder)]) await d.generate(warm.clone(), [], { maxTokens: 4 });
+    await engine.forward(warm, prompts[0].prompt.slice(-1), { attentionRows: Float32Array.of(1) }); // the pointer's graph
   }
   for (const p of prompts) {
     if (o.signal?.aborted) break;

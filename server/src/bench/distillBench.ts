@@ -46,6 +46,8 @@ export interface DistillBenchOptions {
   limit?: number;
   /** lookup: each record's repository alone (the stream is the repository); default: inside other held-out code. */
   bare?: boolean;
+  /** lookup: also emit one line per question (its answer, the expected one, right or not). */
+  answers?: boolean;
   signal?: AbortSignal;
   /** Layout for `…+fourier` policy specs (the pot with the Fourier tier at the same bytes). */
   fourierLayout?: FourierLayout;
@@ -245,7 +247,9 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
           const files = o.bare ? [] : haystack(engine, pool.filter((f) => !r.files.some((rf) => f.path.endsWith(rf.path))), Math.max(0, streamTokens - (r.tokens ?? 1000)), i);
           files.splice(i % (files.length + 1), 0, ...r.files);
           const { answer } = await distillAndAsk(engine, policy, budget, files, r.question, 24, o.fourierLayout);
-          if (exactMatch(answer, r.answer)) hits++;
+          const correct = exactMatch(answer, r.answer);
+          if (correct) hits++;
+          if (o.answers) emit({ bench: 'distill', suite: 'lookup', answer: true, policy, budget, streamTokens, id: r.id, type: r.type, question: r.question, expected: r.answer, got: answer, correct });
         }
         const accuracy = hits / Math.max(1, sample.length);
         summary[`${policy}@${budget}/${streamTokens}`] = accuracy;

@@ -32,6 +32,7 @@ const benchDistillFlags = {
   streams: { type: 'string', value: 'N,N', help: 'stream lengths in tokens (lookup, cost)', shows: 'the suite\'s' },
   limit: { type: 'string', value: 'N', help: 'lookup questions', shows: 'all' },
   bare: { type: 'boolean', default: false, help: 'lookup: each record\'s repository alone, without other held-out code around it' },
+  answers: { type: 'boolean', default: false, help: 'lookup: one JSON line per question with its answer' },
   'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
   'plot-dir': { type: 'string', value: 'DIR', help: 'where plots are written', shows: 'docs/images' },
   json: { type: 'boolean', default: false, help: 'JSON lines' },
@@ -137,6 +138,7 @@ function sharedOptions(values: Parsed<typeof benchDistillFlags>['values']) {
     streamTokens: list(values.streams, 'streams'),
     limit: list(values.limit, 'limit')?.[0],
     bare: values.bare,
+    answers: values.answers,
     evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
     signal: interruptSignal(),
   };

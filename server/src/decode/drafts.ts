@@ -6,6 +6,9 @@
 //    ones (conditioned on drafts that may have been wrong, but often still right).
 //  - a pool of the model's own predictions (lookahead decoding): every row of every pass says what follows its
 //    node's last two tokens; chained, they continue phrases the model produced or considered before.
+//  - a pointer: the cache slot the model itself attends to most when it starts the answer (its retrieval head, e.g.
+//    the header of the file that defines the symbol asked about). The text from there on is copied while the output
+//    keeps agreeing with it: where an n-gram of the answer's first token occurs in many places, the pointer says which.
 // Several candidate continuations are returned; the decoder verifies them together as a token tree.
 
 export interface DrafterOptions {
@@ -19,6 +22,8 @@ export interface DrafterOptions {
 
 /** Occurrences remembered per n-gram (most recent last). */
 const OCCURRENCES = 8;
+/** Slots from the pointed one in which the output's first token is looked for. */
+const POINTER_SLACK = 3;
 
 export class Drafter {
   /** history ‖ prompt ‖ accepted output. */
@@ -37,6 +42,8 @@ export class Drafter {
   private readonly predictedAfterPair = new Map<string, number>();
   private readonly predictedAfterToken = new Map<number, number>();
   private readonly outputStart: number;
+  /** The pointer's source text and the index of the token the output should emit next (see pointAt). */
+  private pointer: { source: readonly number[]; next: number; anchored: boolean } | undefined;
 
   constructor(source: readonly number[], options: DrafterOptions = {}) {
     this.maxNgram = Math.max(1, options.maxNgram ?? 4);
@@ -50,6 +57,23 @@ export class Drafter {
   /** Records an emitted output token (call in order, once per token). */
   accept(token: number): void {
     this.push(token);
+    const p = this.pointer;
+    if (!p) return;
+    if (!p.anchored) {
+      // The pointed slot may hold the copy's first token or sit just before it (a header's marker): anchor on the
+      // first of the next POINTER_SLACK slots that holds the token the output began with.
+      const at = p.source.slice(p.next, p.next + POINTER_SLACK).indexOf(token);
+      this.pointer = at < 0 ? undefined : { source: p.source, next: p.next + at + 1, anchored: true };
+    } else if (p.source[p.next] === token) p.next++;
+    else this.pointer = undefined; // the output left the pointed text: the n-gram copies take over
+  }
+
+  /**
+   * Points the drafts at `source[index]`: the output's next token should be that token (or one of the following
+   * POINTER_SLACK), and the drafts copy `source` from there while the output agrees with it.
+   */
+  pointAt(source: readonly number[], index: number): void {
+    this.pointer = index >= 0 && index < source.length ? { source, next: index, anchored: false } : undefined;
   }
 
   /** Output tokens accepted so far. */
@@ -85,8 +109,8 @@ export class Drafter {
   }
 
   /**
-   * Candidate continuations of the accepted output, best first, each at most `length` tokens: n-gram copies
-   * (longest matching suffix first, most recent occurrence first), then the Jacobi guesses.
+   * Candidate continuations of the accepted output, best first, each at most `length` tokens: the pointed copy,
+   * n-gram copies (longest matching suffix first, most recent occurrence first), then the pooled and Jacobi guesses.
    */
   candidates(length: number): number[][] {
     if (length <= 0) return [];
@@ -107,6 +131,10 @@ export class Drafter {
       jacobi.push(t);
     }
     const pooled = this.pooledChain(length);
+    // The pointed copy alone while the output follows it: the tree splits its budget among candidates, and the
+    // pointer is right far more often than any one n-gram occurrence (it is where the model reads).
+    const p = this.pointer;
+    if (p?.anchored && p.next < p.source.length) return [p.source.slice(p.next, p.next + length)];
     // Keep slots for the model's own guesses: they are the only source when the text is new.
     const ngramSlots = Math.max(1, this.maxCandidates - (jacobi.length > 0 ? 1 : 0) - (pooled.length > 0 ? 1 : 0));
     for (let n = Math.min(this.maxNgram, seq.length); n >= this.minNgram && out.length < ngramSlots; n--) {

@@ -12,6 +12,7 @@
 // rule (confidence.ts) plugs in after the first disagreement and is the only lossy part.
 
 import { EngineError, type Engine } from '../engine/engine';
+import { throwIfAborted } from '../util/abort';
 import type { KvCache } from '../engine/kvCache';
 import { argmax, GREEDY, Sampler, type Sampling } from '../engine/sampling';
 import { MASK_NEG } from '../graph/contract';
@@ -26,6 +27,13 @@ export interface ParallelOptions {
   /** Tokens of the repository text the cache was built from (n-gram draft source), for every call. */
   history?: readonly number[];
   drafter?: DrafterOptions;
+  /**
+   * Pointer drafts (Drafter.pointAt): the layer whose attention from the prompt's last token picks the pointed slot
+   * when DecodeOptions.slotTokens is given (RepoPot's model was taught its answer head in its last layer). Off by
+   * default: the prompt's last token then runs alone through the attention-mass graph, which costs more than the
+   * pointer saved on the eval workload (docs/benchmarks.md, Parallel decoder).
+   */
+  pointerLayer?: number;
 }
 
 /**
@@ -57,12 +65,29 @@ export class ParallelDecoder implements Decoder {
     const sampling: Sampling = options.sampling ?? GREEDY;
     const sampler = new Sampler(sampling);
     const temperature = sampling.kind === 'sample' ? sampling.temperature : 1;
-    if (prompt.length > 0) await engine.prefill(cache, prompt, { signal: options.signal });
+    const slotTokens = options.slotTokens;
+    const layer = this.options.pointerLayer;
+    const pointing = layer !== undefined && slotTokens !== undefined && slotTokens.length === cache.length && cache.length > 1 && prompt.length > 0;
+    let pointed: number | undefined;
+    let prefill = 0;
+    if (pointing) {
+      // The prompt's last token runs alone so its attention per slot comes back with the logits.
+      if (prompt.length > 1) await engine.prefill(cache, prompt.slice(0, -1), { signal: options.signal });
+      throwIfAborted(options.signal);
+      const slots = slotTokens.length;
+      const r = await engine.forward(cache, prompt.slice(-1), { attentionRows: Float32Array.of(1), logits: 'last' });
+      pointed = pointedSlot(r.attentionMass![layer], slots);
+      prefill = (prompt.length > 1 ? prefillPasses(prompt.length - 1) : 0) + 1;
+    } else if (prompt.length > 0) {
+      await engine.prefill(cache, prompt, { signal: options.signal });
+      prefill = prefillPasses(prompt.length);
+    }
     if (!cache.lastLogits) throw new EngineError('generate: empty prompt and the cache holds no logits to continue from');
     const promptEnd = cache.length;
     const promptLogits = cache.lastLogits;
     const out = new OutputCollector(engine, options);
     const drafter = new Drafter([...(this.options.history ?? []), ...(options.history ?? []), ...prompt], this.options.drafter);
+    if (pointed !== undefined) drafter.pointAt(slotTokens!, pointed);
     let decodePasses = 0;
     let draftsProposed = 0;
     let draftsAccepted = 0;
@@ -158,9 +183,15 @@ export class ParallelDecoder implements Decoder {
     }
     if (lastRows && fed >= trueLength) cache.lastLogits = lastRows.logits.slice(lastRows.row * vocab, (lastRows.row + 1) * vocab);
     else if (!lastRows && fed === promptEnd) cache.lastLogits = promptLogits;
-    const prefill = prompt.length > 0 ? prefillPasses(prompt.length) : 0;
     return { ...out.finish(), forwardPasses: prefill + decodePasses, decodePasses, draftsProposed, draftsAccepted };
   }
+}
+
+/** The slot (of the first `slots`) with the most attention mass, slot 0 excluded: it is where attention sinks. */
+export function pointedSlot(mass: Float32Array, slots: number): number | undefined {
+  let best: number | undefined;
+  for (let j = 1; j < slots; j++) if (best === undefined || mass[j] > mass[best]) best = j;
+  return best;
 }
 
 /** Draft chains merged into a token trie, laid out in insertion order (a chain's nodes are contiguous). */

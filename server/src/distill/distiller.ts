@@ -422,6 +422,8 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   if (options.refine !== undefined) await refineForQuestion(engine, cache, promptTokens, options.refine);
   const potLength = cache.length;
   const potTags = cache.tags(); // before the question and answer are appended
+  // The pot's kept tokens, slot by slot, while refinement has not edited the clone (the parallel decoder's pointer).
+  const slotTokens = pot.stats.tokens.length === potLength ? pot.stats.tokens : undefined;
   const generateOptions = {
     maxTokens: options.maxTokens ?? 128,
     sampling: options.sampling,
@@ -433,7 +435,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   const result = options.steer
     ? await generateSteered(engine, cache, promptTokens, options.steer, generateOptions)
     : options.decoder
-      ? await options.decoder.generate(cache, promptTokens, generateOptions)
+      ? await options.decoder.generate(cache, promptTokens, { ...generateOptions, slotTokens })
       : await engine.generate(cache, promptTokens, generateOptions);
   let sources: Citation[] = [];
   if (result.tokens.length > 0 && result.stopReason !== 'cancelled' && options.maxSources !== 0) {

@@ -14,6 +14,11 @@ export interface DecodeOptions extends GenerateOptions {
    * is always a source too; the decoders that do not draft ignore this.
    */
   history?: readonly number[];
+  /**
+   * The token of each cache slot before the prompt, in slot order (a pot's kept tokens). With it the parallel
+   * decoder asks the model which slot it reads when the answer starts and drafts the text from there (Drafter.pointAt).
+   */
+  slotTokens?: readonly number[];
 }
 
 export interface DecodeResult extends GenerateResult {
