@@ -2,12 +2,28 @@
 // reports for this process belongs to that engine alone. Speaks WorkerCommand/WorkerReply over the fork IPC channel;
 // every timing is taken here, around the engine call only.
 
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { BenchTarget, WorkerCommand, WorkerReply, WorkerStats } from './benchTarget.js';
 
+/**
+ * Peak resident set of this process's own memory. Linux: VmHWM, the high-water mark of the address space exec gave
+ * this process. getrusage's maxRSS is not used there: it carries over exec from the forking parent, so a parent
+ * that was large when it forked (e.g. while writing the random-weight GGUF) gave both peers its own peak.
+ */
+function peakRssBytes(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return Number(hwm[1]) * 1024;
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 function stats(target: BenchTarget | undefined): WorkerStats {
   return {
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    maxRssBytes: peakRssBytes(),
     rssBytes: process.memoryUsage.rss(),
     contextLength: target?.contextLength ?? 0,
   };
