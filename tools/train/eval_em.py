@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama
 from bpe import Tokenizer
 from export import read_safetensors, prompt_ids
+from position_gaps import gapped_positions
 
 
 def load(model_dir):
@@ -36,7 +37,6 @@ def em_bare(m, tok, rec, gaps=None):
     x = torch.tensor([p + tgt[:-1]])
     positions = None
     if gaps:
-        from position_gaps import gapped_positions
         positions = torch.from_numpy(gapped_positions(x[0].numpy(), gaps[0], gaps[1], gaps[2]))[None]
     logits = m(x, positions=positions)[0, len(p) - 1:]
     logits[0, S['<|trace|>']] = -1e9

@@ -9,11 +9,13 @@ repeat and the top-1 accuracy on the repeat (its first token excluded: nothing a
 `repopot eval lookup --json` prints the same three numbers from the engine.
 """
 import collections, json, os, random, sys
+import numpy as np
 import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bpe import Tokenizer
 from eval_em import em_bare  # the same EM rule as the PyTorch-side evaluation
+from read_heads import token_marks
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TYPES = ('where', 'const', 'imports', 'params')
@@ -38,8 +40,9 @@ def copy_score(model, tok, spans, tokens=80):
 
 class Judge:
     def __init__(self, sets, per_type=16, copy_probe=None, threads=1, tokenizer=None):
-        self.tok_path = tokenizer or os.path.join(ROOT, 'models/repopot-tiny-code/tokenizer.json')
-        self.tok = Tokenizer(self.tok_path)
+        tok_path = tokenizer or os.path.join(ROOT, 'models/repopot-tiny-code/tokenizer.json')
+        self.tok = Tokenizer(tok_path)
+        self.newline = token_marks(os.path.dirname(tok_path))[0]  # where gapped positions may jump
         self.recs = collections.defaultdict(list)
         for path in sets:
             recs = [json.loads(l) for l in open(path) if l.strip()]
@@ -52,8 +55,6 @@ class Judge:
         self.spans = [json.loads(l) for l in open(copy_probe)] if copy_probe and os.path.exists(copy_probe) else []
 
     def run(self, model):
-        import numpy as np
-        from read_heads import token_marks
         out, by_type = {}, collections.defaultdict(list)
         for (name, key), recs in sorted(self.recs.items()):
             res = [em_bare(model, self.tok, r) for r in recs]
@@ -64,12 +65,11 @@ class Judge:
         r = {'sets': out, 'em': pooled, 'score': round(sum(pooled.values()) / max(1, len(pooled)), 4)}
         # the same where/imports questions read at gapped positions spanning up to the model's max positions, as a pot
         # that keeps its slots' stream positions presents them (issue 15)
-        newline = token_marks(os.path.dirname(self.tok_path))[0]
         rng = np.random.default_rng(0)
         gapped = collections.defaultdict(list)
         for (name, key), recs in sorted(self.recs.items()):
             if key in ('where', 'imports'):
-                gapped[key] += [em_bare(model, self.tok, rec, (newline, model.config['max_position_embeddings'], rng))[0] for rec in recs]
+                gapped[key] += [em_bare(model, self.tok, rec, (self.newline, model.config['max_position_embeddings'], rng))[0] for rec in recs]
         r['emGapped'] = {k: round(sum(v) / len(v), 3) for k, v in gapped.items()}
         if self.spans:
             r['copy'] = copy_score(model, self.tok, self.spans)

@@ -85,7 +85,7 @@ const STORY_OPENINGS = [
 ];
 
 /** Questions whose answers copy repository text: lookups (where / imports / params / const) and multi-hop. */
-export function evalPrompts(engine: Engine, evalDir: string, limit: number, answerRoom: number): BenchPrompt[] {
+function evalPrompts(engine: Engine, evalDir: string, limit: number, answerRoom: number): BenchPrompt[] {
   const tokenizer = engine.tokenizer;
   const header = headerForTokenizer(tokenizer);
   const sets = evalSetNames(evalDir);
@@ -171,7 +171,7 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
     const warm = engine.newCache();
     await engine.prefill(warm, [...prompts[0].context, ...prompts[0].prompt]);
     for (const d of [sequential, ...decoders.map((x) => x.decoder)]) await d.generate(warm.clone(), [], { maxTokens: 4 });
-    await engine.forward(warm, prompts[0].prompt.slice(-1), { attentionRows: Float32Array.of(1) }); // the pointer's graph
+    if (o.workload === 'eval') await engine.forward(warm, prompts[0].prompt.slice(-1), { attentionRows: Float32Array.of(1) }); // the pointer's graph
   }
   for (const p of prompts) {
     if (o.signal?.aborted) break;

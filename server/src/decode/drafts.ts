@@ -114,6 +114,10 @@ export class Drafter {
    */
   candidates(length: number): number[][] {
     if (length <= 0) return [];
+    // The pointed copy alone while the output follows it: the tree splits its budget among candidates, and the
+    // pointer is right far more often than any one n-gram occurrence (it is where the model reads).
+    const p = this.pointer;
+    if (p?.anchored && p.next < p.source.length) return [p.source.slice(p.next, p.next + length)];
     const out: number[][] = [];
     const seen = new Set<string>();
     const add = (chain: number[]) => {
@@ -131,10 +135,6 @@ export class Drafter {
       jacobi.push(t);
     }
     const pooled = this.pooledChain(length);
-    // The pointed copy alone while the output follows it: the tree splits its budget among candidates, and the
-    // pointer is right far more often than any one n-gram occurrence (it is where the model reads).
-    const p = this.pointer;
-    if (p?.anchored && p.next < p.source.length) return [p.source.slice(p.next, p.next + length)];
     // Keep slots for the model's own guesses: they are the only source when the text is new.
     const ngramSlots = Math.max(1, this.maxCandidates - (jacobi.length > 0 ? 1 : 0) - (pooled.length > 0 ? 1 : 0));
     for (let n = Math.min(this.maxNgram, seq.length); n >= this.minNgram && out.length < ngramSlots; n--) {

@@ -74,9 +74,8 @@ export class ParallelDecoder implements Decoder {
       // The prompt's last token runs alone so its attention per slot comes back with the logits.
       if (prompt.length > 1) await engine.prefill(cache, prompt.slice(0, -1), { signal: options.signal });
       throwIfAborted(options.signal);
-      const slots = slotTokens.length;
       const r = await engine.forward(cache, prompt.slice(-1), { attentionRows: Float32Array.of(1), logits: 'last' });
-      pointed = pointedSlot(r.attentionMass![layer], slots);
+      pointed = pointedSlot(r.attentionMass![layer], slotTokens.length);
       prefill = (prompt.length > 1 ? prefillPasses(prompt.length - 1) : 0) + 1;
     } else if (prompt.length > 0) {
       await engine.prefill(cache, prompt, { signal: options.signal });
