@@ -184,3 +184,16 @@ test('fourier calibrate writes the choice with its evidence; bench distill --sui
   assert.ok((summary.tokensPerByteVsPlain as number) > 1);
   assert.ok((summary.snapshotShrink as number) > 0);
 });
+
+test('fourier calibrate --objective lookup scores the question and answer rows; a wrong objective is refused', () => {
+  const out = path.join(cacheDir, 'fourier-lookup.json');
+  const cal = repopot(['fourier', 'calibrate', '--model', defaultModel, '--objective', 'lookup', '--out', out, '--tokens', '300', '--sequences', '2', '--share', '0.5', '--json']);
+  assert.equal(cal.code, 0, cal.stderr);
+  const layout = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.equal(layout.evidence.objective, 'lookup');
+  assert.equal(layout.evidence.sequences.length, 2);
+  for (const s of layout.evidence.sequences) assert.match(s.source, /\?$/);
+  const bad = repopot(['fourier', 'calibrate', '--model', defaultModel, '--objective', 'answers', '--out', out]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--objective must be one of code, lookup/);
+});

@@ -346,3 +346,31 @@ test('the tier refuses the head-major (GroupQueryAttention) layout with the reas
   const plain = new KvCache<string>(shape, 4);
   assert.doesNotThrow(() => plain.setLayout('head'), 'a plain cache converts');
 });
+
+test('lookup calibration sequences: a repository then the question and answer, scored on those rows only, packages split by parity', async () => {
+  const path = await import('node:path');
+  const { heldOutLookupSequences } = await import('../server/src/bench/fourierHeldOut');
+  const { loadModel } = await import('../server/src/model/import');
+  const root = path.resolve(__dirname, '..');
+  const model = await loadModel(path.join(root, 'models', 'repopot-tiny-code'));
+  const tokenizer = model.tokenizer!;
+  const evalDir = path.join(root, 'data', 'eval');
+  const bos = model.config.bosTokenId;
+  const calibration = heldOutLookupSequences(tokenizer, evalDir, 'calibration', 6, 700, bos);
+  const evaluation = heldOutLookupSequences(tokenizer, evalDir, 'evaluation', 6, 700, bos);
+  assert.equal(calibration.length, 6);
+  assert.ok(evaluation.length > 0);
+  const pkg = (s: { source: string }) => s.source.slice(0, s.source.indexOf(': '));
+  const calibrationPackages = new Set(calibration.map(pkg));
+  for (const s of evaluation) assert.ok(!calibrationPackages.has(pkg(s)), `${pkg(s)} is in both splits`);
+  const question = tokenizer.tokenToId('<|question|>')!;
+  for (const s of calibration) {
+    assert.ok(s.tokens.length <= 700);
+    assert.equal(s.tokens[0], bos);
+    // queryRows counts exactly the tail from <|question|> through <|end|>.
+    assert.equal(s.tokens[s.tokens.length - s.queryRows!], question);
+    assert.equal(s.tokens[s.tokens.length - 1], tokenizer.tokenToId('<|end|>'));
+  }
+  // Both kinds asked by bench distill --suite lookup, in turn.
+  assert.ok(calibration.some((s) => s.source.includes('Where is')) && calibration.some((s) => s.source.includes('constant')));
+});

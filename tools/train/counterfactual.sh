@@ -62,6 +62,9 @@ data() {
     # gapped positions spanning up to 8192 (position_gaps.py): the pot keeps slots at their stream positions, and
     # the committed model read none of the held-out where questions at such positions (issue 15)
     cf4) data cf3 ;;
+    # more cf2-style steps (cf2's judge was still rising when it was cut; cf3 and cf4 changed the mix and lost JS
+    # where): plain ~1k renamed samples of two seeds, copy rows, no thinning, no gaps, no rare-kind supplement
+    cf5) data cf2; data cf3 ;;
   esac
 }
 
@@ -71,6 +74,7 @@ STAGES=(
   "cf2  1024 4    450   6e-4  20     cf1   $T/data/cf2-qa.npy:0.6,$T/data/cf2-copy.npy:0.4  4  3  0.3  -"
   "cf3  1024 4    700   4e-4  20     -     $T/data/cf3-qa-pot.npy:0.4,$T/data/cf3-rare-pot.npy:0.25,$T/data/cf3-copy.npy:0.35  4  3  0.3  -"
   "cf4  1024 4    900   4e-4  20     -     $T/data/cf3-qa.npy:0.4,$T/data/cf3-rare.npy:0.2,$T/data/cf3-qa-pot.npy:0.1,$T/data/cf3-copy.npy:0.3  4  3  0.3  --gap-share=0.5,--max-positions=8192"
+  "cf5  1024 4    1200  4e-4  20     -     $T/data/cf3-qa.npy:0.35,$T/data/cf2-qa.npy:0.25,$T/data/cf3-copy.npy:0.4  4  3  0.3  -"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
 for s in "${STAGES[@]}"; do

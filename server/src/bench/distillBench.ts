@@ -18,7 +18,7 @@ const benchChunkTokens = (maxPositions: number): number => defaultChunkTokens(ma
 import { makePolicyFromSpec, parsePolicySpec } from '../distill/policies/registry';
 import type { PolicyName } from '../distill/policies/policy';
 import { tokenizeWithProvenance, headerForTokenizer, type StreamableFile } from '../distill/streamer';
-import { evalSetNames, exactMatch, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
+import { evalSetNames, exactMatch, loadEvalSet, median, packagesInSplit, type EvalRecord, type PackageSplit } from '../eval/evalSet';
 import { heatmapPng } from './png';
 import type { FourierLayout } from '../fourier/layout';
 import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
@@ -48,6 +48,8 @@ export interface DistillBenchOptions {
   bare?: boolean;
   /** lookup: also emit one line per question (its answer, the expected one, right or not). */
   answers?: boolean;
+  /** lookup: only questions from this half of the held-out packages (the Fourier lookup calibration uses 'calibration'). */
+  split?: PackageSplit;
   signal?: AbortSignal;
   /** Layout for `…+fourier` policy specs (the pot with the Fourier tier at the same bytes). */
   fourierLayout?: FourierLayout;
@@ -228,7 +230,9 @@ export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit
 export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
   const pool = heldOutFiles(o.evalDir);
   const sets = fs.readdirSync(o.evalDir).filter((n) => /^lookup-.*\.jsonl$/.test(n)).sort();
-  const records: EvalRecord[] = sets.flatMap((n) => loadEvalSet(path.join(o.evalDir, n))).filter((r) => r.type === 'where' || r.type === 'const');
+  const all = sets.flatMap((n) => loadEvalSet(path.join(o.evalDir, n)));
+  const inSplit = o.split ? packagesInSplit(all, o.split) : undefined;
+  const records: EvalRecord[] = all.filter((r) => (r.type === 'where' || r.type === 'const') && (!inSplit || inSplit.has(r.pkg ?? '')));
   const streams = o.streamTokens ?? [8192];
   const budgets = o.budgets ?? [256, 512];
   const summary: Record<string, number> = {};

@@ -3,16 +3,21 @@
 // sequence. Calibration takes the even-numbered repositories, the benchmark the odd-numbered ones,
 // so the loss is never measured on the code the dimensions were chosen on.
 
+import path from 'node:path';
 import { heldOutFiles } from './distillBench';
+import { evalSetNames, loadEvalSet, packagesInSplit, type EvalRecord } from '../eval/evalSet';
 import type { Tokenizer } from '../model/tokenizer';
-import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
+import { headerForTokenizer, tokenizeWithProvenance, type FileHeader } from '../distill/streamer';
 
 export interface HeldOutSequence {
   source: string;
   tokens: number[];
+  /** Lookup sequences: the question-and-answer rows at the end (the rows calibration scores). */
+  queryRows?: number;
 }
 
-export type HeldOutSplit = 'calibration' | 'evaluation';
+export type { PackageSplit as HeldOutSplit } from '../eval/evalSet';
+import type { PackageSplit as HeldOutSplit } from '../eval/evalSet';
 
 /** Up to `count` sequences of exactly `tokens` tokens (repositories too short are skipped). */
 export function heldOutSequences(tokenizer: Tokenizer, evalDir: string, split: HeldOutSplit, count: number, tokens: number): HeldOutSequence[] {
@@ -35,4 +40,38 @@ export function heldOutSequences(tokenizer: Tokenizer, evalDir: string, split: H
     if (ids.length >= tokens) out.push({ source: repo, tokens: ids.slice(0, tokens) });
   });
   return out;
+}
+
+/**
+ * Lookup sequences for the retrieval objective: a held-out repository (at most `maxTokens` tokens with BOS), then
+ * `<|question|> q\n<|answer|> a<|end|>` in the model's format; queryRows covers the question and answer, the rows
+ * that must find the evidence. Packages are split like the code sequences, by parity of their sorted names
+ * (calibration even, evaluation odd), so the questions that judge the tier never chose its dimensions. Where and
+ * constant questions in turn (what `bench distill --suite lookup` asks), one per repository and type.
+ */
+export function heldOutLookupSequences(tokenizer: Tokenizer, evalDir: string, split: HeldOutSplit, count: number, maxTokens: number, bos: number | undefined): HeldOutSequence[] {
+  const records = evalSetNames(evalDir).filter((n) => n.startsWith('lookup-')).flatMap((n) => loadEvalSet(path.join(evalDir, n)));
+  const inSplit = packagesInSplit(records, split);
+  const header = headerForTokenizer(tokenizer);
+  const seen = new Set<string>();
+  const byType = new Map<string, HeldOutSequence[]>();
+  for (const r of records) {
+    if (!inSplit.has(r.pkg ?? '') || (r.type !== 'where' && r.type !== 'const')) continue;
+    const key = `${r.pkg}|${r.type}|${r.files.map((f) => f.path).join(',')}`;
+    if (seen.has(key)) continue;
+    const sequence = lookupSequence(tokenizer, header, r, bos);
+    if (sequence.tokens.length > maxTokens) continue;
+    seen.add(key);
+    byType.set(r.type, [...(byType.get(r.type) ?? []), sequence]);
+  }
+  const queues = [...byType.values()];
+  const out: HeldOutSequence[] = [];
+  for (let i = 0; out.length < count && queues.some((q) => i < q.length); i++) for (const q of queues) if (i < q.length && out.length < count) out.push(q[i]);
+  return out;
+}
+
+function lookupSequence(tokenizer: Tokenizer, header: FileHeader, r: EvalRecord, bos: number | undefined): HeldOutSequence {
+  const repo = r.files.flatMap((f) => tokenizeWithProvenance(f, tokenizer, header).tokens);
+  const tail = tokenizer.encode(`<|question|> ${r.question}\n<|answer|> ${r.answer}<|end|>`);
+  return { source: `${r.pkg ?? r.id}: ${r.question}`, tokens: [...(bos !== undefined ? [bos] : []), ...repo, ...tail], queryRows: tail.length };
 }

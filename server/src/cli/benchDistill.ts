@@ -13,6 +13,7 @@ import { randomModel } from '../selftest/checks';
 import { runFourierSuite } from '../bench/fourierSuite';
 import { loadLayout } from '../fourier/layout';
 import { fourierLayoutOf } from '../distill/distiller';
+import { PACKAGE_SPLITS } from '../eval/evalSet';
 
 const DISTILL_SUITES = ['niah', 'lookup', 'cost', 'fourier'] as const satisfies readonly DistillSuite[];
 const RANDOM_ARCHITECTURES = ['llama', 'qwen2', 'qwen3'] as const satisfies readonly Architecture[];
@@ -31,6 +32,7 @@ const benchDistillFlags = {
   trials: { type: 'string', value: 'N', help: 'niah trials per cell', shows: 'the suite\'s' },
   streams: { type: 'string', value: 'N,N', help: 'stream lengths in tokens (lookup, cost)', shows: 'the suite\'s' },
   limit: { type: 'string', value: 'N', help: 'lookup questions', shows: 'all' },
+  split: { type: 'string', value: 'S', help: 'lookup: only questions from one half of the held-out packages (fourier calibrate --objective lookup uses calibration)', choices: PACKAGE_SPLITS, shows: 'both' },
   bare: { type: 'boolean', default: false, help: 'lookup: each record\'s repository alone, without other held-out code around it' },
   answers: { type: 'boolean', default: false, help: 'lookup: one JSON line per question with its answer' },
   'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
@@ -139,6 +141,7 @@ function sharedOptions(values: Parsed<typeof benchDistillFlags>['values']) {
     limit: list(values.limit, 'limit')?.[0],
     bare: values.bare,
     answers: values.answers,
+    split: values.split === undefined ? undefined : choiceOption(values.split, 'split', PACKAGE_SPLITS, 'evaluation'),
     evalDir: path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval')),
     signal: interruptSignal(),
   };

@@ -4,17 +4,18 @@
 import path from 'node:path';
 import { loadModel } from '../model/import';
 import { calibrate } from '../fourier/calibrate';
-import { heldOutSequences } from '../bench/fourierHeldOut';
-import { approximatedShare, FOURIER_FILE, saveLayout } from '../fourier/layout';
-import { CliError, cliLog, emitJson, floatOption, helpText, intOption, parseCommand, type CommandSpec } from './args';
+import { heldOutLookupSequences, heldOutSequences } from '../bench/fourierHeldOut';
+import { approximatedShare, CALIBRATION_OBJECTIVES, FOURIER_FILE, saveLayout, type CalibrationObjective } from '../fourier/layout';
+import { choiceOption, CliError, cliLog, emitJson, floatOption, helpText, intOption, parseCommand, type CommandSpec } from './args';
 import { projectRoot, resolveModelDir } from './common';
 import { OWN_MODEL } from '../vocab';
 
 const fourierCalibrateFlags = {
   model: { type: 'string', value: 'DIR', help: 'model folder (Hugging Face or llama2.c)', shows: `models/${OWN_MODEL}` },
   out: { type: 'string', value: 'FILE', help: 'where the calibration is written', shows: `DIR/${FOURIER_FILE}, beside the model` },
-  sequences: { type: 'string', value: 'N', help: 'held-out repositories to average over', shows: 3 },
-  tokens: { type: 'string', value: 'N', help: 'tokens per sequence', shows: 'min(512, context)' },
+  objective: { type: 'string', value: 'O', help: 'which rows the attention-output error is scored on: code (the last 32 rows of held-out code) or lookup (the question and answer after a held-out repository)', choices: CALIBRATION_OBJECTIVES, shows: 'code' },
+  sequences: { type: 'string', value: 'N', help: 'held-out repositories (code) or questions (lookup) to average over', shows: '3 (code), 12 (lookup)' },
+  tokens: { type: 'string', value: 'N', help: 'tokens per sequence (code), at most (lookup)', shows: 'min(512, context) (code), min(1024, context) (lookup)' },
   share: { type: 'string', value: 'S', help: 'share of all K/V floats per slot to approximate, ranked over the whole model by error per float (key dims go by RoPE pair)', shows: 0.75 },
   ratio: { type: 'string', value: 'R', help: 'spectrum length as a share of the tier horizon', shows: 0.125 },
   sink: { type: 'string', value: 'N', help: 'attention-sink slots kept exact', shows: 4 },
@@ -50,13 +51,19 @@ export async function runFourier(argv: string[]): Promise<number> {
   if (!(ratio > 0 && ratio <= 1)) throw new CliError('--ratio must be in (0, 1]');
   const model = await loadModel(modelDir);
   if (!model.tokenizer) throw new CliError(`${modelDir}: the model has no tokenizer`);
-  const tokens = intOption(values.tokens, 'tokens', Math.min(512, model.config.maxPositions), 64);
+  const objective: CalibrationObjective = choiceOption(values.objective, 'objective', CALIBRATION_OBJECTIVES, 'code');
+  const lookup = objective === 'lookup';
+  const tokens = intOption(values.tokens, 'tokens', Math.min(lookup ? 1024 : 512, model.config.maxPositions), 64);
+  const count = intOption(values.sequences, 'sequences', lookup ? 12 : 3, 1);
   const evalDir = path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval'));
-  const sequences = heldOutSequences(model.tokenizer, evalDir, 'calibration', intOption(values.sequences, 'sequences', fourierCalibrateFlags.sequences.shows, 1), tokens);
-  if (sequences.length === 0) throw new CliError(`no held-out repository in ${evalDir} has ${tokens} tokens`);
+  const sequences = lookup
+    ? heldOutLookupSequences(model.tokenizer, evalDir, 'calibration', count, tokens, model.config.bosTokenId)
+    : heldOutSequences(model.tokenizer, evalDir, 'calibration', count, tokens);
+  if (sequences.length === 0) throw new CliError(lookup ? `no held-out where/const question in ${evalDir} fits ${tokens} tokens` : `no held-out repository in ${evalDir} has ${tokens} tokens`);
   const started = performance.now();
   const layout = await calibrate(model.config, model.weights, sequences, {
     share,
+    objective,
     coefficientRatio: ratio,
     sink: intOption(values.sink, 'sink', fourierCalibrateFlags.sink.shows, 0),
     window: intOption(values.window, 'window', fourierCalibrateFlags.window.shows, 1),

@@ -44,6 +44,16 @@ export function normalizeAnswer(text: string): string {
   return text.trim().split('\n')[0].trim().replace(/;$/, '').replace(/^[`'"]|[`'"]$/g, '').trim();
 }
 
+/** Halves of the held-out packages, by parity of their sorted names: what calibrates (Fourier lookup objective) and what judges it. */
+export const PACKAGE_SPLITS = ['calibration', 'evaluation'] as const;
+export type PackageSplit = (typeof PACKAGE_SPLITS)[number];
+
+/** The packages of `records` in one split (even-numbered sorted names: calibration; odd: evaluation). */
+export function packagesInSplit(records: readonly EvalRecord[], split: PackageSplit): Set<string> {
+  const packages = [...new Set(records.map((r) => r.pkg ?? ''))].sort();
+  return new Set(packages.filter((_, i) => i % 2 === (split === 'calibration' ? 0 : 1)));
+}
+
 export function exactMatch(predicted: string, expected: string): boolean {
   return normalizeAnswer(predicted) === normalizeAnswer(expected);
 }

@@ -16,7 +16,7 @@
 import type { ModelConfig, Weights } from '../model/config';
 import { referenceForward } from '../reference/forward';
 import { SpectralBasis, coefficientsFor } from './basis';
-import { FOURIER_FORMAT_VERSION, type FourierEvidence, type FourierLayout } from './layout';
+import { FOURIER_FORMAT_VERSION, type CalibrationObjective, type FourierEvidence, type FourierLayout } from './layout';
 
 export interface CalibrationOptions {
   sink?: number;
@@ -29,6 +29,8 @@ export interface CalibrationOptions {
    * float (a key pair counts two), so sensitive layers and heads keep more dims exact than insensitive ones.
    */
   share?: number;
+  /** Recorded in the evidence: what the sequences' scored rows are (default 'code'). */
+  objective?: CalibrationObjective;
   /** Spectrum lengths to report the chosen set's error at. */
   sweep?: number[];
   log?: (message: string) => void;
@@ -37,6 +39,11 @@ export interface CalibrationOptions {
 export interface CalibrationSequence {
   source: string;
   tokens: number[];
+  /**
+   * The last rows whose attention output is scored (default options.queryRows). A lookup sequence (repository,
+   * question, answer) scores its question and answer only: the rows that must find the evidence in the tier.
+   */
+  queryRows?: number;
 }
 
 /**
@@ -194,7 +201,7 @@ export async function calibrate(config: ModelConfig, weights: Weights, sequences
   const captured: { total: number; rows: number; heads: HeadData[][] }[] = [];
   for (const [si, seq] of sequences.entries()) {
     const total = seq.tokens.length;
-    const rows = Math.min(options.queryRows ?? 32, window);
+    const rows = Math.min(seq.queryRows ?? options.queryRows ?? 32, window);
     if (total < sink + window + 8) throw new Error(`fourier calibrate: sequence ${seq.source} has ${total} tokens, needs more than sink + window + 8`);
     const heads: HeadData[][] = [];
     referenceForward(config, weights, {
@@ -266,6 +273,7 @@ export async function calibrate(config: ModelConfig, weights: Weights, sequences
     sink,
     window,
     queryRows: Math.min(options.queryRows ?? 32, window),
+    objective: options.objective ?? 'code',
     unitErrors: unitErrors.map((heads) => heads.map((e) => ({ keyPairs: e.keyPairs.map(round), valueDims: e.valueDims.map(round) }))),
     chosenError: chosenError.map((r) => r.map(round)),
     byIndexError: byIndexError.map((r) => r.map(round)),

@@ -18,12 +18,17 @@ export interface FourierShape {
 }
 
 /** Per-unit and per-head numbers behind the choice (relative attention-output errors). */
+export const CALIBRATION_OBJECTIVES = ['code', 'lookup'] as const;
+export type CalibrationObjective = (typeof CALIBRATION_OBJECTIVES)[number];
+
 export interface FourierEvidence {
   /** Held-out sequences and their token lengths. */
   sequences: { source: string; tokens: number }[];
   sink: number;
   window: number;
   queryRows: number;
+  /** What the scored rows were: the last rows of code ('code'), or the question and answer after a repository ('lookup'). */
+  objective?: CalibrationObjective;
   /** errors[layer][head].keyPairs[i] / .valueDims[d]: mean relative attention-output error with only that unit approximated. */
   unitErrors: { keyPairs: number[]; valueDims: number[] }[][];
   /** Relative attention-output error per (layer, head) with the chosen set approximated together. */
