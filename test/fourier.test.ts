@@ -346,3 +346,11 @@ test('the tier refuses the head-major (GroupQueryAttention) layout with the reas
   const plain = new KvCache<string>(shape, 4);
   assert.doesNotThrow(() => plain.setLayout('head'), 'a plain cache converts');
 });
+
+test('the tier stays fp32: converting it to fp16 is refused with the option named', () => {
+  const tier = fill(new FourierKvCache<string>(shape, partialLayout(), tierOptions, 4), 12);
+  assert.equal(tier.kvDtype, 'fp32');
+  assert.throws(() => tier.setKvDtype('fp16'), /Fourier tier needs the fp32 KV cache.*kvDtype 'fp16'/);
+  tier.setKvDtype('fp32');
+  assert.equal(tier.kvDtype, 'fp32');
+});
