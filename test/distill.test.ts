@@ -18,6 +18,7 @@ import { POLICY_NAMES } from '../server/src/distill/policies/policy';
 import { citeSources, CITATION_RADIUS, type SlotSource } from '../server/src/distill/provenance';
 import { decodePot, encodePot, loadPot, savePot, writeFileAtomic, POT_FORMAT_VERSION } from '../server/src/distill/potStore';
 import { referenceForward } from '../server/src/reference/forward';
+import { toFp16 } from '../server/src/graph/quantize';
 import { randomModel, sampleTokens, scratchCacheDir } from '../server/src/selftest/checks';
 import type { Tokenizer } from '../server/src/model/tokenizer';
 
@@ -266,6 +267,28 @@ test('snapshots: interrupted writes leave the previous snapshot valid; damage an
   const other = loadPot(file, { modelHash: 'another-model', shape });
   assert.ok('reason' in other && /different model/.test(other.reason));
   await engine.dispose();
+});
+
+test('a plain pot loads into an engine of the other KV dtype (rounded or widened); the Fourier tier refuses fp16', async () => {
+  const engine = await tinyEngine(7);
+  const pot = new Pot(engine, { budget: 32, policy: streamingPolicy() });
+  await pot.append(sampleTokens(40, 259, 1), sources(40));
+  const meta = { formatVersion: POT_FORMAT_VERSION, modelHash: engine.model.weightsHash, policy: 'streaming', budget: 32, fileHashes: {}, tokensSeen: 40, compressions: 1, skipped: {}, savedAt: 'now' };
+  const shape = pot.cache.shape;
+  const half = decodePot(encodePot({ meta, cache: pot.cache, stats: pot.stats }), 'p.pot', { modelHash: meta.modelHash, shape, kvDtype: 'fp16' });
+  assert.equal(half.cache.kvDtype, 'fp16');
+  assert.deepEqual(half.cache.tags(), pot.cache.tags());
+  assert.deepEqual(half.cache.keyFeed(1), toFp16(pot.cache.keyView(1)));
+  const wide = decodePot(encodePot(half), 'p.pot', { modelHash: meta.modelHash, shape, kvDtype: 'fp32' });
+  assert.equal(wide.cache.kvDtype, 'fp32');
+  assert.deepEqual(wide.cache.valueView(0), half.cache.valueView(0), 'fp16 → fp32 is exact');
+  await engine.dispose();
+
+  const fp16Engine = await Engine.fromModel({ ...randomModel('llama', { vocabSize: 259, maxPositions: 512 }, 7), tokenizer: byteTokenizer }, { cacheDir, kvDtype: 'fp16' });
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-fp16-'));
+  fs.writeFileSync(path.join(repo, 'a.ts'), 'export const A = 1;\n');
+  await assert.rejects(new Distiller(fp16Engine).ingest({ repo, fourier: true }), /Fourier tier needs the fp32 KV cache/);
+  await fp16Engine.dispose();
 });
 
 test.after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));

@@ -374,3 +374,11 @@ test('lookup calibration sequences: a repository then the question and answer, s
   // Both kinds asked by bench distill --suite lookup, in turn.
   assert.ok(calibration.some((s) => s.source.includes('Where is')) && calibration.some((s) => s.source.includes('constant')));
 });
+
+test('the tier stays fp32: converting it to fp16 is refused with the option named', () => {
+  const tier = fill(new FourierKvCache<string>(shape, partialLayout(), tierOptions, 4), 12);
+  assert.equal(tier.kvDtype, 'fp32');
+  assert.throws(() => tier.setKvDtype('fp16'), /Fourier tier needs the fp32 KV cache.*kvDtype 'fp16'/);
+  tier.setKvDtype('fp32');
+  assert.equal(tier.kvDtype, 'fp32');
+});

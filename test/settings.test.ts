@@ -19,8 +19,10 @@ import {
   DEFAULT_CHUNK_TOKENS,
   DEFAULT_DECODER,
   DEFAULT_DEVICE,
+  DEFAULT_KV_DTYPE,
   DEFAULT_POLICY,
   DEVICES,
+  KV_DTYPES,
   POLICY_NAMES,
   SETTING_POLICIES,
   WEIGHT_FORMATS,
@@ -57,6 +59,9 @@ test('package.json: every enum and default is the one in server/src/vocab.ts', (
   assert.equal(props['repopot.cache.policy']!.default, DEFAULT_POLICY);
   assert.equal(props['repopot.cache.budget']!.default, DEFAULT_BUDGET);
   assert.equal(props['repopot.cache.chunkSize']!.default, DEFAULT_CHUNK_TOKENS);
+  assert.deepEqual(props['repopot.cache.kvDtype']!.enum, [...KV_DTYPES]);
+  assert.equal(props['repopot.cache.kvDtype']!.default, DEFAULT_KV_DTYPE);
+  assert.equal(defaultSettings.kvDtype, DEFAULT_KV_DTYPE);
   assert.equal(props['repopot.answer.maxTokens']!.default, DEFAULT_ANSWER_TOKENS);
   // The server's defaults are the same values (the extension sends what package.json declares).
   assert.deepEqual(defaultSettings.cache, { budget: DEFAULT_BUDGET, chunkSize: DEFAULT_CHUNK_TOKENS, policy: DEFAULT_POLICY });
@@ -239,6 +244,11 @@ test('the Fourier tier: one name from repopot.cache.fourier and --fourier to the
   try {
     assert.equal(distillRequest({ repo, fourier: true }).options.fourier, true);
     assert.equal(distillRequest({ repo }).options.fourier, undefined);
+    // --kv-dtype reaches the engine choice; the tier refuses fp16 before anything loads.
+    assert.equal(distillRequest({ repo }).model.kvDtype, DEFAULT_KV_DTYPE);
+    assert.equal(distillRequest({ repo, 'kv-dtype': 'fp16' }).model.kvDtype, 'fp16');
+    assert.throws(() => distillRequest({ repo, 'kv-dtype': 'bf16' }), { name: 'CliError', message: /--kv-dtype/ });
+    assert.throws(() => distillRequest({ repo, fourier: true, 'kv-dtype': 'fp16' }), { name: 'CliError', message: /--fourier needs the fp32 KV cache/ });
   } finally {
     fs.rmSync(repo, { recursive: true, force: true });
   }
@@ -279,6 +289,7 @@ test('repopot.cache.memory: one name from the setting and --memory to the Distil
     const c = engine.config;
     const shape = { numLayers: c.numLayers, numKvHeads: c.numKvHeads, headDim: c.headDim, ropeTheta: c.ropeTheta };
     const slotBytes = plainSlotBytes(shape);
+    assert.equal(plainSlotBytes(shape, 'fp16') * 2, slotBytes, 'an fp16 cache holds twice the slots in the same memory');
     const distiller = new Distiller(engine);
     const memory = (300 * slotBytes + 100) / MIB;
     const plain = distiller.resolve({ ...defaultSettings.cache, memory });

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FOURIER, DEFAULT_MEMORY_MIB } from '../../server/src/vocab';
 import { defaultSettings, type DecoderSetting, type Device, type SettingPolicy, type ServerSettings } from '../../server/src/lsp/protocol';
+import type { KvDtype } from '../../server/src/vocab';
 
 const d = defaultSettings;
 
@@ -19,6 +20,7 @@ export const RESTART_SETTINGS = [
   'cache.memory',
   'cache.chunkSize',
   'cache.policy',
+  'cache.kvDtype',
   'files.include',
   'files.exclude',
 ] as const;
@@ -67,6 +69,7 @@ export class Config {
         fourier: this.get<boolean>('cache.fourier', d.cache.fourier ?? DEFAULT_FOURIER),
         memory: this.get<number>('cache.memory', d.cache.memory ?? DEFAULT_MEMORY_MIB),
       },
+      kvDtype: this.get<KvDtype>('cache.kvDtype', d.kvDtype),
       include: this.get<string[]>('files.include', d.include),
       exclude: this.get<string[]>('files.exclude', d.exclude),
       hover: { enabled: this.hoverEnabled, deadlineMs: this.get<number>('hover.deadlineMs', d.hover.deadlineMs) },

@@ -27,6 +27,15 @@ export const DEFAULT_POLICY: SettingPolicy = 'infinipot';
 export const WEIGHT_FORMATS = ['fp32', 'fp16', 'int8', 'int4'] as const;
 export type WeightFormatName = (typeof WEIGHT_FORMATS)[number];
 
+/**
+ * How the KV cache stores K and V (`repopot.cache.kvDtype`, `--kv-dtype`; engine/kvCache.ts): fp32, or fp16 bit
+ * patterns at half the bytes (the graphs then take fp16 past K/V and cast them to fp32 inside). fp32 stays the default
+ * until fp16 measures faster with the same answers (docs/benchmarks.md, "Lean decode").
+ */
+export const KV_DTYPES = ['fp32', 'fp16'] as const;
+export type KvDtype = (typeof KV_DTYPES)[number];
+export const DEFAULT_KV_DTYPE: KvDtype = 'fp32';
+
 /** RepoPot's own model, shipped in models/ (downloadable ones: server/src/model/pull.ts KNOWN_MODELS). */
 export const OWN_MODEL = 'repopot-tiny-code';
 

@@ -3,8 +3,15 @@
 
 import type { WeightFormat } from '../graph/contract';
 import type { ModelConfig } from '../model/config';
+import type { KvDtype } from '../vocab';
 
-export type PeerName = 'repopot' | 'llama.cpp';
+/** 'repopot-fp16': our engine with the fp16 KV cache (kvDtype), so both dtypes run side by side in one bench. */
+export type PeerName = 'repopot' | 'repopot-fp16' | 'llama.cpp';
+
+/** The KV dtype our engine runs with as `peer` (llama.cpp picks its own: fp16 by default). */
+export function repopotKvDtype(peer: PeerName): KvDtype {
+  return peer === 'repopot-fp16' ? 'fp16' : 'fp32';
+}
 
 export interface TargetLoadInfo {
   /** Wall time from nothing to ready-to-decode (includes graph build for ours). */

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../engine/engine';
-import type { KvCache } from '../engine/kvCache';
+import type { KvCache, KvDtype } from '../engine/kvCache';
 import type { WeightFormat } from '../graph/contract';
 import { questionPrompt } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
@@ -55,6 +55,8 @@ export interface DecodeCostOptions {
   repeats?: number;
   cacheDir?: string;
   device?: 'cpu' | 'cuda' | 'webgpu' | 'auto';
+  /** The KV cache's dtype (EngineOptions.kvDtype). */
+  kvDtype?: KvDtype;
   log?: (message: string) => void;
 }
 
@@ -262,7 +264,7 @@ export async function runDecodeCost(o: DecodeCostOptions, emit: Emit): Promise<v
   o.log?.(`random ${o.weights} weights at ${path.basename(o.configPath)} (${config.numLayers} layers, hidden ${config.hiddenSize}, vocab ${config.vocabSize})`);
   const engine = await Engine.fromModel(
     { config, weights: randomWeights(config, seed), weightsHash: `random:${path.basename(o.configPath)}:${seed}` },
-    { weights: o.weights, cacheDir: o.cacheDir, device: o.device ?? 'cpu', log: o.log },
+    { weights: o.weights, cacheDir: o.cacheDir, device: o.device ?? 'cpu', kvDtype: o.kvDtype, log: o.log },
   );
   try {
     const past = o.past ?? 512;

@@ -11,6 +11,8 @@
 //   decode    `decodeRounds` rounds of (1 warm-up + decodeSteps/decodeRounds timed) single-token steps, each feeding
 //             the previous greedy token; median step time over all rounds → tok/s
 // Each engine runs in its own forked process: peak RSS is the kernel's high-water mark of that process.
+// Peer 'repopot-fp16' is ours with the fp16 KV cache: with 'repopot' in the same run, both dtypes are measured
+// interleaved under the same machine noise (summary: decodeFp16KvVsFp32ByCache).
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,7 +24,7 @@ import type { ModelConfig } from '../model/config.js';
 import { hfConfigToModelConfig } from '../model/hfConfig.js';
 import { randomWeights, seededRandom, tinyConfig } from '../model/randomWeights.js';
 import { measureMemoryBandwidth, type BandwidthOptions, type BandwidthResult } from './bandwidth.js';
-import type { PeerName, TargetInit, TargetLoadInfo, WorkerCommand, WorkerReply } from './benchTarget.js';
+import { repopotKvDtype, type PeerName, type TargetInit, type TargetLoadInfo, type WorkerCommand, type WorkerReply } from './benchTarget.js';
 import { ggmlTypeForWeightFormat, readGgufHeader, writeGgufModel } from './gguf.js';
 
 export type { PeerName } from './benchTarget.js';
@@ -87,6 +89,8 @@ export interface EngineBenchSummary {
   decodeVsLlamaCpp?: number;
   /** Ours / llama.cpp peak RSS (whole run); undefined unless both ran. */
   rssVsLlamaCpp?: number;
+  /** Ours with the fp16 KV cache / ours with fp32, decode tok/s at the first cache length; undefined unless both ran. */
+  decodeFp16KvVsFp32?: number;
   /** ONNX nodes in our decode graph. */
   graphNodes?: number;
 }
@@ -279,7 +283,7 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
       const init: TargetInit = { peer, config, quant, seed, threads, ggufPath, contextSize, cacheDir: graphDir };
       const ready = await worker.init(init);
       results.set(peer, { peer, load: ready.info, prefillTokPerSec: NaN, extendTokPerSec: NaN, decode: [], maxRssBytes: ready.maxRssBytes });
-      line('load_ms', round(ready.info.loadMs, 0), 'ms', { peer, versions: ready.info.versions, notes: ready.info.notes });
+      line('load_ms', round(ready.info.loadMs, 0), 'ms', { peer, ...(peer === 'llama.cpp' ? {} : { kvDtype: repopotKvDtype(peer) }), versions: ready.info.versions, notes: ready.info.notes });
       if (ready.info.graphBuildMs !== undefined) line('graph_build_ms', ready.info.graphBuildMs, 'ms', { peer });
       if (ready.info.graphNodes !== undefined) line('graph_nodes', ready.info.graphNodes, 'nodes', { peer });
       line('peak_rss_load_bytes', ready.maxRssBytes, 'bytes', { peer, mb: Math.round(ready.maxRssBytes / 2 ** 20) });
@@ -382,7 +386,9 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
   summary.decodeRooflineFraction = ours?.decode[0]?.rooflineFraction;
   if (ours && theirs) summary.decodeVsLlamaCpp = ours.decode[0].tokPerSec / theirs.decode[0].tokPerSec;
   if (ours && theirs) summary.rssVsLlamaCpp = ours.maxRssBytes / theirs.maxRssBytes;
-  summary.graphNodes = ours?.load.graphNodes;
+  const oursFp16 = results.get('repopot-fp16');
+  if (ours && oursFp16) summary.decodeFp16KvVsFp32 = oursFp16.decode[0].tokPerSec / ours.decode[0].tokPerSec;
+  summary.graphNodes = (ours ?? oursFp16)?.load.graphNodes;
   const byLength = (r: PeerResult | undefined): Record<string, number> =>
     Object.fromEntries((r?.decode ?? []).map((d) => [String(d.cacheLength), round(d.tokPerSec, 2)]));
   emit({
@@ -400,9 +406,10 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
       ours && theirs ? Object.fromEntries(ours.decode.map((d, i) => [String(d.cacheLength), round(d.tokPerSec / theirs.decode[i].tokPerSec, 3)])) : null,
     prefillVsLlamaCpp: ours && theirs ? round(ours.prefillTokPerSec / theirs.prefillTokPerSec, 3) : null,
     rssVsLlamaCpp: summary.rssVsLlamaCpp === undefined ? null : round(summary.rssVsLlamaCpp, 3),
+    decodeFp16KvVsFp32ByCache: ours && oursFp16 ? Object.fromEntries(ours.decode.map((d, i) => [String(d.cacheLength), round(oursFp16.decode[i].tokPerSec / d.tokPerSec, 3)])) : null,
     peakRssMB: Object.fromEntries([...results.values()].map((r) => [r.peer, Math.round(r.maxRssBytes / 2 ** 20)])),
     graphNodes: summary.graphNodes ?? null,
-    decodeTokPerSec: { repopot: byLength(ours), 'llama.cpp': byLength(theirs) },
+    decodeTokPerSec: Object.fromEntries(peers.map((p) => [p, byLength(results.get(p))])),
     memoryBandwidthGBps: bandwidth ? round(bandwidth.readBytesPerSecond / 1e9, 2) : null,
     loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
   });

@@ -36,7 +36,7 @@ function send(reply: WorkerReply): Promise<void> {
 async function createTarget(command: Extract<WorkerCommand, { kind: 'init' }>): Promise<BenchTarget> {
   // Import only the engine this process hosts: loading onnxruntime into the llama.cpp process (or the reverse)
   // would inflate its RSS.
-  if (command.init.peer === 'repopot') {
+  if (command.init.peer !== 'llama.cpp') {
     const { RepopotTarget } = await import('./repopotTarget.js');
     return new RepopotTarget(command.init);
   }

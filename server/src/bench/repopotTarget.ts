@@ -4,13 +4,13 @@
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { Engine } from '../engine/engine';
-import type { KvCache } from '../engine/kvCache';
+import { kvBytesPerValue, type KvCache, type KvDtype } from '../engine/kvCache';
 import { argmax } from '../engine/sampling';
 import { lazyRandomWeights } from '../model/randomWeights';
 import { expectedWeightShapes } from '../model/weightShapes';
 import type { ModelConfig } from '../model/config';
 import type { WeightFormat } from '../graph/contract';
-import { repopotMatrixBytes, type BenchTarget, type TargetInit, type TargetLoadInfo } from './benchTarget';
+import { repopotKvDtype, repopotMatrixBytes, type BenchTarget, type PeerName, type TargetInit, type TargetLoadInfo } from './benchTarget';
 
 /** Bytes our graph reads per decode step for `format`: every matrix once (tied lm_head = the embedding table). */
 export function repopotWeightBytesPerToken(config: ModelConfig, format: WeightFormat): number {
@@ -36,11 +36,15 @@ function packageVersion(name: string): string {
 }
 
 export class RepopotTarget implements BenchTarget {
-  readonly peer = 'repopot' as const;
+  readonly peer: PeerName;
+  private readonly kvDtype: KvDtype;
   private engine: Engine | undefined;
   private cache: KvCache | undefined;
 
-  constructor(private readonly init: TargetInit) {}
+  constructor(private readonly init: TargetInit) {
+    this.peer = init.peer;
+    this.kvDtype = repopotKvDtype(init.peer);
+  }
 
   async load(): Promise<TargetLoadInfo> {
     const { config, quant, seed, cacheDir } = this.init;
@@ -57,6 +61,7 @@ export class RepopotTarget implements BenchTarget {
       {
         device: 'cpu',
         weights: quant,
+        kvDtype: this.kvDtype,
         cacheDir,
         log: (message) => {
           const built = /built .* in (\d+) ms/.exec(message);
@@ -66,6 +71,7 @@ export class RepopotTarget implements BenchTarget {
     );
     const engineMs = performance.now() - engineStart;
     notes.push(`random weights generated lazily, during the graph build (setup ${weightsMs.toFixed(0)} ms); kernels ${this.engine.kernels}`);
+    if (this.kvDtype === 'fp16') notes.push('fp16 KV cache: past K/V fed as fp16 and cast to fp32 in the graph; new rows rounded on append');
     if (quant === 'fp16') notes.push('fp16: onnxruntime CPU folds Cast(fp16 weight) into fp32 constants, so decode reads 4 bytes/weight');
     this.cache = this.engine.newCache(this.init.contextSize);
     const c = config;
@@ -74,7 +80,7 @@ export class RepopotTarget implements BenchTarget {
       graphBuildMs,
       graphNodes: this.engine.graphNodes,
       weightBytesPerToken: repopotWeightBytesPerToken(config, quant),
-      kvBytesPerPosition: c.numLayers * 2 * c.numKvHeads * c.headDim * 4,
+      kvBytesPerPosition: c.numLayers * 2 * c.numKvHeads * c.headDim * kvBytesPerValue(this.kvDtype),
       versions: { node: process.version, 'onnxruntime-node': packageVersion('onnxruntime-node') },
       notes,
     };

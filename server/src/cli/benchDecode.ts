@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { runDecodeBench, runDecodeCost, type DecodeWorkload } from '../bench/decodeBench';
 import { choiceOption, cliLog, command, emitJson, floatOption, intOption, interruptSignal, optionalInt, runCommand, type Values } from './args';
-import { DEVICES, loadEngine, modelChoice, modelOptions, numberList, projectRoot, WEIGHT_FORMATS, withEngine } from './common';
+import { DEVICES, kvDtypeChoice, loadEngine, modelChoice, modelOptions, numberList, projectRoot, WEIGHT_FORMATS, withEngine } from './common';
 import { DEFAULT_CLI_DEVICE } from '../vocab';
 
 const positiveInts = (value: string | undefined, name: string) => numberList(value, name, (x) => Number.isInteger(x) && x >= 1, 'positive integers');
@@ -40,6 +40,7 @@ async function benchDecode(values: Values<typeof benchDecodeFlags>): Promise<num
       blocks: positiveInts(values.blocks, 'blocks') ?? [2, 4, 8, 12, 16, 32],
       past: intOption(values.past, 'past', benchDecodeFlags.past.shows, 1),
       device,
+      kvDtype: kvDtypeChoice(values['kv-dtype']),
       log,
     }, emitJson);
     return 0;

@@ -6,7 +6,7 @@ import readline from 'node:readline';
 import { costSummary, DEFAULT_COST_STREAMS, FULL_CACHE_COST_LIMIT, runDistillBench, parseBenchPolicy, type CostMeasurement, type DistillSuite } from '../bench/distillBench';
 import { POLICY_NAMES } from '../distill/policies/policy';
 import { choiceOption, CliError, emitJson, interruptSignal, parseCommand, cliLog, type CommandSpec, type Parsed } from './args';
-import { loadEngine, modelChoice, modelOptions, numberList, projectRoot } from './common';
+import { kvDtypeChoice, loadEngine, modelChoice, modelOptions, numberList, projectRoot } from './common';
 import { Engine } from '../engine/engine';
 import type { Architecture } from '../model/config';
 import { randomModel } from '../selftest/checks';
@@ -58,8 +58,12 @@ export async function runBenchDistill(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values } = parsed;
   const suite = choiceOption<DistillSuite>(values.suite, 'suite', DISTILL_SUITES, 'niah');
-  if (suite === 'fourier') return runFourierCli(values);
   const policies = (values.policies ?? (suite === 'cost' ? 'infinipot,full' : POLICY_NAMES.join(','))).split(',');
+  // The Fourier tier holds fp32 K/V (fourier/tier.ts): refused here, before any model loads.
+  if ((suite === 'fourier' || policies.some((p) => p.includes('+fourier'))) && kvDtypeChoice(values['kv-dtype']) !== 'fp32') {
+    throw new CliError('the Fourier tier needs the fp32 KV cache: drop --kv-dtype fp16 (suite fourier and +fourier policies)');
+  }
+  if (suite === 'fourier') return runFourierCli(values);
   for (const p of policies) {
     try {
       parseBenchPolicy(p);

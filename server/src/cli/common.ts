@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../engine/engine';
-import { DEFAULT_CLI_DEVICE, DEVICES, OWN_MODEL, WEIGHT_FORMATS, type Device, type WeightFormatName } from '../vocab';
+import { DEFAULT_CLI_DEVICE, DEFAULT_KV_DTYPE, DEVICES, KV_DTYPES, OWN_MODEL, WEIGHT_FORMATS, type Device, type KvDtype, type WeightFormatName } from '../vocab';
 import { ModelImportError } from '../model/errors';
 import { choiceOption, CliError } from './args';
 
-export { DEVICES, WEIGHT_FORMATS };
+export { DEVICES, KV_DTYPES, WEIGHT_FORMATS };
 
 /** The project (or installed extension) root: the folder holding package.json above this module. */
 export function projectRoot(): string {
@@ -33,12 +33,16 @@ export function resolveModelDir(option: string | undefined): string {
   return dir;
 }
 
-/** --model, --device, --quant: every command that loads a model takes these three. */
+/** --kv-dtype: how the KV cache stores K/V (repopot.cache.kvDtype's values). */
+export const kvDtypeOption = { type: 'string', value: 'T', help: 'KV cache storage (fp16: half the bytes)', choices: KV_DTYPES, shows: DEFAULT_KV_DTYPE } as const;
+
+/** --model, --device, --quant, --kv-dtype: every command that loads a model takes these. */
 export function modelOptions(quantDefault: WeightFormatName = 'fp32') {
   return {
     model: { type: 'string', value: 'DIR', help: 'model folder (Hugging Face or llama2.c)', shows: `models/${OWN_MODEL}` },
     device: { type: 'string', value: 'D', help: 'where the model runs', choices: DEVICES, shows: DEFAULT_CLI_DEVICE },
     quant: { type: 'string', value: 'Q', help: 'weight format', choices: WEIGHT_FORMATS, shows: quantDefault },
+    'kv-dtype': kvDtypeOption,
   } as const;
 }
 
@@ -46,19 +50,26 @@ export interface ModelChoice {
   modelDir: string;
   device: Device;
   weights: WeightFormatName;
+  kvDtype: KvDtype;
 }
 
-/** Validates --model/--device/--quant (no model is loaded yet). */
-export function modelChoice(values: { model?: string; device?: string; quant?: string }, quantDefault: WeightFormatName = 'fp32'): ModelChoice {
+/** --kv-dtype, checked. */
+export function kvDtypeChoice(value: string | undefined): KvDtype {
+  return choiceOption(value, 'kv-dtype', KV_DTYPES, DEFAULT_KV_DTYPE);
+}
+
+/** Validates --model/--device/--quant/--kv-dtype (no model is loaded yet). */
+export function modelChoice(values: { model?: string; device?: string; quant?: string; 'kv-dtype'?: string }, quantDefault: WeightFormatName = 'fp32'): ModelChoice {
   return {
     device: choiceOption(values.device, 'device', DEVICES, DEFAULT_CLI_DEVICE),
     weights: choiceOption(values.quant, 'quant', WEIGHT_FORMATS, quantDefault),
+    kvDtype: kvDtypeChoice(values['kv-dtype']),
     modelDir: resolveModelDir(values.model),
   };
 }
 
 export function loadEngine(choice: ModelChoice, log: (m: string) => void): Promise<Engine> {
-  return Engine.load(choice.modelDir, { device: choice.device, weights: choice.weights, log });
+  return Engine.load(choice.modelDir, { device: choice.device, weights: choice.weights, kvDtype: choice.kvDtype, log });
 }
 
 /** Loads the engine, runs `fn` with it, and disposes of it however `fn` ends. */

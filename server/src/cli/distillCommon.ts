@@ -34,6 +34,7 @@ export interface DistillFlagValues {
   exclude?: string[];
   device?: string;
   quant?: string;
+  'kv-dtype'?: string;
   'no-cache'?: boolean;
   fourier?: boolean;
 }
@@ -62,6 +63,7 @@ export function distillRequest(values: DistillFlagValues): DistillRequest {
     ...(memory !== undefined ? { memory } : {}),
   };
   const model = modelChoice(values);
+  if (values.fourier && model.kvDtype !== 'fp32') throw new CliError(`--fourier needs the fp32 KV cache: drop --kv-dtype ${model.kvDtype} or --fourier`);
   if (!fs.existsSync(repo)) throw new CliError(`--repo: ${repo} does not exist`);
   if (!fs.statSync(repo).isDirectory()) throw new CliError(`--repo: ${repo} is not a folder`);
   return { model, options };

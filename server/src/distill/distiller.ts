@@ -24,7 +24,7 @@ import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
 import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
 import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
-import { FourierKvCache, TIER_NEEDS_TOKEN_LAYOUT } from '../fourier/tier';
+import { FourierKvCache, TIER_NEEDS_FP32, TIER_NEEDS_TOKEN_LAYOUT } from '../fourier/tier';
 
 /**
  * What the pot is distilled with: the same names from the VS Code setting (`repopot.cache.*`) and the CLI
@@ -250,7 +250,7 @@ export class Distiller {
 
   /** `requested` settings capped and defaulted for this engine's model (see resolveDistillSettings); a memory setting becomes the budget. */
   resolve(requested: Partial<DistillSettings> = {}): { settings: DistillSettings; notices: string[] } {
-    return resolveDistillSettings(this.engine.config.maxPositions, requested, plainSlotBytes(this.engine.cacheShape));
+    return resolveDistillSettings(this.engine.config.maxPositions, requested, plainSlotBytes(this.engine.cacheShape, this.engine.kvDtype));
   }
 
   /**
@@ -271,6 +271,7 @@ export class Distiller {
     const { budget, chunkSize: chunkTokens, policy: policyName } = settings;
     // With the Fourier tier, the pot's bytes (the memory setting's, else those of `budget` plain slots) hold more slots
     // (a missing calibration is an error here: callers that fall back to the plain pot check fourierLayout() first).
+    if (settings.fourier && this.engine.kvDtype !== 'fp32') throw new Error(TIER_NEEDS_FP32);
     const fourier = settings.fourier ? this.fourierLayout() : undefined;
     if (fourier && this.engine.cacheLayout !== 'token') {
       throw new Error(TIER_NEEDS_TOKEN_LAYOUT);
@@ -291,7 +292,7 @@ export class Distiller {
     // With the tier the same bytes hold more slots.
     const slots = this.slotsFor(settings);
     const newCache = () => (fourier ? newTierCache<SlotSource>(shape, fourier, slots, { chunk: chunkTokens }) : undefined);
-    let stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape }) : { reason: 'persistence off' };
+    let stored = file ? loadPot(file, { modelHash: this.engine.model.weightsHash, shape, kvDtype: this.engine.kvDtype }) : { reason: 'persistence off' };
     if ('cache' in stored && (stored.cache instanceof FourierKvCache) !== Boolean(fourier)) stored = { reason: 'saved with another cache form (Fourier tier on/off)' };
     if ('cache' in stored) {
       const pot = chunkedPot(this.engine, slots, chunkTokens, policy, stored.cache);

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { KvCache, type CacheShape } from '../engine/kvCache';
+import { KvCache, type CacheShape, type KvDtype } from '../engine/kvCache';
 import { FourierKvCache } from '../fourier/tier';
 import type { SlotStats } from './policies/policy';
 import type { SlotSource } from './provenance';
@@ -58,7 +58,14 @@ export function encodePot(pot: StoredPot): Buffer {
   return Buffer.concat([MAGIC, lengths, header, Buffer.from(cacheBytes.buffer, cacheBytes.byteOffset, cacheBytes.byteLength), checksum]);
 }
 
-export function decodePot(bytes: Buffer, file: string, expected: { modelHash: string; shape: CacheShape }): StoredPot {
+/** What a stored pot must match; `kvDtype` (the engine's) converts a plain pot saved with the other KV dtype. */
+export interface PotExpectation {
+  modelHash: string;
+  shape: CacheShape;
+  kvDtype?: KvDtype;
+}
+
+export function decodePot(bytes: Buffer, file: string, expected: PotExpectation): StoredPot {
   if (bytes.length < MAGIC.length + 8 + 32 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new PotStoreError(file, 'not a RepoPot pot snapshot');
   const headerLength = bytes.readUInt32LE(MAGIC.length);
   const cacheLength = bytes.readUInt32LE(MAGIC.length + 4);
@@ -74,9 +81,12 @@ export function decodePot(bytes: Buffer, file: string, expected: { modelHash: st
   const { meta } = parsed;
   if (meta.formatVersion !== POT_FORMAT_VERSION) throw new PotStoreError(file, `format version ${meta.formatVersion}, this build reads ${POT_FORMAT_VERSION}`);
   if (meta.modelHash !== expected.modelHash) throw new PotStoreError(file, 'made with a different model');
-  // A pot with the Fourier tier saved its tier form (sensitive dims + coefficients): restore it as such.
+  // A pot with the Fourier tier saved its tier form (sensitive dims + coefficients): restore it as such (always fp32).
+  // A plain pot is restored in the engine's KV dtype (an fp32 pot read by an fp16 engine is rounded, and vice versa).
   const raw = new Uint8Array(cacheBytes);
-  const cache = FourierKvCache.isSnapshot(raw) ? FourierKvCache.restoreTier<SlotSource>(raw, decodeTag, expected.shape) : KvCache.restore<SlotSource>(raw, decodeTag, expected.shape);
+  const cache = FourierKvCache.isSnapshot(raw)
+    ? FourierKvCache.restoreTier<SlotSource>(raw, decodeTag, expected.shape)
+    : KvCache.restore<SlotSource>(raw, decodeTag, expected.shape, { kvDtype: expected.kvDtype });
   const stats: SlotStats = { nll: parsed.stats.nll.map((v) => (v === null ? NaN : v)), accumulated: parsed.stats.accumulated, recent: parsed.stats.recent, tokens: parsed.stats.tokens?.length === cache.length ? parsed.stats.tokens : [] };
   if (stats.nll.length !== cache.length) throw new PotStoreError(file, 'slot statistics do not match the cache');
   return { meta, cache, stats };
@@ -106,7 +116,7 @@ export function savePot(file: string, pot: StoredPot): void {
 }
 
 /** Returns the stored pot, or a reason it cannot be used (absent, damaged, other model/version). */
-export function loadPot(file: string, expected: { modelHash: string; shape: CacheShape }): StoredPot | { reason: string } {
+export function loadPot(file: string, expected: PotExpectation): StoredPot | { reason: string } {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);

@@ -14,7 +14,7 @@ import { loadModel, type LoadedModel } from '../model/import';
 import type { ModelConfig, Weights } from '../model/config';
 import type { Tokenizer } from '../model/tokenizer';
 import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
-import { PREFILL_CHUNK_TOKENS } from '../vocab';
+import { DEFAULT_KV_DTYPE, KV_DTYPES, PREFILL_CHUNK_TOKENS, type KvDtype } from '../vocab';
 import { throwIfAborted } from '../util/abort';
 import { KvCache, type CacheLayout, type CacheShape } from './kvCache';
 import { argmax, logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
@@ -46,6 +46,11 @@ export interface EngineOptions {
   threads?: number;
   /** Attention in fused graphs (see GraphOptions.attention); default DEFAULT_FUSED_ATTENTION. */
   attention?: FusedAttention;
+  /**
+   * How this engine's caches store K/V (newCache) and so what its graphs read as past K/V (default DEFAULT_KV_DTYPE):
+   * 'fp16' halves the cache's bytes; the graphs cast it to fp32 inside (see graph/builder.ts makePastInputs).
+   */
+  kvDtype?: KvDtype;
   log?: (message: string) => void;
 }
 
@@ -171,7 +176,7 @@ export class Engine {
 
   private constructor(
     readonly model: EngineModel,
-    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels' | 'attention'>> & Pick<EngineOptions, 'log' | 'keepWeights' | 'threads'>,
+    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels' | 'attention' | 'kvDtype'>> & Pick<EngineOptions, 'log' | 'keepWeights' | 'threads'>,
   ) {}
 
   private weightsDropped = false;
@@ -203,6 +208,8 @@ export class Engine {
   /** Wraps already-loaded weights (random-weight benchmarks, tests). */
   static async fromModel(model: EngineModel, options: EngineOptions = {}): Promise<Engine> {
     const device = options.device ?? 'cpu';
+    const kvDtype = options.kvDtype ?? DEFAULT_KV_DTYPE;
+    if (!(KV_DTYPES as readonly string[]).includes(kvDtype)) throw new EngineError(`kvDtype must be one of ${KV_DTYPES.join(', ')}, got '${String(kvDtype)}'`);
     const engine = new Engine({ ...model }, {
       device,
       keepWeights: options.keepWeights,
@@ -210,6 +217,7 @@ export class Engine {
       kernels: options.kernels ?? kernelsFromEnvironment() ?? DEFAULT_KERNELS,
       attention: options.attention ?? attentionFromEnvironment() ?? DEFAULT_FUSED_ATTENTION,
       weights: options.weights ?? 'fp32',
+      kvDtype,
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,
     });
@@ -240,6 +248,11 @@ export class Engine {
     return this.options.kernels;
   }
 
+  /** How this engine's caches store K/V, which is what its graphs read (EngineOptions.kvDtype). */
+  get kvDtype(): KvDtype {
+    return this.options.kvDtype;
+  }
+
   /** ONNX nodes of the decode graph (logits 'last', no attention mass), as emitted before onnxruntime's fusions. */
   get graphNodes(): number | undefined {
     return this.decodeGraphNodes;
@@ -254,6 +267,7 @@ export class Engine {
   newCache<Tag = unknown>(initialCapacity = 256): KvCache<Tag> {
     return new KvCache<Tag>(this.cacheShape, initialCapacity, {
       layout: this.cacheLayout,
+      kvDtype: this.options.kvDtype,
     });
   }
 
@@ -289,6 +303,10 @@ export class Engine {
     for (const t of tokens) {
       if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new EngineError(`forward: token id ${t} is outside the vocabulary 0..${c.vocabSize - 1}`);
     }
+    if (cache.kvDtype !== this.options.kvDtype) {
+      // The graphs' past inputs have one dtype; converting here would silently round (or widen) the caller's cache.
+      throw new EngineError(`forward: the cache stores ${cache.kvDtype} K/V but this engine's graphs read ${this.options.kvDtype} (kvDtype): make caches with engine.newCache(), restore them with { kvDtype: engine.kvDtype }, or convert with cache.setKvDtype()`);
+    }
     const past = cache.length;
     const start = cache.nextPosition();
     const positions = options.positions ?? tokens.map((_, i) => start + i);
@@ -322,8 +340,8 @@ export class Engine {
       }
     } else {
       for (let l = 0; l < c.numLayers; l++) {
-        feeds[inputNames.pastKey(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.keyView(l) };
-        feeds[inputNames.pastValue(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.valueView(l) };
+        feeds[inputNames.pastKey(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.keyFeed(l) };
+        feeds[inputNames.pastValue(l)] = { dims: [1, past, c.numKvHeads, c.headDim], data: cache.valueFeed(l) };
       }
     }
     if (withMass) feeds[inputNames.attentionRows] = { dims: [q], data: options.attentionRows! };
@@ -431,7 +449,7 @@ export class Engine {
     const key = `${variant.logits}/${variant.attentionMass}/${variant.kernels}/${variant.kernels === 'fused' ? variant.attention : ''}`;
     let pending = this.sessions.get(key);
     if (!pending) {
-      pending = this.openVariant({ ...variant, weights: this.options.weights });
+      pending = this.openVariant({ ...variant, weights: this.options.weights, kvDtype: this.options.kvDtype });
       this.sessions.set(key, pending);
       pending.catch(() => this.sessions.delete(key));
     }
@@ -446,7 +464,7 @@ export class Engine {
       weightsHash: this.model.weightsHash,
       options: graphOptions,
     });
-    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}, ${graphOptions.kernels} kernels, ${nodeCount} nodes) in ${buildMs.toFixed(0)} ms`);
+    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}, ${graphOptions.kernels} kernels${graphOptions.kvDtype === 'fp16' ? ', fp16 KV' : ''}, ${nodeCount} nodes) in ${buildMs.toFixed(0)} ms`);
     if (graphOptions.logits === 'last' && !graphOptions.attentionMass && graphOptions.kernels === this.options.kernels) this.decodeGraphNodes = nodeCount;
     const session = await openSession(modelPath, { device: this.options.device, log: this.options.log, threads: this.options.threads });
     this.resolvedDevice = session.device;

@@ -5,7 +5,7 @@
 // floats; the tier adds a fixed `m` coefficients per approximated dimension, and the sink and the
 // window stay exact. Sizes are counted in the state a pot rests in (the tier settled, window = `window`).
 
-import type { CacheShape } from '../engine/kvCache';
+import { kvBytesPerValue, type CacheShape, type KvDtype } from '../engine/kvCache';
 import { DEFAULT_TIER, FourierKvCache, type FourierTierOptions } from '../fourier/tier';
 import { coefficientsFor } from './basis';
 import { keyOffsets, valueOffsets, type FourierLayout } from './layout';
@@ -18,8 +18,9 @@ export interface TierGeometry {
   chunk: number;
 }
 
-export function plainSlotBytes(shape: CacheShape): number {
-  return shape.numLayers * shape.numKvHeads * shape.headDim * 2 * 4;
+/** Bytes of one plain slot (K and V, every layer) in a cache of `kvDtype` (the tier is always fp32). */
+export function plainSlotBytes(shape: CacheShape, kvDtype: KvDtype = 'fp32'): number {
+  return shape.numLayers * shape.numKvHeads * shape.headDim * 2 * kvBytesPerValue(kvDtype);
 }
 
 export function approximatedFloats(layout: FourierLayout): number {

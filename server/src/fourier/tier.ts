@@ -28,7 +28,7 @@
 // insensitive entries there are scratch, rewritten from the coefficients before any read (lazily).
 // `bytes` and snapshots count only what the tier keeps: exact rows, sensitive dims, coefficients.
 
-import { CacheError, KvCache, keyRopeFrequencies, type CacheLayout, type CacheShape } from '../engine/kvCache';
+import { CacheError, KvCache, keyRopeFrequencies, type CacheLayout, type CacheShape, type KvDtype } from '../engine/kvCache';
 import { SpectralBasis, coefficientsFor } from './basis';
 import { keyOffsets, valueOffsets, type FourierLayout } from './layout';
 import { gemm } from './gemm';
@@ -62,6 +62,9 @@ export interface TierTimings {
 /** Why a tier cannot run with GroupQueryAttention's head-major cache (see FourierKvCache.setLayout). */
 export const TIER_NEEDS_TOKEN_LAYOUT = 'the Fourier tier needs the token-major cache; GroupQueryAttention (REPOPOT_ATTENTION=gqa) cannot run with it: unset REPOPOT_ATTENTION or turn the tier off';
 
+/** Why a tier cannot hold fp16 K/V (see FourierKvCache.setKvDtype). */
+export const TIER_NEEDS_FP32 = "the Fourier tier needs the fp32 KV cache; it cannot run with kvDtype 'fp16' (repopot.cache.kvDtype, --kv-dtype): set kvDtype to fp32 or turn the tier off";
+
 export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
   readonly fourierLayout: FourierLayout;
   readonly tierOptions: Required<FourierTierOptions>;
@@ -88,7 +91,7 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
   private rotations: RotationTable;
 
   constructor(shape: CacheShape, layout: FourierLayout, options: FourierTierOptions, initialCapacity = 256) {
-    super(shape, initialCapacity);
+    super(shape, initialCapacity, { kvDtype: 'fp32' });
     if (layout.shape.numLayers !== shape.numLayers || layout.shape.numKvHeads !== shape.numKvHeads || layout.shape.headDim !== shape.headDim) {
       throw new CacheError(`fourier tier: layout for ${JSON.stringify(layout.shape)} on a cache of ${JSON.stringify(shape)}`);
     }
@@ -277,6 +280,15 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
   override setLayout(layout: CacheLayout): void {
     if (layout !== 'token') throw new CacheError(TIER_NEEDS_TOKEN_LAYOUT);
     super.setLayout(layout);
+  }
+
+  /**
+   * The tier reads and rewrites the dense fp32 views in place (reconstruction, projection): an fp16 cache has no such
+   * views, so the tier refuses fp16 (kvDtype) with the reason.
+   */
+  override setKvDtype(kvDtype: KvDtype): void {
+    if (kvDtype !== 'fp32') throw new CacheError(TIER_NEEDS_FP32);
+    super.setKvDtype(kvDtype);
   }
 
   override reposition(newPositions: ArrayLike<number>): void {

@@ -78,6 +78,9 @@ export class LlamaGraphBuilder {
 
   protected rotary!: RotaryCache;
   protected fusedIo!: FusedGraphInputs;
+  /** Per layer, the fp32 past K and V the attention reads: the inputs themselves, or their Cast from fp16. */
+  protected pastKeys: string[] = [];
+  protected pastValues: string[] = [];
 
   protected get fused(): boolean {
     return (this.options.kernels ?? 'standard') === 'fused';
@@ -116,10 +119,7 @@ export class LlamaGraphBuilder {
       mask: g.input(inputNames.attentionMask, 'float32', [1, 1, 'q', 'total']),
       rows: this.options.attentionMass ? g.input(inputNames.attentionRows, 'float32', ['q']) : null,
     };
-    for (let i = 0; i < numLayers; i++) {
-      g.input(inputNames.pastKey(i), 'float32', [1, 'past', numKvHeads, headDim]);
-      g.input(inputNames.pastValue(i), 'float32', [1, 'past', numKvHeads, headDim]);
-    }
+    for (let i = 0; i < numLayers; i++) this.makePastInputs(i, [1, 'past', numKvHeads, headDim]);
     g.output(outputNames.logits, 'float32', [1, this.options.logits === 'last' ? 1 : 'q', this.config.vocabSize]);
     for (let i = 0; i < numLayers; i++) {
       g.output(outputNames.newKey(i), 'float32', [1, 'q', numKvHeads, headDim]);
@@ -127,6 +127,22 @@ export class LlamaGraphBuilder {
       if (this.options.attentionMass) g.output(outputNames.attentionMass(i), 'float32', ['total']);
     }
     return io;
+  }
+
+  /**
+   * past.{i}.key / .value in the cache's dtype. An fp16 cache (kvDtype 'fp16') is cast to fp32 right at the input, so
+   * the rest of the graph is the fp32 one: onnxruntime's CPU kernels for attention are fp32, and only the cache's
+   * bytes were meant to shrink. New K/V stay fp32 outputs; the cache rounds them (engine/kvCache.ts).
+   */
+  protected makePastInputs(i: number, dims: (number | string)[]): void {
+    const g = this.g;
+    const fp16 = (this.options.kvDtype ?? 'fp32') === 'fp16';
+    const past = (name: string) => {
+      const input = g.input(name, fp16 ? 'float16' : 'float32', dims);
+      return fp16 ? g.node('Cast', `${name}/Cast`, [input], { attrs: { to: { int: 1 } } }) : input;
+    };
+    this.pastKeys[i] = past(inputNames.pastKey(i));
+    this.pastValues[i] = past(inputNames.pastValue(i));
   }
 
   /**
@@ -182,7 +198,7 @@ export class LlamaGraphBuilder {
       g,
       name,
       this.config,
-      { q, kNew, vNew, pastKey: inputNames.pastKey(i), pastValue: inputNames.pastValue(i) },
+      { q, kNew, vNew, pastKey: this.pastKeys[i], pastValue: this.pastValues[i] },
       this.attentionShared,
       this.options.attentionMass ? outputNames.attentionMass(i) : null,
     );
@@ -258,11 +274,7 @@ export class LlamaGraphBuilder {
     } else {
       this.attentionShared = makeSharedAttentionInputs(g, this.config, io.mask, io.rows);
     }
-    for (let i = 0; i < numLayers; i++) {
-      const dims = this.gqa ? [1, numKvHeads, 'capacity', headDim] : [1, 'past', numKvHeads, headDim];
-      g.input(inputNames.pastKey(i), 'float32', dims);
-      g.input(inputNames.pastValue(i), 'float32', dims);
-    }
+    for (let i = 0; i < numLayers; i++) this.makePastInputs(i, this.gqa ? [1, numKvHeads, 'capacity', headDim] : [1, 'past', numKvHeads, headDim]);
     g.output(outputNames.logits, 'float32', [1, this.options.logits === 'last' ? 1 : 'q', this.config.vocabSize]);
     for (let i = 0; i < numLayers; i++) {
       g.output(outputNames.newKey(i), 'float32', [1, 'q', numKvHeads * headDim]);
@@ -322,7 +334,7 @@ export class LlamaGraphBuilder {
         g,
         name,
         this.config,
-        { q: qRot, k: kRot, v, pastKey: inputNames.pastKey(i), pastValue: inputNames.pastValue(i), seqlensK: io.seqlensK, totalSequenceLength: io.totalSequenceLength, mask: io.mask },
+        { q: qRot, k: kRot, v, pastKey: this.pastKeys[i], pastValue: this.pastValues[i], seqlensK: io.seqlensK, totalSequenceLength: io.totalSequenceLength, mask: io.mask },
         io.massRows ? { rows: io.massRows, output: outputNames.attentionMass(i) } : null,
       );
       context2d = g.node('Reshape', `${name}/ctx/Reshape`, [context, g.constInt64([-1, numHeads * headDim])]);
@@ -332,7 +344,7 @@ export class LlamaGraphBuilder {
         g,
         name,
         this.config,
-        { q: heads(qRot, numHeads, 'q'), kNew: heads(kRot, numKvHeads, 'k'), vNew: heads(v, numKvHeads, 'v'), pastKey: inputNames.pastKey(i), pastValue: inputNames.pastValue(i) },
+        { q: heads(qRot, numHeads, 'q'), kNew: heads(kRot, numKvHeads, 'k'), vNew: heads(v, numKvHeads, 'v'), pastKey: this.pastKeys[i], pastValue: this.pastValues[i] },
         this.attentionShared,
         this.options.attentionMass ? outputNames.attentionMass(i) : null,
       );

@@ -6,6 +6,7 @@
 //   attention_mask             float32 [1, 1, q, past+q] additive: 0 = attend, MASK_NEG = blocked
 //                                                         (columns 0..past-1 are cache slots, then the q new tokens)
 //   past.{i}.key / .value      float32 [1, past, kvHeads, headDim]   token-major, keys already rotated (post-RoPE)
+//                              (float16 with kvDtype 'fp16': the fp16 cache's bits, cast to float32 inside the graph)
 //   attention_rows             float32 [q]               only with attentionMass: weight of each query row
 // Outputs
 //   logits                     float32 [1, q, vocab]  (logits: 'all')  or [1, 1, vocab] (logits: 'last')
@@ -24,7 +25,7 @@
 // (block-causal trees, catalyst rows) but not open a later new token; the engine routes such masks to 'standard'.
 // RoPE positions must be < ropeTableSize(config) (the cos/sin tables are initializers).
 
-import type { WeightFormatName } from '../vocab';
+import type { KvDtype, WeightFormatName } from '../vocab';
 
 export type WeightFormat = WeightFormatName;
 
@@ -46,6 +47,8 @@ export interface GraphOptions {
    * cache inputs; any mask). Default 'gqa'. Ignored by standard graphs.
    */
   attention?: FusedAttention;
+  /** The past K/V inputs' dtype: the engine's cache dtype (default 'fp32'). New K/V and logits stay float32. */
+  kvDtype?: KvDtype;
 }
 
 export type GraphKernels = 'standard' | 'fused';

@@ -48,8 +48,16 @@ function readNodeCount(dir: string): number | undefined {
 
 export function graphCacheKey(weightsHash: string, config: ModelConfig, options: GraphOptions, files: BuildFileOptions = {}): string {
   const kernels = options.kernels ?? 'standard';
-  // 'standard' keys stay as they were before kernels existed, so graphs already cached remain valid.
-  const canonicalOptions = { weights: options.weights, logits: options.logits, attentionMass: options.attentionMass, files, ...(kernels === 'standard' ? {} : { kernels, attention: options.attention ?? 'gqa' }) };
+  const kvDtype = options.kvDtype ?? 'fp32';
+  // 'standard' fp32 keys stay as they were before kernels and kvDtype existed, so graphs already cached remain valid.
+  const canonicalOptions = {
+    weights: options.weights,
+    logits: options.logits,
+    attentionMass: options.attentionMass,
+    files,
+    ...(kernels === 'standard' ? {} : { kernels, attention: options.attention ?? 'gqa' }),
+    ...(kvDtype === 'fp32' ? {} : { kvDtype }),
+  };
   return createHash('sha256')
     .update(JSON.stringify({ weightsHash, config, options: canonicalOptions, builder: GRAPH_BUILDER_VERSION }))
     .digest('hex')

@@ -5,29 +5,12 @@
 //   value  = (q - 2^(bits-1)) * scale            (symmetric: no zero_points input, the op's default zero point)
 // K is padded with zeros up to a whole number of blocks, as the op expects.
 
-import { float32ToFp16Bits } from '../model/halfFloat.js';
+import { narrowFp16 } from '../model/halfFloat.js';
 
-/**
- * fp32 → fp16 bits for a whole tensor, round to nearest even. Values in fp16's normal range (all real weights) take
- * an inlined bit path (this runs over every weight of a 0.5B model); zeros, subnormals, overflow and NaN go through
- * the general float32ToFp16Bits.
- */
+/** fp32 → fp16 bits for a whole tensor, round to nearest even (see narrowFp16). */
 export function toFp16(data: Float32Array): Uint16Array {
   const out = new Uint16Array(data.length);
-  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
-  for (let i = 0; i < bits.length; i++) {
-    const x = bits[i];
-    const exponent = ((x >>> 23) & 0xff) - 112; // rebias 127 → 15
-    if (exponent > 0 && exponent < 31) {
-      const mantissa = x & 0x7fffff;
-      let half = ((x >>> 16) & 0x8000) | (exponent << 10) | (mantissa >>> 13);
-      const rest = mantissa & 0x1fff;
-      if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct
-      out[i] = half;
-    } else {
-      out[i] = float32ToFp16Bits(data[i]);
-    }
-  }
+  narrowFp16(data, out, 0);
   return out;
 }
 

@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine';
 import { Distiller, type DistillSettings } from '../distill/distiller';
 import { leadWithConfirmation } from '../distill/provenance';
 import type { SteeringVectors } from '../steer/vectors';
+import { TIER_NEEDS_FP32 } from '../fourier/tier';
 import { MIB } from '../vocab';
 import { makeDecoder, type Decoder } from '../decode/index';
 import { checkAnswer, diskRepo, parseQuestion, QUESTION_FORMS, STOPPED_CHECK, workspaceSymbols, type AnswerCheck, type RepoView } from '../check/index';
@@ -91,8 +92,10 @@ export class DistilledPot {
     const notices = [...resolved.notices];
     let cache = resolved.settings;
     if (cache.fourier) {
-      // The Fourier tier needs the model's calibration; without it the pot is the plain one, and the log says why.
+      // The Fourier tier needs the model's calibration and the fp32 KV cache; without them the pot is the plain one,
+      // and the log says why.
       try {
+        if (engine.kvDtype !== 'fp32') throw new Error(TIER_NEEDS_FP32);
         this.distiller.fourierLayout();
       } catch (error) {
         notices.push(`fourier: ${(error as Error).message}; using the plain pot`);

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { Engine } from '../engine/engine';
+import { DEFAULT_KV_DTYPE, KV_DTYPES } from '../vocab';
 import { DEFAULT_VECTORS_FILE, loadSteeringVectors, type ModelIdentity, type SteeringVectors } from '../steer/vectors';
 import { defaultSteering } from '../steer/defaults';
 import { DistilledPot } from './answerer';
@@ -14,8 +15,15 @@ import type { ServerSettings } from './protocol';
 export async function loadDistilledPot(settings: ServerSettings, root: string, log: (message: string) => void): Promise<DistilledPot> {
   if (!settings.modelPath) throw new Error('no model folder is configured');
   const modelDir = settings.modelPath;
+  // A hand-edited settings.json may hold anything: an unknown dtype is said and replaced by the default.
+  let kvDtype = settings.kvDtype;
+  if (!(KV_DTYPES as readonly string[]).includes(kvDtype)) {
+    log(`repopot.cache.kvDtype "${String(kvDtype)}" is not one of ${KV_DTYPES.join(', ')}: using ${DEFAULT_KV_DTYPE}`);
+    kvDtype = DEFAULT_KV_DTYPE;
+  }
   const engine = await Engine.load(modelDir, {
     device: settings.device,
+    kvDtype,
     // Built graphs live beside the pots (per workspace storage); else the engine's default cache.
     cacheDir: settings.cacheDir ? path.join(settings.cacheDir, 'graphs') : undefined,
     log,

@@ -8,7 +8,7 @@ import type { AnswerCheck, QuestionForm, WorkspaceSymbol } from '../check/types'
 
 export type { AnswerCheck, CheckStatus, QuestionForm, QuestionKind, WorkspaceSymbol } from '../check/types';
 import type { DistillSettings } from '../distill/distiller';
-import { DEFAULT_ANSWER_TOKENS, DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_DECODER, DEFAULT_DEVICE, DEFAULT_POLICY, ERROR_CODES, type DecoderSetting, type Device } from '../vocab';
+import { DEFAULT_ANSWER_TOKENS, DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_DECODER, DEFAULT_DEVICE, DEFAULT_KV_DTYPE, DEFAULT_POLICY, ERROR_CODES, type DecoderSetting, type Device, type KvDtype } from '../vocab';
 
 /** A request `method` taking P and returning R. */
 export interface RequestSpec<P, R> {
@@ -61,6 +61,11 @@ export interface ServerSettings {
    * Distiller unchanged, which caps them by the model.
    */
   cache: DistillSettings;
+  /**
+   * `repopot.cache.kvDtype`: how the engine's KV cache stores K/V (fp16: half the bytes). An engine option, not a
+   * Distiller one, so it sits beside `device`; the Fourier tier needs fp32 (with fp16 the pot is the plain one).
+   */
+  kvDtype: KvDtype;
   include: string[];
   exclude: string[];
   hover: { enabled: boolean; deadlineMs: number };
@@ -78,6 +83,7 @@ export const defaultSettings: ServerSettings = {
   modelPath: '',
   modelLabel: '',
   device: DEFAULT_DEVICE,
+  kvDtype: DEFAULT_KV_DTYPE,
   cache: { budget: DEFAULT_BUDGET, chunkSize: DEFAULT_CHUNK_TOKENS, policy: DEFAULT_POLICY },
   /** Empty: every file (minus .gitignore'd, vendored, generated and binary files). */
   include: [],

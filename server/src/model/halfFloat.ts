@@ -1,4 +1,5 @@
-// Conversions between fp32 and the two 16-bit float formats found in checkpoints (IEEE fp16 and bfloat16).
+// Conversions between fp32 and the two 16-bit float formats found in checkpoints (IEEE fp16 and bfloat16), also used
+// by the fp16 KV cache (engine/kvCache.ts), which stores fp16 bit patterns in Uint16Arrays (Node has no Float16Array).
 // Widening works on whole arrays through integer views: it runs once per tensor on import, over up to billions of values.
 
 let fp16Table: Float32Array | undefined;
@@ -17,6 +18,11 @@ function fp16ToFloat32Table(): Float32Array {
   }
   fp16Table = table;
   return table;
+}
+
+/** One fp16 bit pattern as a number (exact: every fp16 value is an fp32 value). */
+export function fp16BitsToFloat32(bits: number): number {
+  return fp16ToFloat32Table()[bits & 0xffff];
 }
 
 /** Widens `count` fp16 values from `src` into `dest` starting at `destOffset`. */
@@ -67,4 +73,26 @@ export function float32ToFp16Bits(value: number): number {
   const roundUp = remainder > 0x1000 || (remainder === 0x1000 && halfMantissa & 1) ? 1 : 0;
   // A carry out of the mantissa correctly bumps the exponent (and may reach Infinity).
   return sign | ((halfExponent << 10) + halfMantissa + roundUp);
+}
+
+/**
+ * Narrows `src` into fp16 bits in `dest` from `destOffset`, round to nearest even (as float32ToFp16Bits). Values in
+ * fp16's normal range take an inlined bit path (this runs over every weight of a 0.5B model, and over every K/V row
+ * the fp16 cache appends); zeros, subnormals, overflow and NaN go through float32ToFp16Bits.
+ */
+export function narrowFp16(src: Float32Array, dest: Uint16Array, destOffset = 0): void {
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    const exponent = ((x >>> 23) & 0xff) - 112; // rebias 127 → 15
+    if (exponent > 0 && exponent < 31) {
+      const mantissa = x & 0x7fffff;
+      let half = ((x >>> 16) & 0x8000) | (exponent << 10) | (mantissa >>> 13);
+      const rest = mantissa & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct
+      dest[destOffset + i] = half;
+    } else {
+      dest[destOffset + i] = float32ToFp16Bits(src[i]);
+    }
+  }
 }
