@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadModel } from '../model/import';
 import { calibrate } from '../fourier/calibrate';
 import { heldOutLookupSequences, heldOutSequences } from '../bench/fourierHeldOut';
-import { approximatedShare, CALIBRATION_OBJECTIVES, FOURIER_FILE, saveLayout, type CalibrationObjective } from '../fourier/layout';
+import { approximatedShare, CALIBRATION_DEFAULTS, CALIBRATION_OBJECTIVES, FOURIER_FILE, saveLayout, type CalibrationObjective } from '../fourier/layout';
 import { choiceOption, CliError, cliLog, emitJson, floatOption, helpText, intOption, parseCommand, type CommandSpec } from './args';
 import { projectRoot, resolveModelDir } from './common';
 import { OWN_MODEL } from '../vocab';
@@ -13,11 +13,11 @@ import { OWN_MODEL } from '../vocab';
 const fourierCalibrateFlags = {
   model: { type: 'string', value: 'DIR', help: 'model folder (Hugging Face or llama2.c)', shows: `models/${OWN_MODEL}` },
   out: { type: 'string', value: 'FILE', help: 'where the calibration is written', shows: `DIR/${FOURIER_FILE}, beside the model` },
-  objective: { type: 'string', value: 'O', help: 'which rows the attention-output error is scored on: code (the last 32 rows of held-out code) or lookup (the question and answer after a held-out repository)', choices: CALIBRATION_OBJECTIVES, shows: 'code' },
+  objective: { type: 'string', value: 'O', help: 'which rows the attention-output error is scored on: code (the last 32 rows of held-out code) or lookup (the question and answer after a held-out repository; models with RepoPot\'s question tokens)', choices: CALIBRATION_OBJECTIVES, shows: 'lookup if the model has RepoPot\'s question tokens, else code' },
   sequences: { type: 'string', value: 'N', help: 'held-out repositories (code) or questions (lookup) to average over', shows: '3 (code), 12 (lookup)' },
   tokens: { type: 'string', value: 'N', help: 'tokens per sequence (code), at most (lookup)', shows: 'min(512, context) (code), min(1024, context) (lookup)' },
-  share: { type: 'string', value: 'S', help: 'share of all K/V floats per slot to approximate, ranked over the whole model by error per float (key dims go by RoPE pair)', shows: 0.75 },
-  ratio: { type: 'string', value: 'R', help: 'spectrum length as a share of the tier horizon', shows: 0.125 },
+  share: { type: 'string', value: 'S', help: 'share of all K/V floats per slot to approximate, ranked over the whole model by error per float (key dims go by RoPE pair)', shows: `${CALIBRATION_DEFAULTS.lookup.share} (lookup), ${CALIBRATION_DEFAULTS.code.share} (code)` },
+  ratio: { type: 'string', value: 'R', help: 'spectrum length as a share of the tier horizon', shows: `${CALIBRATION_DEFAULTS.lookup.coefficientRatio} (lookup), ${CALIBRATION_DEFAULTS.code.coefficientRatio} (code)` },
   sink: { type: 'string', value: 'N', help: 'attention-sink slots kept exact', shows: 4 },
   window: { type: 'string', value: 'N', help: 'recent slots kept exact', shows: 32 },
   'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
@@ -29,8 +29,11 @@ export const fourierCalibrateCommand = {
   summary: 'Picks, per layer and KV head, the head dimensions the Fourier tier approximates, by the attention-output error on held-out code, and writes them with the numbers behind them to fourier.json beside the model.',
   options: fourierCalibrateFlags,
   notes: `Picks the long-context-insensitive dims of every layer and KV head by the attention-output error a truncated
-spectral (DCT) approximation of their history causes on held-out code (data/eval, even-numbered repositories; the
-benchmark uses the odd-numbered ones).`,
+spectral (DCT) approximation of their history causes. Objective lookup (the default for models with RepoPot's question
+tokens): the rows scored are the question and answer after a held-out repository, the rows that must find the evidence,
+on the calibration half of the held-out packages (bench distill --suite lookup --split evaluation judges on the other
+half). Objective code: the last 32 rows of held-out code (data/eval, even-numbered repositories; the loss benchmark uses
+the odd-numbered ones).`,
 } as const satisfies CommandSpec<typeof fourierCalibrateFlags>;
 
 export async function runFourier(argv: string[]): Promise<number> {
@@ -45,14 +48,17 @@ export async function runFourier(argv: string[]): Promise<number> {
   const { values } = parsed;
   const modelDir = resolveModelDir(values.model);
   const out = path.resolve(values.out ?? path.join(modelDir, FOURIER_FILE));
-  const share = floatOption(values.share, 'share', fourierCalibrateFlags.share.shows);
-  if (!(share >= 0 && share <= 1)) throw new CliError('--share must be in [0, 1]');
-  const ratio = floatOption(values.ratio, 'ratio', fourierCalibrateFlags.ratio.shows);
-  if (!(ratio > 0 && ratio <= 1)) throw new CliError('--ratio must be in (0, 1]');
+  if (values.objective !== undefined) choiceOption(values.objective, 'objective', CALIBRATION_OBJECTIVES, 'code');
+  if (values.share !== undefined && !(Number(values.share) >= 0 && Number(values.share) <= 1)) throw new CliError('--share must be in [0, 1]');
+  if (values.ratio !== undefined && !(Number(values.ratio) > 0 && Number(values.ratio) <= 1)) throw new CliError('--ratio must be in (0, 1]');
   const model = await loadModel(modelDir);
   if (!model.tokenizer) throw new CliError(`${modelDir}: the model has no tokenizer`);
-  const objective: CalibrationObjective = choiceOption(values.objective, 'objective', CALIBRATION_OBJECTIVES, 'code');
+  const asksQuestions = model.tokenizer.tokenToId('<|question|>') !== undefined && model.tokenizer.tokenToId('<|answer|>') !== undefined;
+  const objective: CalibrationObjective = choiceOption(values.objective, 'objective', CALIBRATION_OBJECTIVES, asksQuestions ? 'lookup' : 'code');
   const lookup = objective === 'lookup';
+  if (lookup && !asksQuestions) throw new CliError(`${modelDir}: --objective lookup needs RepoPot's question tokens (<|question|>, <|answer|>); this model has none, use --objective code`);
+  const share = floatOption(values.share, 'share', CALIBRATION_DEFAULTS[objective].share);
+  const ratio = floatOption(values.ratio, 'ratio', CALIBRATION_DEFAULTS[objective].coefficientRatio);
   const tokens = intOption(values.tokens, 'tokens', Math.min(lookup ? 1024 : 512, model.config.maxPositions), 64);
   const count = intOption(values.sequences, 'sequences', lookup ? 12 : 3, 1);
   const evalDir = path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval'));

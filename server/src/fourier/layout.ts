@@ -21,6 +21,18 @@ export interface FourierShape {
 export const CALIBRATION_OBJECTIVES = ['code', 'lookup'] as const;
 export type CalibrationObjective = (typeof CALIBRATION_OBJECTIVES)[number];
 
+/**
+ * Share of K/V floats approximated and spectrum length per objective, from the measurements in docs/benchmarks.md
+ * (Fourier tier). Both at 1/16 of the horizon: half the coefficient bytes of 1/8 for a little more error (stories260K at
+ * budget 128: 2.29× the tokens per byte instead of 1.72×, loss +1.2% instead of +1.4%). Scored on lookups, 60% of the
+ * floats: at 75% the ranking by single units stops predicting the joint error (worse than taking dims by index) and
+ * lookups through the tier lose 8–15 points.
+ */
+export const CALIBRATION_DEFAULTS: Readonly<Record<CalibrationObjective, { share: number; coefficientRatio: number }>> = {
+  code: { share: 0.75, coefficientRatio: 0.0625 },
+  lookup: { share: 0.6, coefficientRatio: 0.0625 },
+};
+
 export interface FourierEvidence {
   /** Held-out sequences and their token lengths. */
   sequences: { source: string; tokens: number }[];
