@@ -1,0 +1,193 @@
+// Training rows read from the product's pot (issue 15 follow-up): the model answers well with the whole repository
+// in its KV cache but badly after the repository was streamed through the pot (InfiniPot drops tokens/lines; kept
+// slots keep their stream positions, with gaps, and are re-packed when positions run out). No training stage had
+// shown it that output. This streams each sample of a question file (tools/train/gen-questions.ts, train mode)
+// through the pot exactly as `repopot ask` does (product file order, chunkedPot, streamIntoPot, the InfiniPot policy,
+// the product's chunk size), then writes one row per sample:
+//
+//   the pot's kept slot tokens, at their kept positions (pot.stats.tokens, pot.cache.positions())
+//   + the sample's questions `<|question|> Q\n<|answer|>[<|trace|> T<|final|>] A<|end|>\n`, at positions continuing
+//     after the pot's largest position (askPot appends to a clone of the cache; engine.forward gives appended tokens
+//     cache.nextPosition() = largest live position + 1, onwards)
+//
+// Questions whose answer no longer occurs in the kept text (the pot dropped the answer-bearing line or header) are
+// left out and counted. Rows are padded with <|pad|> (7) to --seq; pad positions continue after the last real one
+// (capped at the model's max position). Questions that do not fit are cut (counted).
+//
+//   node --import tsx tools/train/pot-rows.ts --qa .train/qa/cf6-js.jsonl --out .train/data/cf6-pot \
+//        [--budget 1024] [--seq 1280] [--limit N] [--policy infinipot] [--chunk N] [--order imports|path]
+//        [--model models/repopot-tiny-code] [--threads 1] [--progress 10]
+//
+// Output: PREFIX.npy (uint16 tokens [rows, seq], like prepare_data.py), PREFIX.pos.npy (int32 positions, same shape),
+// PREFIX.json (the summary).
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Engine } from '../../server/src/engine/engine';
+import { chunkedPot, resolveDistillSettings, streamIntoPot } from '../../server/src/distill/distiller';
+import { makePolicyFromSpec } from '../../server/src/distill/policies/registry';
+import { orderFiles, type FileOrder } from '../../server/src/distill/order';
+import { questionPrompt } from '../../server/src/distill/prompt';
+
+interface TrainQuestion { question: string; answer: string; type: string; form?: string; trace?: string }
+interface TrainRecord { pkg: string; files: { path: string; text: string }[]; questions: TrainQuestion[]; renamed?: boolean }
+
+const PAD = 7;
+
+// ---------- .npy (format 1.0) ----------
+/** A numpy .npy v1.0 file: magic, header dict padded with spaces so the data starts at a multiple of 64, LE data. */
+export function npyBytes(data: Uint16Array | Int32Array, shape: readonly number[]): Buffer {
+  const descr = data instanceof Uint16Array ? '<u2' : '<i4';
+  const dims = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${dims}, }`;
+  const preamble = 10; // magic (6) + version (2) + header length (2)
+  header += ' '.repeat(64 - ((preamble + header.length + 1) % 64 || 64)) + '\n';
+  if ((preamble + header.length) % 64 !== 0) throw new Error('npy header misaligned');
+  const head = Buffer.alloc(preamble);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  const body = Buffer.alloc(data.length * data.BYTES_PER_ELEMENT);
+  for (let i = 0; i < data.length; i++) {
+    if (data instanceof Uint16Array) body.writeUInt16LE(data[i], i * 2);
+    else body.writeInt32LE(data[i], i * 4);
+  }
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), body]);
+}
+
+// ---------- which questions the pot still answers ----------
+const backticked = (q: string): string[] => [...q.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+
+/**
+ * Why the kept text can no longer answer `q`, or undefined when it can: every part of the answer (lists such as
+ * importers or parameters split at commas; "none" has no part) and every name the question asks about must occur in
+ * the kept text. A where-answer is a path: its header must be kept, and the name's definition line with it.
+ */
+export function missing(q: TrainQuestion, kept: string): 'answer' | 'name' | undefined {
+  const list = q.type === 'imports' || q.type === 'params' || q.type === 'multihop-params';
+  const parts = (list ? q.answer.split(/,\s*/) : [q.answer]).map((p) => p.trim()).filter((p) => p && p !== 'none');
+  if (parts.some((p) => !kept.includes(p))) return 'answer';
+  if (backticked(q.question).some((n) => !kept.includes(n))) return 'name';
+  return undefined;
+}
+
+// ---------- main ----------
+async function main(): Promise<void> {
+  const args = new Map<string, string>();
+  for (let i = 2; i < process.argv.length; i++) {
+    const a = process.argv[i];
+    if (a === '--help' || a === '-h') {
+      console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
+      return;
+    }
+    args.set(a.replace(/^--/, ''), process.argv[++i] ?? '');
+  }
+  const qaFile = args.get('qa');
+  const out = args.get('out');
+  if (!qaFile || !out) throw new Error('usage: pot-rows.ts --qa FILE --out PREFIX [--budget 1024] [--seq 1280] [--limit N] [--policy infinipot]');
+  const SEQ = Number(args.get('seq') ?? 1280);
+  const LIMIT = Number(args.get('limit') ?? Infinity);
+  const SPEC = args.get('policy') ?? 'infinipot';
+  const ORDER = (args.get('order') ?? 'imports') as FileOrder;
+  const PROGRESS = Number(args.get('progress') ?? 10);
+
+  const engine = await Engine.load(path.resolve(args.get('model') ?? 'models/repopot-tiny-code'), { threads: Number(args.get('threads') ?? 1) });
+  const tok = engine.tokenizer;
+  const maxPositions = engine.config.maxPositions;
+  // The product's settings: defaults and caps as `repopot ask --budget N [--chunk N]` resolves them.
+  const { settings, notices } = resolveDistillSettings(maxPositions, {
+    budget: Number(args.get('budget') ?? 1024),
+    ...(args.has('chunk') ? { chunkSize: Number(args.get('chunk')) } : {}),
+  });
+  for (const n of notices) console.error(`note: ${n}`);
+  const { budget, chunkSize } = settings;
+  if (budget >= SEQ) throw new Error(`--seq ${SEQ} leaves no room for questions after a pot of ${budget} slots`);
+  const endId = tok.tokenToId('<|end|>');
+  if (endId === undefined || tok.tokenToId('<|question|>') === undefined) throw new Error('the model has no <|question|>/<|end|> tokens');
+  const newline = tok.encode('\n');
+
+  const records = readFileSync(qaFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TrainRecord);
+  const rows: { tokens: number[]; positions: number[] }[] = [];
+  const count = { samples: 0, noQuestions: 0, kept: 0, droppedAnswer: 0, droppedName: 0, cutNoRoom: 0, keptTokens: 0, streamTokens: 0, maxPosition: 0, gapped: 0, gaps: 0 };
+  const byType: Record<string, { kept: number; dropped: number }> = {};
+  const started = performance.now();
+  for (const r of records) {
+    if (count.samples >= LIMIT) break;
+    count.samples++;
+    // The product's order (repopot ask walks, then orderFiles); equal mtimes, as in a fresh checkout.
+    const files = orderFiles(r.files.map((f) => ({ path: f.path, text: f.text, mtimeMs: 0 })), { order: ORDER });
+    const pot = chunkedPot(engine, budget, chunkSize, makePolicyFromSpec(SPEC, engine));
+    const streamed = await streamIntoPot(pot, files, { chunkTokens: chunkSize });
+    const kept = pot.stats.tokens;
+    if (kept.length !== pot.cache.length) throw new Error(`${r.pkg}: ${kept.length} slot tokens for ${pot.cache.length} slots`);
+    const positions = Array.from(pot.cache.positions());
+    for (let i = 1; i < positions.length; i++) if (positions[i] <= positions[i - 1]) throw new Error(`${r.pkg}: slot positions not increasing at ${i}`);
+    const next = pot.cache.nextPosition();
+    const gaps = positions.filter((p, i) => i > 0 && p > positions[i - 1] + 1).length;
+    count.gaps += gaps;
+    if (gaps > 0) count.gapped++;
+    const keptText = tok.decode(kept, { skipSpecial: false });
+
+    const tokens = [...kept];
+    const pos = [...positions];
+    let nq = 0;
+    for (const q of r.questions ?? []) {
+      const t = (byType[q.type] ??= { kept: 0, dropped: 0 });
+      const why = missing(q, keptText);
+      if (why) {
+        t.dropped++;
+        if (why === 'answer') count.droppedAnswer++;
+        else count.droppedName++;
+        continue;
+      }
+      // askPot's prompt, then what the model should write: [trace] answer <|end|>, and the line break between questions
+      const ids = tok.encode(questionPrompt(engine, q.question).text);
+      if (q.form === 'trace' && q.trace) ids.push(...tok.encode(`<|trace|> ${q.trace}<|final|>`));
+      ids.push(...tok.encode(` ${q.answer}`), endId, ...newline);
+      if (tokens.length + ids.length > SEQ) { count.cutNoRoom++; continue; }
+      const from = pos.length ? pos[pos.length - 1] + 1 : next;
+      for (let i = 0; i < ids.length; i++) { tokens.push(ids[i]); pos.push(from + i); }
+      t.kept++;
+      nq++;
+    }
+    count.streamTokens += streamed;
+    count.keptTokens += kept.length;
+    count.maxPosition = Math.max(count.maxPosition, pos[pos.length - 1] ?? 0);
+    if (nq === 0) { count.noQuestions++; continue; }
+    count.kept += nq;
+    rows.push({ tokens, positions: pos });
+    if (count.samples % PROGRESS === 0) {
+      const s = (performance.now() - started) / 1000;
+      console.error(`${count.samples} samples, ${rows.length} rows, ${count.kept} questions kept, ${count.droppedAnswer + count.droppedName} dropped, ${(s / count.samples).toFixed(1)} s/sample`);
+    }
+  }
+
+  const tokArr = new Uint16Array(rows.length * SEQ).fill(PAD);
+  const posArr = new Int32Array(rows.length * SEQ);
+  rows.forEach((row, i) => {
+    const base = i * SEQ;
+    for (let j = 0; j < row.tokens.length; j++) { tokArr[base + j] = row.tokens[j]; posArr[base + j] = row.positions[j]; }
+    const last = row.positions[row.positions.length - 1];
+    for (let j = row.tokens.length; j < SEQ; j++) posArr[base + j] = Math.min(last + 1 + j - row.tokens.length, maxPositions - 1);
+  });
+  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  writeFileSync(`${out}.npy`, npyBytes(tokArr, [rows.length, SEQ]));
+  writeFileSync(`${out}.pos.npy`, npyBytes(posArr, [rows.length, SEQ]));
+  const n = Math.max(1, count.samples);
+  const summary = {
+    qa: qaFile, out, policy: SPEC, budget, chunk: chunkSize, order: ORDER, seq: SEQ,
+    samples: count.samples, rows: rows.length, samplesWithoutQuestions: count.noQuestions,
+    questionsKept: count.kept, droppedAnswerLost: count.droppedAnswer, droppedNameLost: count.droppedName, cutNoRoom: count.cutNoRoom,
+    byType, meanKeptTokens: +(count.keptTokens / n).toFixed(1), meanStreamTokens: +(count.streamTokens / n).toFixed(1),
+    samplesWithGaps: count.gapped, meanGaps: +(count.gaps / n).toFixed(1), maxPosition: count.maxPosition,
+    fill: +(rows.reduce((s, r) => s + r.tokens.length, 0) / Math.max(1, rows.length * SEQ)).toFixed(3),
+    seconds: +((performance.now() - started) / 1000).toFixed(1),
+  };
+  writeFileSync(`${out}.json`, JSON.stringify(summary, null, 1));
+  console.log(JSON.stringify(summary));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
