@@ -1,7 +1,7 @@
 // Training-data checks, in Python (skipped where python3 lacks what they import): the read heads' attention targets
 // (issue 11, tools/train/read_heads.py): file bodies point at their own header's path, answers at the context span
 // they copy; pot-shaped samples (prepare_data.py --thin-share) keep every line a question needs; gapped positions
-// (position_gaps.py) look like a pot's kept slots.
+// (position_gaps.py) look like a pot's kept slots; rows read from a pot (pot-rows.ts) keep their positions in train.Sources.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -28,4 +28,8 @@ test('pot-shaped training samples keep every header and every line a question ne
 
 test('gapped training positions keep order, jump only at line ends and stay within the context (tools/train/test_position_gaps.py)', (t) => {
   pythonCheck(t, 'test_position_gaps.py', ['numpy'], /^position gaps ok$/m);
+});
+
+test('rows read from a pot carry their positions into training, row-aligned with their tokens (tools/train/test_pot_rows.py)', (t) => {
+  pythonCheck(t, 'test_pot_rows.py', ['numpy', 'torch'], /^pot rows ok$/m);
 });

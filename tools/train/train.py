@@ -28,9 +28,17 @@ ANSWER, END = 3, 4  # <|answer|>, <|end|>
 CODE_CLS, ANSWER_CLS, COPY_CLS = 1, 2, 3  # token classes (copy_data.py); answers are also found from the markers
 
 
+def positions_path(path):
+    """Per-token rotary positions beside a dataset (`X.npy` -> `X.pos.npy`, pot-rows.ts): rows read from a pot."""
+    return path[:-4] + '.pos.npy'
+
+
 class Sources:
     """One or more packed datasets mixed per batch by weight (`path.npy[:weight]`). Sampling is a pure
-    function of (seed, step), so a resumed run continues the same stream without saving a data position."""
+    function of (seed, step), so a resumed run continues the same stream without saving a data position.
+    A dataset with `path.pos.npy` beside it (same shape) carries each token's position (a pot's kept slots keep
+    their stream positions, with gaps); batch() returns them row-aligned, and has_pos marks the rows that have them
+    (the others get 0..seq-1)."""
 
     def __init__(self, specs, seq):
         self.items = []
@@ -40,23 +48,34 @@ class Sources:
             assert x.shape[1] >= seq, f'{path}: rows of {x.shape[1]} tokens < --seq {seq}'
             cp = path[:-4] + '.cls.npy'
             c = np.load(cp, mmap_mode='r') if os.path.exists(cp) else None
-            self.items.append((path, x, c, float(w or 1)))
+            pp = positions_path(path)
+            p = np.load(pp, mmap_mode='r') if os.path.exists(pp) else None
+            assert p is None or p.shape == x.shape, f'{pp}: shape {p.shape} != {path} {x.shape}'
+            self.items.append((path, x, c, p, float(w or 1)))
         tot = sum(w for *_, w in self.items)
         self.p = [w / tot for *_, w in self.items]
 
     def rows(self):
-        return sum(x.shape[0] for _, x, _, _ in self.items)
+        return sum(x.shape[0] for _, x, *_ in self.items)
+
+    def max_position(self):
+        """The largest position any row is read at (None when no dataset carries positions)."""
+        ps = [int(p.max()) for *_, p, _ in self.items if p is not None and p.size]
+        return max(ps) if ps else None
 
     def batch(self, seed, step, n, seq):
+        """tokens [n, seq], classes [n, seq], positions [n, seq] (int64) and has_pos [n] (bool)."""
         rng = np.random.default_rng([seed, step])
         which = rng.choice(len(self.items), size=n, p=self.p)
-        xs, cs = [], []
+        xs, cs, ps, hp = [], [], [], []
         for k in which:
-            _, x, c, _ = self.items[k]
+            _, x, c, p, _ = self.items[k]
             i = int(rng.integers(x.shape[0]))
             xs.append(np.asarray(x[i, :seq], dtype=np.int64))
             cs.append(np.asarray(c[i, :seq], dtype=np.int64) if c is not None else np.full(seq, CODE_CLS, dtype=np.int64))
-        return np.stack(xs), np.stack(cs)
+            ps.append(np.asarray(p[i, :seq], dtype=np.int64) if p is not None else np.arange(seq, dtype=np.int64))
+            hp.append(p is not None)
+        return np.stack(xs), np.stack(cs), np.stack(ps), np.array(hp, dtype=bool)
 
 
 def lr_at(step, total, peak, warmup, floor=0.1):
@@ -195,7 +214,8 @@ def main():
     cdir = os.path.join(a.ckpt_dir, a.stage)
     os.makedirs(cdir, exist_ok=True)
     latest = os.path.join(cdir, 'latest.pt')
-    if len(a.data) == 1 and ':' not in a.data[0] and not os.path.exists(a.data[0][:-4] + '.cls.npy'):
+    plain = not os.path.exists(a.data[0][:-4] + '.cls.npy') and not os.path.exists(positions_path(a.data[0]))
+    if len(a.data) == 1 and ':' not in a.data[0] and plain:
         src = None  # one plain dataset: the original epoch/permutation order (the committed stages were trained so)
         data = np.load(a.data[0], mmap_mode='r')
         assert data.shape[1] >= a.seq
@@ -223,6 +243,11 @@ def main():
         cfg = init['config']
     if a.max_positions:
         cfg = dict(cfg, max_position_embeddings=a.max_positions)
+    data_max = src.max_position() if src is not None else None
+    if data_max is not None:
+        assert data_max < cfg['max_position_embeddings'], (
+            f'the data carries positions up to {data_max} (a .pos.npy beside --data) but the model has '
+            f'max_position_embeddings {cfg["max_position_embeddings"]}: pass --max-positions {data_max + 1} or more')
     model = Llama(cfg).to(dev)
     parse_heads = lambda spec: [tuple(int(v) for v in h.split('.')) for h in spec.split(',') if h] if spec else []
     heads, rheads = parse_heads(a.copy_heads), parse_heads(a.read_heads)
@@ -264,13 +289,16 @@ def main():
             pos += a.batch
             x = torch.from_numpy(data[idx, :a.seq].astype(np.int64)).to(dev)
             cls = torch.full_like(x, CODE_CLS)
+            own_pos, has_pos = None, np.zeros(x.shape[0], dtype=bool)
         else:
-            xb, cb = src.batch(a.seed, step, a.batch, a.seq)
+            xb, cb, own_pos, has_pos = src.batch(a.seed, step, a.batch, a.seq)
             x, cls = torch.from_numpy(xb).to(dev), torch.from_numpy(cb).to(dev)
         real = (x != PAD)
         T = int(real.sum(1).max())  # trim padding columns
         x, real, cls = x[:, :T], real[:, :T], cls[:, :T]
         inp, tgt = x[:, :-1], x[:, 1:].clone()
+        if own_pos is not None:
+            own_pos = own_pos[:, :T - 1]  # the positions of inp (x[:, :-1] after the trim)
         tgt[~real[:, 1:]] = -100
         if a.time_schedule and a.max_minutes:
             # warmup by steps, then cosine decay over the run's wall-clock length
@@ -281,12 +309,14 @@ def main():
         for g in opt.param_groups:
             g['lr'] = lr
         positions = None
-        if a.gap_share:
+        if a.gap_share or has_pos.any():
             grng = np.random.default_rng([a.seed, step, 7])
             rows = inp.cpu().numpy()
             P = np.tile(np.arange(rows.shape[1], dtype=np.int64), (rows.shape[0], 1))
             for b in range(rows.shape[0]):
-                if grng.random() < a.gap_share:
+                if has_pos[b]:
+                    P[b] = own_pos[b]  # rows read from a pot: their kept positions (gap-share does not apply)
+                elif a.gap_share and grng.random() < a.gap_share:
                     P[b] = gapped_positions(rows[b], marks[0], cfg['max_position_embeddings'], grng)
             positions = torch.from_numpy(P).to(dev)
         with torch.autocast('cuda', dtype=torch.bfloat16) if dev == 'cuda' else contextlib.nullcontext():
