@@ -30,6 +30,9 @@ pack() { local n=$1 seq=$2 pyfrac=$3 seed=$4; shift 4
          local files=(); for q in "$@"; do files+=($T/qa/$q.jsonl); done
          nice -n ${NICE:-5} $PY tools/train/prepare_data.py --qa "${files[@]}" --seq $seq --py-frac $pyfrac --seed $seed --out $T/data/$n ${PACK_EXTRA:-}; }
 copy() { [ -f $T/data/$1.npy ] || nice -n ${NICE:-5} $PY tools/train/copy_data.py rows --out $T/data/$1 "${@:2}"; }
+# rows read from the product's pot (pot-rows.ts): the kept slot tokens at their kept positions (<name>.pos.npy beside
+# <name>.npy, which train.py reads), then the questions whose answers the pot kept
+potrows() { [ -f $T/data/$1.npy ] || nice -n ${NICE:-5} node --import tsx tools/train/pot-rows.ts --qa $T/qa/$2.jsonl --out $T/data/$1 "${@:3}"; }
 
 data() {
   case $1 in
@@ -65,6 +68,18 @@ data() {
     # more cf2-style steps (cf2's judge was still rising when it was cut; cf3 and cf4 changed the mix and lost JS
     # where): plain ~1k renamed samples of two seeds, copy rows, no thinning, no gaps, no rare-kind supplement
     cf5) data cf2; data cf3 ;;
+    # (not run yet) questions on larger renamed repositories (~6k tokens) streamed through the product's pot (InfiniPot,
+    # budget 1024, the product's chunk and file order): rows of the pot's real output at its kept positions, gaps and
+    # re-packs included, and only the questions whose answers the pot kept (~3 s a sample on the 2-core machine at ~3k
+    # tokens, about twice that at ~6k, so ~2-3 h per 1500); mixed with cf3's ~1k samples and copy rows,
+    # both re-packed to the pot rows' 1280 columns (train.py needs every dataset at least --seq wide)
+    cf6) js cf6-js --budget 6000 --repos 1500 --max-questions 10 --seed 24
+         js cf6-js-b --budget 6000 --repos 1500 --max-questions 10 --seed 34
+         potrows cf6-pot cf6-js --budget 1024 --seq 1280 --progress 100
+         potrows cf6-pot-b cf6-js-b --budget 1024 --seq 1280 --progress 100
+         data cf3
+         pack cf6-qa 1280 0.08 23 cf3-js cf3-py
+         copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24 ;;
   esac
 }
 
@@ -75,6 +90,7 @@ STAGES=(
   "cf3  1024 4    700   4e-4  20     -     $T/data/cf3-qa-pot.npy:0.4,$T/data/cf3-rare-pot.npy:0.25,$T/data/cf3-copy.npy:0.35  4  3  0.3  -"
   "cf4  1024 4    900   4e-4  20     -     $T/data/cf3-qa.npy:0.4,$T/data/cf3-rare.npy:0.2,$T/data/cf3-qa-pot.npy:0.1,$T/data/cf3-copy.npy:0.3  4  3  0.3  --gap-share=0.5,--max-positions=8192"
   "cf5  1024 4    1200  4e-4  20     -     $T/data/cf3-qa.npy:0.35,$T/data/cf2-qa.npy:0.25,$T/data/cf3-copy.npy:0.4  4  3  0.3  -"
+  # "cf6  1280 4    900   4e-4  20     -     $T/data/cf6-pot.npy:0.2,$T/data/cf6-pot-b.npy:0.2,$T/data/cf6-qa.npy:0.3,$T/data/cf6-copy.npy:0.3  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
 for s in "${STAGES[@]}"; do
