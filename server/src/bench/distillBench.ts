@@ -265,7 +265,7 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
 }
 
 /** Records of the given types in turn (where, const, where, …), each type in file order. */
-function interleaveTypes(records: readonly EvalRecord[], types: readonly string[]): EvalRecord[] {
+export function interleaveTypes(records: readonly EvalRecord[], types: readonly string[]): EvalRecord[] {
   const queues = types.map((t) => records.filter((r) => r.type === t));
   const out: EvalRecord[] = [];
   for (let i = 0; queues.some((q) => i < q.length); i++) for (const q of queues) if (i < q.length) out.push(q[i]);

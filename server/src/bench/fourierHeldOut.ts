@@ -4,8 +4,9 @@
 // so the loss is never measured on the code the dimensions were chosen on.
 
 import path from 'node:path';
-import { heldOutFiles } from './distillBench';
-import { evalSetNames, loadEvalSet, packagesInSplit, type EvalRecord } from '../eval/evalSet';
+import { heldOutFiles, interleaveTypes } from './distillBench';
+import { evalSetNames, loadEvalSet, packagesInSplit, type EvalRecord, type PackageSplit } from '../eval/evalSet';
+import { ownQuestionText } from '../distill/prompt';
 import type { Tokenizer } from '../model/tokenizer';
 import { headerForTokenizer, tokenizeWithProvenance, type FileHeader } from '../distill/streamer';
 
@@ -16,8 +17,7 @@ export interface HeldOutSequence {
   queryRows?: number;
 }
 
-export type { PackageSplit as HeldOutSplit } from '../eval/evalSet';
-import type { PackageSplit as HeldOutSplit } from '../eval/evalSet';
+export type HeldOutSplit = PackageSplit;
 
 /** Up to `count` sequences of exactly `tokens` tokens (repositories too short are skipped). */
 export function heldOutSequences(tokenizer: Tokenizer, evalDir: string, split: HeldOutSplit, count: number, tokens: number): HeldOutSequence[] {
@@ -54,7 +54,7 @@ export function heldOutLookupSequences(tokenizer: Tokenizer, evalDir: string, sp
   const inSplit = packagesInSplit(records, split);
   const header = headerForTokenizer(tokenizer);
   const seen = new Set<string>();
-  const byType = new Map<string, HeldOutSequence[]>();
+  const fitting = new Map<EvalRecord, HeldOutSequence>();
   for (const r of records) {
     if (!inSplit.has(r.pkg ?? '') || (r.type !== 'where' && r.type !== 'const')) continue;
     const key = `${r.pkg}|${r.type}|${r.files.map((f) => f.path).join(',')}`;
@@ -62,16 +62,13 @@ export function heldOutLookupSequences(tokenizer: Tokenizer, evalDir: string, sp
     const sequence = lookupSequence(tokenizer, header, r, bos);
     if (sequence.tokens.length > maxTokens) continue;
     seen.add(key);
-    byType.set(r.type, [...(byType.get(r.type) ?? []), sequence]);
+    fitting.set(r, sequence);
   }
-  const queues = [...byType.values()];
-  const out: HeldOutSequence[] = [];
-  for (let i = 0; out.length < count && queues.some((q) => i < q.length); i++) for (const q of queues) if (i < q.length && out.length < count) out.push(q[i]);
-  return out;
+  return interleaveTypes([...fitting.keys()], ['where', 'const']).slice(0, count).map((r) => fitting.get(r)!);
 }
 
 function lookupSequence(tokenizer: Tokenizer, header: FileHeader, r: EvalRecord, bos: number | undefined): HeldOutSequence {
   const repo = r.files.flatMap((f) => tokenizeWithProvenance(f, tokenizer, header).tokens);
-  const tail = tokenizer.encode(`<|question|> ${r.question}\n<|answer|> ${r.answer}<|end|>`);
+  const tail = tokenizer.encode(`${ownQuestionText(r.question)} ${r.answer}<|end|>`);
   return { source: `${r.pkg ?? r.id}: ${r.question}`, tokens: [...(bos !== undefined ? [bos] : []), ...repo, ...tail], queryRows: tail.length };
 }

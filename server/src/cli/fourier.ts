@@ -48,17 +48,20 @@ export async function runFourier(argv: string[]): Promise<number> {
   const { values } = parsed;
   const modelDir = resolveModelDir(values.model);
   const out = path.resolve(values.out ?? path.join(modelDir, FOURIER_FILE));
-  if (values.objective !== undefined) choiceOption(values.objective, 'objective', CALIBRATION_OBJECTIVES, 'code');
-  if (values.share !== undefined && !(Number(values.share) >= 0 && Number(values.share) <= 1)) throw new CliError('--share must be in [0, 1]');
-  if (values.ratio !== undefined && !(Number(values.ratio) > 0 && Number(values.ratio) <= 1)) throw new CliError('--ratio must be in (0, 1]');
+  // Flags are checked before the model loads; the defaults that depend on the objective are filled in after.
+  const askedObjective = values.objective === undefined ? undefined : choiceOption(values.objective, 'objective', CALIBRATION_OBJECTIVES, 'code');
+  const askedShare = values.share === undefined ? undefined : floatOption(values.share, 'share', 0);
+  if (askedShare !== undefined && !(askedShare >= 0 && askedShare <= 1)) throw new CliError('--share must be in [0, 1]');
+  const askedRatio = values.ratio === undefined ? undefined : floatOption(values.ratio, 'ratio', 0);
+  if (askedRatio !== undefined && !(askedRatio > 0 && askedRatio <= 1)) throw new CliError('--ratio must be in (0, 1]');
   const model = await loadModel(modelDir);
   if (!model.tokenizer) throw new CliError(`${modelDir}: the model has no tokenizer`);
   const asksQuestions = model.tokenizer.tokenToId('<|question|>') !== undefined && model.tokenizer.tokenToId('<|answer|>') !== undefined;
-  const objective: CalibrationObjective = choiceOption(values.objective, 'objective', CALIBRATION_OBJECTIVES, asksQuestions ? 'lookup' : 'code');
+  const objective: CalibrationObjective = askedObjective ?? (asksQuestions ? 'lookup' : 'code');
   const lookup = objective === 'lookup';
   if (lookup && !asksQuestions) throw new CliError(`${modelDir}: --objective lookup needs RepoPot's question tokens (<|question|>, <|answer|>); this model has none, use --objective code`);
-  const share = floatOption(values.share, 'share', CALIBRATION_DEFAULTS[objective].share);
-  const ratio = floatOption(values.ratio, 'ratio', CALIBRATION_DEFAULTS[objective].coefficientRatio);
+  const share = askedShare ?? CALIBRATION_DEFAULTS[objective].share;
+  const ratio = askedRatio ?? CALIBRATION_DEFAULTS[objective].coefficientRatio;
   const tokens = intOption(values.tokens, 'tokens', Math.min(lookup ? 1024 : 512, model.config.maxPositions), 64);
   const count = intOption(values.sequences, 'sequences', lookup ? 12 : 3, 1);
   const evalDir = path.resolve(values['eval-dir'] ?? path.join(projectRoot(), 'data', 'eval'));

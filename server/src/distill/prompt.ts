@@ -3,6 +3,11 @@
 
 import type { Engine } from '../engine/engine';
 
+/** A question in RepoPot's own Q&A tokens, up to where the model writes its answer. */
+export function ownQuestionText(question: string): string {
+  return `<|question|> ${question}\n<|answer|>`;
+}
+
 /**
  * The question in the model's own format: RepoPot's Q&A tokens when the tokenizer has them, the
  * chat template for instruct models, else a plain "Question:/Answer:" frame.
@@ -11,7 +16,7 @@ export function questionPrompt(engine: Engine, question: string): { text: string
   const tokenizer = engine.tokenizer;
   if (tokenizer.tokenToId('<|question|>') !== undefined && tokenizer.tokenToId('<|answer|>') !== undefined) {
     const end = tokenizer.tokenToId('<|end|>') !== undefined ? ['<|end|>'] : [];
-    return { text: `<|question|> ${question}\n<|answer|>`, stop: [...end, '<|question|>', '<|file|>'] };
+    return { text: ownQuestionText(question), stop: [...end, '<|question|>', '<|file|>'] };
   }
   const render = engine.model.renderChat;
   if (render) {
