@@ -127,6 +127,10 @@ test('bench distill: niah, lookup and cost run end to end with policy variants a
   assert.equal(lookup.code, 0, lookup.stderr);
   const lookupLines = jsonLines(lookup.stdout);
   assert.deepEqual(lookupLines.filter((l) => !l.summary).map((l) => [l.policy, l.n]), [['infinipot', 2], ['full', 2]]);
+  // The full cache keeps every token, so it holds every question's evidence; a pot's share is a fraction.
+  const fullRow = lookupLines.find((l) => l.policy === 'full' && !l.summary);
+  assert.equal(fullRow?.evidenceKept, 1, JSON.stringify(fullRow));
+  assert.ok(lookupLines.every((l) => l.summary || (Number(l.evidenceKept) >= 0 && Number(l.evidenceKept) <= 1)));
 
   // Each cost measurement runs in a fresh process, so peak RSS is that run's alone.
   const cost = repopot(['bench', 'distill', '--suite', 'cost', '--policies', 'infinipot,streaming', '--streams', '700,1400', '--budgets', '128', '--json']);

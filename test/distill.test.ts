@@ -18,6 +18,7 @@ import { POLICY_NAMES } from '../server/src/distill/policies/policy';
 import { citeSources, CITATION_RADIUS, type SlotSource } from '../server/src/distill/provenance';
 import { decodePot, encodePot, loadPot, savePot, writeFileAtomic, POT_FORMAT_VERSION } from '../server/src/distill/potStore';
 import { referenceForward } from '../server/src/reference/forward';
+import { evidenceKept } from '../server/src/bench/distillBench';
 import { toFp16 } from '../server/src/graph/quantize';
 import { randomModel, sampleTokens, scratchCacheDir } from '../server/src/selftest/checks';
 import type { Tokenizer } from '../server/src/model/tokenizer';
@@ -120,7 +121,34 @@ test('InfiniPot pins every file header (line 0) through compression unless pin=n
   const unpinned = new Pot(engine, { budget: 64, policy: makePolicyFromSpec('infinipot:pin=none', engine) });
   for (let from = 0; from < 400; from += 25) await unpinned.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
   assert.ok(unpinned.cache.tags().filter((t) => t!.line === 0).length < 32, 'without pinning, scores alone drop some header slots');
-  assert.throws(() => parsePolicySpec('infinipot:pin=files'), /pin=none\|headers/);
+  assert.throws(() => parsePolicySpec('infinipot:pin=files'), /pin=none\|headers\|outline/);
+  await engine.dispose();
+});
+
+test('InfiniPot pin=outline keeps headers, then outline lines up to their share, then lines by score', async () => {
+  const engine = await tinyEngine();
+  const tokens = sampleTokens(400, 259, 5);
+  // 8 files of 50 tokens: a 4-token header (line 0), then lines of 2 tokens; every 5th line defines a name
+  const tags: SlotSource[] = Array.from({ length: 400 }, (_, i) => {
+    const line = i % 50 < 4 ? 0 : Math.floor((i % 50 - 4) / 2) + 1;
+    return line > 0 && line % 5 === 0 ? { file: `f${Math.floor(i / 50)}.ts`, line, outline: true } : { file: `f${Math.floor(i / 50)}.ts`, line };
+  });
+  const outlineTotal = tags.filter((t) => t.outline).length; // 8 files x 4 lines x 2 tokens = 64
+  const run = async (spec: string) => {
+    const pot = new Pot(engine, { budget: 96, policy: makePolicyFromSpec(spec, engine) });
+    for (let from = 0; from < 400; from += 25) await pot.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
+    const kept = pot.cache.tags();
+    return { headers: kept.filter((t) => t!.line === 0).length, outline: kept.filter((t) => t!.outline).length, length: kept.length };
+  };
+  const all = await run('infinipot:pin=outline:outline=1');
+  assert.equal(all.headers, 32, 'headers first');
+  assert.equal(all.outline, outlineTotal, 'every outline line fits after the headers and is kept');
+  const half = await run('infinipot:pin=outline:outline=0.25');
+  const headersOnly = await run('infinipot:pin=headers');
+  assert.ok(half.outline >= Math.floor((96 - 32 - 25) * 0.25) - 1, `outline lines take their share (${half.outline})`);
+  assert.ok(all.outline > headersOnly.outline, `pin=outline keeps more outline slots than pin=headers (${all.outline} vs ${headersOnly.outline})`);
+  assert.deepEqual(parsePolicySpec('infinipot:pin=outline:outline=0.3').tuning.infinipot, { pin: 'outline', outlineShare: 0.3 });
+  assert.throws(() => parsePolicySpec('infinipot:outline=2'), /outline=<0\.\.1>/);
   await engine.dispose();
 });
 
@@ -233,7 +261,9 @@ test('persistence: a restored pot answers exactly as before; an edited file is r
 test('snapshots: interrupted writes leave the previous snapshot valid; damage and model mismatch are reported', async () => {
   const engine = await tinyEngine(7);
   const pot = new Pot(engine, { budget: 32, policy: streamingPolicy() });
-  await pot.append(sampleTokens(40, 259, 1), sources(40));
+  // every third slot tagged as an outline line: the flag must survive the snapshot
+  await pot.append(sampleTokens(40, 259, 1), sources(40).map((t, i) => (i % 3 === 0 ? { ...t, outline: true as const } : t)));
+  assert.ok(pot.cache.tags().some((t) => t?.outline) && pot.cache.tags().some((t) => t && !t.outline));
   const meta = { formatVersion: POT_FORMAT_VERSION, modelHash: engine.model.weightsHash, policy: 'streaming', budget: 32, fileHashes: { 'a.ts': 'x' }, tokensSeen: 40, compressions: 1, skipped: {}, savedAt: 'now' };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-snap-'));
   const file = path.join(dir, 'p.pot');
@@ -336,4 +366,16 @@ test('query-aware refinement keeps the slots the question attends to most, at th
   for (const source of answer.sources) assert.ok(keptLines.has(source.startLine) && keptLines.has(source.endLine), `source ${source.file}:${source.startLine}-${source.endLine} starts and ends on kept slots`);
   await assert.rejects(refineForQuestion(engine, refined, question, 0), /keep share/);
   await engine.dispose();
+});
+
+test('lookup evidence: where needs the name in the answer file\'s kept text; const needs name and value in one file', () => {
+  const kept = new Map([
+    ['src/a.ts', 'export function area(w) {\n'],
+    ['src/b.ts', 'const LIMIT = 3;\n'],
+  ]);
+  assert.equal(evidenceKept(kept, { type: 'where', question: 'Where is `area` defined?', answer: 'src/a.ts' }), true);
+  assert.equal(evidenceKept(kept, { type: 'where', question: 'Where is `area` defined?', answer: 'src/b.ts' }), false, 'name kept, but in another file');
+  assert.equal(evidenceKept(kept, { type: 'where', question: 'Where is `Shape.area` defined?', answer: 'a.ts' }), true, 'member names and answer suffixes');
+  assert.equal(evidenceKept(kept, { type: 'const', question: 'What does constant `LIMIT` equal?', answer: '3' }), true);
+  assert.equal(evidenceKept(kept, { type: 'const', question: 'What does constant `LIMIT` equal?', answer: '4' }), false);
 });

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { orderFiles } from '../server/src/distill/order';
+import { outlineLines } from '../server/src/distill/outlineLines';
 import { buildImportGraph } from '../server/src/distill/imports';
 import { topologicalOrder } from '../server/src/distill/graph';
 import { GlobSet, globToRegExp } from '../server/src/distill/glob';
@@ -437,6 +438,19 @@ describe('streamRepository', () => {
     assert.equal(chunks[0]!.lastFileIndex, 0);
     assert.equal(chunks[1]!.fileIndex, 1);
     assert.equal(chunks[1]!.filesDone, 2);
+  });
+
+  it('tags the lines that define or import a name as outline (outlineLines), and no others', async () => {
+    const src: StreamableFile = { path: 'src/m.ts', text: "import { x } from './x';\n\nexport function area(w: number) {\n  return w * 2;\n}\nconst LIMIT = 3;\n" };
+    const lines = await outlineLines(src);
+    assert.deepEqual([...lines].sort((a, b) => a - b), [1, 3, 6]);
+    const chunks: StreamChunk[] = [];
+    for await (const c of streamRepository([src], tokenizer, { outlineLines })) chunks.push(c);
+    const tagged = new Set(chunks.flatMap((c) => c.provenance).filter((p) => p.outline).map((p) => p.line));
+    assert.deepEqual([...tagged].sort((a, b) => a - b), [1, 3, 6]);
+    const plain: StreamChunk[] = [];
+    for await (const c of streamRepository([src], tokenizer)) plain.push(c);
+    assert.ok(plain.flatMap((c) => c.provenance).every((p) => p.outline === undefined), 'untagged without outlineLines');
   });
 
   it('uses the header the caller or the tokenizer defines', async () => {

@@ -73,10 +73,10 @@ data() {
     # re-packs included, and only the questions whose answers the pot kept (~3 s a sample on the 2-core machine at ~3k
     # tokens, about twice that at ~6k, so ~2-3 h per 1500); mixed with cf3's ~1k samples and copy rows,
     # both re-packed to the pot rows' 1280 columns (train.py needs every dataset at least --seq wide)
-    cf6) js cf6-js --budget 6000 --repos 1500 --max-questions 10 --seed 24
-         js cf6-js-b --budget 6000 --repos 1500 --max-questions 10 --seed 34
-         potrows cf6-pot cf6-js --budget 1024 --seq 1280 --progress 100
-         potrows cf6-pot-b cf6-js-b --budget 1024 --seq 1280 --progress 100
+    cf6) js cf6-js --budget 6000 --repos 700 --max-questions 10 --seed 24
+         js cf6-js-b --budget 6000 --repos 700 --max-questions 10 --seed 34
+         potrows cf6-pot cf6-js --budget 1024 --seq 1280 --progress 100 --policy infinipot:pin=outline
+         potrows cf6-pot-b cf6-js-b --budget 1024 --seq 1280 --progress 100 --policy infinipot:pin=outline
          data cf3
          pack cf6-qa 1280 0.08 23 cf3-js cf3-py
          copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24 ;;
@@ -90,7 +90,7 @@ STAGES=(
   "cf3  1024 4    700   4e-4  20     -     $T/data/cf3-qa-pot.npy:0.4,$T/data/cf3-rare-pot.npy:0.25,$T/data/cf3-copy.npy:0.35  4  3  0.3  -"
   "cf4  1024 4    900   4e-4  20     -     $T/data/cf3-qa.npy:0.4,$T/data/cf3-rare.npy:0.2,$T/data/cf3-qa-pot.npy:0.1,$T/data/cf3-copy.npy:0.3  4  3  0.3  --gap-share=0.5,--max-positions=8192"
   "cf5  1024 4    1200  4e-4  20     -     $T/data/cf3-qa.npy:0.35,$T/data/cf2-qa.npy:0.25,$T/data/cf3-copy.npy:0.4  4  3  0.3  -"
-  # "cf6  1280 4    900   4e-4  20     -     $T/data/cf6-pot.npy:0.2,$T/data/cf6-pot-b.npy:0.2,$T/data/cf6-qa.npy:0.3,$T/data/cf6-copy.npy:0.3  4  3  0.3  --max-positions=2048"
+  "cf6  1280 4    900   4e-4  20     -     $T/data/cf6-pot.npy:0.2,$T/data/cf6-pot-b.npy:0.2,$T/data/cf6-qa.npy:0.3,$T/data/cf6-copy.npy:0.3  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
 for s in "${STAGES[@]}"; do

@@ -144,8 +144,9 @@ async function main(): Promise<void> {
       const ids = tok.encode(questionPrompt(engine, q.question).text);
       if (q.form === 'trace' && q.trace) ids.push(...tok.encode(`<|trace|> ${q.trace}<|final|>`));
       ids.push(...tok.encode(` ${q.answer}`), endId, ...newline);
-      if (tokens.length + ids.length > SEQ) { count.cutNoRoom++; continue; }
       const from = pos.length ? pos[pos.length - 1] + 1 : next;
+      // no room in the row, or past the model's positions (the product asks one question after the pot; a row asks up to 10)
+      if (tokens.length + ids.length > SEQ || from + ids.length > maxPositions) { count.cutNoRoom++; continue; }
       for (let i = 0; i < ids.length; i++) { tokens.push(ids[i]); pos.push(from + i); }
       t.kept++;
       nq++;

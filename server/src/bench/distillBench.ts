@@ -128,7 +128,7 @@ export function parseBenchPolicy(spec: string): { policy: string; name: PolicyNa
   return { policy, name: parsePolicySpec(policy).name, refine, fourier, positions };
 }
 
-async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number, layout?: FourierLayout): Promise<{ answer: string; tokensSeen: number }> {
+async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number, layout?: FourierLayout): Promise<{ answer: string; tokensSeen: number; kept: ReadonlyMap<string, string> }> {
   const { policy, refine, fourier, positions } = parseBenchPolicy(spec);
   const chunkTokens = Math.min(benchChunkTokens(engine.config.maxPositions), budget);
   let cache: KvCache<SlotSource> | undefined;
@@ -140,8 +140,35 @@ async function distillAndAsk(engine: Engine, spec: string, budget: number, files
   }
   const pot = chunkedPot(engine, budget, chunkTokens, makePolicyFromSpec(policy, engine), cache, positions);
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
+  const kept = keptTextByFile(engine, pot);
   const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine });
-  return { answer: r.answer, tokensSeen };
+  return { answer: r.answer, tokensSeen, kept };
+}
+
+/** The pot's kept text, per file (the decoded kept tokens of each file, in slot order). */
+function keptTextByFile(engine: Engine, pot: Pot): Map<string, string> {
+  const tokens = pot.stats.tokens;
+  const byFile = new Map<string, number[]>();
+  if (tokens.length !== pot.cache.length) return new Map();
+  pot.cache.tags().forEach((tag, slot) => {
+    if (!tag) return;
+    const ids = byFile.get(tag.file);
+    if (ids) ids.push(tokens[slot]!);
+    else byFile.set(tag.file, [tokens[slot]!]);
+  });
+  return new Map([...byFile].map(([file, ids]) => [file, engine.tokenizer.decode(ids)]));
+}
+
+/**
+ * Whether the pot still holds a lookup's evidence (issue 15: was a wrong answer's evidence dropped, or misread?):
+ * for `where`, the asked name in the kept text of the answer's file; for `const`, the name and the value in the
+ * kept text of one file.
+ */
+export function evidenceKept(kept: ReadonlyMap<string, string>, record: Pick<EvalRecord, 'type' | 'question' | 'answer'>): boolean {
+  const name = /`([^`]+)`/.exec(record.question)?.[1]?.split('.').pop();
+  if (!name) return false;
+  if (record.type === 'where') return [...kept].some(([file, text]) => (file === record.answer || file.endsWith(`/${record.answer}`)) && text.includes(name));
+  return [...kept.values()].some((text) => text.includes(name) && text.includes(record.answer));
 }
 
 /** The full cache and SnapKV hold the whole stream before (or instead of) compressing. */
@@ -236,6 +263,7 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
   const streams = o.streamTokens ?? [8192];
   const budgets = o.budgets ?? [256, 512];
   const summary: Record<string, number> = {};
+  const evidence: Record<string, number> = {};
   for (const streamTokens of streams) {
     // The same questions for every policy and budget: where and const in turn, repositories that fit the stream.
     const sample = interleaveTypes(records.filter((r) => (r.tokens ?? 1000) + 64 <= streamTokens), ['where', 'const']).slice(0, o.limit ?? 20);
@@ -245,23 +273,27 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
       for (const policy of o.policies) {
         if (needsWholeStream(policy) && !fitsContext(engine, longest)) continue;
         let hits = 0;
+        let withEvidence = 0;
         for (const [i, r] of sample.entries()) {
           throwIfAborted(o.signal);
           // The record's repository sits at a random depth inside other held-out code.
           const files = o.bare ? [] : haystack(engine, pool.filter((f) => !r.files.some((rf) => f.path.endsWith(rf.path))), Math.max(0, streamTokens - (r.tokens ?? 1000)), i);
           files.splice(i % (files.length + 1), 0, ...r.files);
-          const { answer } = await distillAndAsk(engine, policy, budget, files, r.question, 24, o.fourierLayout);
+          const { answer, kept } = await distillAndAsk(engine, policy, budget, files, r.question, 24, o.fourierLayout);
           const correct = exactMatch(answer, r.answer);
+          const hasEvidence = evidenceKept(kept, r);
           if (correct) hits++;
-          if (o.answers) emit({ bench: 'distill', suite: 'lookup', answer: true, policy, budget, streamTokens, id: r.id, type: r.type, question: r.question, expected: r.answer, got: answer, correct });
+          if (hasEvidence) withEvidence++;
+          if (o.answers) emit({ bench: 'distill', suite: 'lookup', answer: true, policy, budget, streamTokens, id: r.id, type: r.type, question: r.question, expected: r.answer, got: answer, correct, evidenceKept: hasEvidence });
         }
         const accuracy = hits / Math.max(1, sample.length);
         summary[`${policy}@${budget}/${streamTokens}`] = accuracy;
-        emit({ bench: 'distill', suite: 'lookup', policy, budget, streamTokens, bare: o.bare ?? false, depth: null, accuracy, n: sample.length });
+        evidence[`${policy}@${budget}/${streamTokens}`] = withEvidence / Math.max(1, sample.length);
+        emit({ bench: 'distill', suite: 'lookup', policy, budget, streamTokens, bare: o.bare ?? false, depth: null, accuracy, evidenceKept: withEvidence / Math.max(1, sample.length), n: sample.length });
       }
     }
   }
-  emit({ bench: 'distill', suite: 'lookup', summary: true, accuracy: summary });
+  emit({ bench: 'distill', suite: 'lookup', summary: true, accuracy: summary, evidenceKept: evidence });
 }
 
 /** Records of the given types in turn (where, const, where, …), each type in file order. */

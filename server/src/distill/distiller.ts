@@ -11,6 +11,7 @@ import type { Sampling } from '../engine/sampling';
 import { walkRepository, type RepoFile, type SkippedFile, type WalkOptions, type WalkResult } from './repoWalker';
 import { orderFiles, type FileOrder } from './order';
 import { streamRepository, headerForTokenizer, type StreamableFile, type StreamChunk } from './streamer';
+import { outlineLines } from './outlineLines';
 import { Pot, type PotStats } from './pot';
 import { citeSources, shareSources, type Citation, type SlotSource } from './provenance';
 import { loadPot, potPath, savePot, POT_FORMAT_VERSION } from './potStore';
@@ -402,7 +403,7 @@ export async function streamIntoPot(
   // BOS ahead of the first chunk, tagged like that chunk's first token.
   const bos = pot.engine.config.bosTokenId;
   let lead = bos !== undefined && pot.cache.length === 0 ? [bos] : [];
-  for await (const chunk of streamRepository(files, tokenizer, { chunkTokens: options.chunkTokens, header, signal: options.signal })) {
+  for await (const chunk of streamRepository(files, tokenizer, { chunkTokens: options.chunkTokens, header, signal: options.signal, outlineLines })) {
     await options.betweenChunks?.();
     if (lead.length > 0 && chunk.tokens.length > 0) {
       await pot.append([...lead, ...chunk.tokens], [chunk.provenance[0], ...chunk.provenance], options.signal);

@@ -13,7 +13,9 @@ import type { SlotSource } from './provenance';
 // 2: a pot starts with the model's BOS token (streamIntoPot); a version-1 pot was streamed without it and is rebuilt.
 // 3: kept slots keep their original positions until they run out (Pot.positionLimit); a version-2 pot was re-packed
 //    at every compression, which the model reads worse, and is rebuilt.
-export const POT_FORMAT_VERSION = 3;
+// 4: slots of lines that define or import a name carry `outline` (a third tag element), which InfiniPot's default
+//    pin=outline keeps ahead of the scores; a version-3 pot has no such tags and is rebuilt.
+export const POT_FORMAT_VERSION = 4;
 const MAGIC = Buffer.from('RPPOT\n', 'ascii');
 
 export interface PotMeta {
@@ -50,7 +52,7 @@ export function potPath(cacheDir: string, repoRoot: string, modelHash: string, p
 
 export function encodePot(pot: StoredPot): Buffer {
   const header = Buffer.from(JSON.stringify({ meta: pot.meta, stats: { nll: pot.stats.nll.map(finiteOrNull), accumulated: pot.stats.accumulated, recent: pot.stats.recent, tokens: pot.stats.tokens } }), 'utf8');
-  const cacheBytes = pot.cache.snapshot((tag) => (tag ? [tag.file, tag.line] : null));
+  const cacheBytes = pot.cache.snapshot((tag) => (tag ? (tag.outline ? [tag.file, tag.line, 1] : [tag.file, tag.line]) : null));
   const lengths = Buffer.alloc(8);
   lengths.writeUInt32LE(header.length, 0);
   lengths.writeUInt32LE(cacheBytes.length, 4);
@@ -131,7 +133,7 @@ export function loadPot(file: string, expected: PotExpectation): StoredPot | { r
 }
 
 function decodeTag(raw: unknown): SlotSource | undefined {
-  if (Array.isArray(raw) && typeof raw[0] === 'string' && typeof raw[1] === 'number') return { file: raw[0], line: raw[1] };
+  if (Array.isArray(raw) && typeof raw[0] === 'string' && typeof raw[1] === 'number') return raw[2] === 1 ? { file: raw[0], line: raw[1], outline: true } : { file: raw[0], line: raw[1] };
   return undefined;
 }
 

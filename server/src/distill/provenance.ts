@@ -4,6 +4,8 @@
 export interface SlotSource {
   file: string;
   line: number;
+  /** The line defines or imports a name (streamer.ts, outlineLines.ts); absent otherwise. */
+  outline?: true;
 }
 
 export interface Citation {

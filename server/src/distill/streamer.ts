@@ -13,6 +13,8 @@ export interface TokenSource {
   file: string;
   /** 1-based line; 0 for the file header. */
   line: number;
+  /** The line defines or imports a name (StreamOptions.outlineLines); absent otherwise. */
+  outline?: true;
 }
 
 /** What the streamer needs from a file; RepoFile satisfies it, and so does an unsaved editor buffer. */
@@ -45,6 +47,8 @@ export interface StreamOptions {
   /** Default: headerForTokenizer(tokenizer). */
   header?: FileHeader;
   signal?: AbortSignal;
+  /** Lines to tag `outline` in each file (see outlineLines.ts); none when absent. */
+  outlineLines?: (file: StreamableFile) => Promise<ReadonlySet<number>>;
 }
 
 export const DEFAULT_CHUNK_TOKENS = 512;
@@ -68,6 +72,7 @@ function* tokenizeFile(
   file: StreamableFile,
   tokenizer: Tokenizer,
   header: FileHeader,
+  outline: ReadonlySet<number> = new Set(),
 ): Generator<{ tokens: number[]; source: TokenSource }> {
   yield { tokens: tokenizer.encode(header(file.path)), source: Object.freeze({ file: file.path, line: 0 }) };
   const text = file.text;
@@ -76,7 +81,8 @@ function* tokenizeFile(
   while (start < text.length) {
     const nl = text.indexOf('\n', start);
     const end = nl < 0 ? text.length : nl + 1;
-    yield { tokens: encodeContent(tokenizer, text.slice(start, end)), source: Object.freeze({ file: file.path, line }) };
+    const source: TokenSource = outline.has(line) ? { file: file.path, line, outline: true } : { file: file.path, line };
+    yield { tokens: encodeContent(tokenizer, text.slice(start, end)), source: Object.freeze(source) };
     start = end;
     line++;
   }
@@ -184,7 +190,9 @@ export async function* streamRepository(
 
   for (let fileIndex = 0; fileIndex < files.length; fileIndex++) {
     if (tokens.length === head) firstFile = fileIndex;
-    for (const piece of tokenizeFile(files[fileIndex]!, tokenizer, header)) {
+    const file = files[fileIndex]!;
+    const outline = options.outlineLines ? await options.outlineLines(file) : undefined;
+    for (const piece of tokenizeFile(file, tokenizer, header, outline)) {
       for (const t of piece.tokens) {
         tokens.push(t);
         provenance.push(piece.source);

@@ -2,7 +2,7 @@
 import type { Engine } from '../../engine/engine';
 import type { CachePolicy, PolicyName } from './policy';
 import { POLICY_NAMES } from './policy';
-import { DEFAULT_CATALYST, infinipotPolicy, type CatalystFrame, type InfiniPotOptions } from './infinipot';
+import { DEFAULT_CATALYST, INFINIPOT_PINS, infinipotPolicy, type CatalystFrame, type InfiniPotOptions, type InfiniPotPin } from './infinipot';
 import { questionPrompt } from '../prompt';
 import { streamingPolicy } from './streaming';
 import { h2oPolicy } from './h2o';
@@ -58,9 +58,10 @@ export function parsePolicySpec(spec: string): { name: PolicyName; tuning: Polic
     if (key === 'cap' && Number.isFinite(Number(value))) infinipot.capShare = Number(value);
     else if (key === 'unit' && (value === 'token' || value === 'line')) infinipot.unit = value;
     else if (key === 'frame' && (value === 'question' || value === 'plain')) infinipot.catalystFrame = value;
-    else if (key === 'pin' && (value === 'none' || value === 'headers')) infinipot.pin = value;
+    else if (key === 'pin' && (INFINIPOT_PINS as readonly string[]).includes(value)) infinipot.pin = value as InfiniPotPin;
     else if (key === 'pinshare' && Number(value) >= 0 && Number(value) <= 1) infinipot.pinShare = Number(value);
-    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=none|headers or pinshare=<0..1>`);
+    else if (key === 'outline' && Number(value) >= 0 && Number(value) <= 1) infinipot.outlineShare = Number(value);
+    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=${INFINIPOT_PINS.join('|')}, pinshare=<0..1> or outline=<0..1>`);
   }
   return { name: name as PolicyName, tuning: { infinipot } };
 }
