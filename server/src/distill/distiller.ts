@@ -5,6 +5,8 @@
 //   question ─► prompt after the pot ─► generate ─► attention of the answer on pot slots ─► sources
 
 import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import type { Sampling } from '../engine/sampling';
@@ -23,6 +25,7 @@ import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../engine/decoder';
 import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
+import { questionNames, rereadIntoCache, rereadLines } from './reread';
 import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
 import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
 import { FourierKvCache, TIER_NEEDS_FP32, TIER_NEEDS_TOKEN_LAYOUT } from '../fourier/tier';
@@ -363,6 +366,20 @@ export class Distiller {
     return potHistory(this.current.cache.tags(), this.last.repo, this.engine.tokenizer);
   }
 
+  /**
+   * The files of the last ingest, in stream order, as they read on disk now (for a query-aware re-read: AskOptions.reread).
+   * The pot keeps no texts, so they are read again; a file that can no longer be read is left out.
+   */
+  async files(): Promise<StreamableFile[]> {
+    if (!this.last) return [];
+    const files: StreamableFile[] = [];
+    for (const file of this.fileHashes.keys()) {
+      const text = await readFile(join(this.last.repo, file), 'utf8').catch(() => undefined);
+      if (text !== undefined) files.push({ path: file, text });
+    }
+    return files;
+  }
+
   /** Files by their share of the pot's slots: what an answer cut short (before attention ranking) cites. */
   currentSources(max = 5): Citation[] {
     return this.current ? shareSources(this.current.cache.tags(), max) : [];
@@ -422,12 +439,21 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   const promptTokens = engine.tokenizer.encode(prompt.text);
   const cache = pot.cache.clone();
   if (options.refine !== undefined) await refineForQuestion(engine, cache, promptTokens, options.refine);
+  // The pot's kept tokens, slot by slot, while refinement has not edited the clone (the parallel decoder's pointer).
+  let slotTokens: readonly number[] | undefined = pot.stats.tokens.length === cache.length ? pot.stats.tokens : undefined;
+  const maxTokens = options.maxTokens ?? 128;
+  if (options.reread) {
+    // Query-aware re-read (reread.ts): the lines naming what the question asks about go after the pot, within the context.
+    const reserve = promptTokens.length + maxTokens;
+    const budget = Math.min(options.reread.maxTokens, engine.config.maxPositions - reserve);
+    const pieces = await rereadLines(options.reread.files, questionNames(question), engine.tokenizer, budget);
+    const { dropped } = await rereadIntoCache(engine, cache, pieces, { reserve, questionTokens: promptTokens, signal: options.signal });
+    slotTokens = slotTokens && dropped === 0 ? [...slotTokens, ...pieces.tokens] : undefined;
+  }
   const potLength = cache.length;
   const potTags = cache.tags(); // before the question and answer are appended
-  // The pot's kept tokens, slot by slot, while refinement has not edited the clone (the parallel decoder's pointer).
-  const slotTokens = pot.stats.tokens.length === potLength ? pot.stats.tokens : undefined;
   const generateOptions = {
-    maxTokens: options.maxTokens ?? 128,
+    maxTokens,
     sampling: options.sampling,
     stop: [...prompt.stop, ...(options.stop ?? [])],
     signal: options.signal,
@@ -471,6 +497,11 @@ export interface AskOptions {
   decoder?: Decoder;
   /** Query-aware refinement: keep this share of the pot's slots, ranked by the question's attention (refine.ts). */
   refine?: number;
+  /**
+   * Query-aware re-read (reread.ts): after any refinement, put back up to `maxTokens` tokens of the lines of `files`
+   * that name what the question asks about (definitions first), with their file headers; absent: off.
+   */
+  reread?: { files: readonly StreamableFile[]; maxTokens: number };
 }
 
 export interface Answer {
