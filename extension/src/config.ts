@@ -81,6 +81,7 @@ export class Config {
       decoder: this.get<DecoderSetting>('decoder', d.decoder),
       temperature: this.get<number>('answer.temperature', d.temperature),
       maxAnswerTokens: this.get<number>('answer.maxTokens', d.maxAnswerTokens),
+      rereadTokens: this.get<number>('answer.reread', d.rereadTokens),
     };
   }
 

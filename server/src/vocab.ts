@@ -55,6 +55,13 @@ export const DEFAULT_FOURIER = false;
  * slots as fit (about twice as many); the model's context still caps them.
  */
 export const DEFAULT_MEMORY_MIB = 0;
+/**
+ * Query-aware re-read (`repopot.answer.reread`, `--reread`; distill/reread.ts): before answering, up to this many
+ * tokens of the repository lines that name what the question asks about (its definition first, with file headers)
+ * go back after the pot. 0 turns it off. On 32k-token streams it took held-out lookups from 0 to 0.25
+ * (docs/benchmarks.md, "Query-aware re-read").
+ */
+export const DEFAULT_REREAD_TOKENS = 256;
 /** Bytes in a MiB, the unit of `repopot.cache.memory`. */
 export const MIB = 1024 * 1024;
 /** The smallest budget and chunk a setting may ask for (package.json's minimums). */

@@ -52,6 +52,8 @@ export interface AnswerRequest {
   maxTokens: number;
   /** 0 = greedy. */
   temperature: number;
+  /** Query-aware re-read (distill/reread.ts): tokens put back before answering; 0 = off. */
+  rereadTokens: number;
   signal?: AbortSignal;
   onToken?: (text: string) => void;
 }
@@ -168,6 +170,7 @@ export class DistilledPot {
       maxTokens: req.maxTokens,
       sampling: req.temperature > 0 ? { kind: 'sample', temperature: req.temperature, topP: 0.9 } : { kind: 'greedy' },
       steer: vectors && cValue !== 0 ? { vectors, cValue } : undefined,
+      reread: req.rereadTokens > 0 ? { files: await this.distiller.files(), maxTokens: req.rereadTokens } : undefined,
       signal: req.signal,
       onText: req.onToken,
       maxSources: 5,
