@@ -21,19 +21,10 @@ import { referenceForward } from '../server/src/reference/forward';
 import { evidenceKept } from '../server/src/bench/distillBench';
 import { toFp16 } from '../server/src/graph/quantize';
 import { randomModel, sampleTokens, scratchCacheDir } from '../server/src/selftest/checks';
-import type { Tokenizer } from '../server/src/model/tokenizer';
+import { byteTokenizer } from './byteTokenizer';
 
 const cacheDir = scratchCacheDir();
 
-/** Bytes as tokens (id = byte + 3): enough to stream real text through a random model. */
-const byteTokenizer: Tokenizer = {
-  vocabSize: 259,
-  eosTokenIds: [2],
-  bosTokenId: 1,
-  encode: (text) => [...Buffer.from(text, 'utf8')].map((b) => b + 3),
-  decode: (ids) => Buffer.from(ids.filter((i) => i >= 3).map((i) => i - 3)).toString('utf8'),
-  tokenToId: () => undefined,
-};
 
 async function tinyEngine(seed = 1): Promise<Engine> {
   const base = randomModel('llama', { vocabSize: 259, maxPositions: 512 }, seed);

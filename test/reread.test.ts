@@ -16,19 +16,10 @@ import { streamingPolicy } from '../server/src/distill/policies/streaming';
 import { parseBenchPolicy } from '../server/src/bench/distillBench';
 import type { SlotSource } from '../server/src/distill/provenance';
 import { randomModel, sampleTokens, scratchCacheDir } from '../server/src/selftest/checks';
-import type { Tokenizer } from '../server/src/model/tokenizer';
+import { byteTokenizer } from './byteTokenizer';
 
 const cacheDir = scratchCacheDir();
 
-/** Bytes as tokens (id = byte + 3), as in distill.test.ts. */
-const byteTokenizer: Tokenizer = {
-  vocabSize: 259,
-  eosTokenIds: [2],
-  bosTokenId: 1,
-  encode: (text) => [...Buffer.from(text, 'utf8')].map((b) => b + 3),
-  decode: (ids) => Buffer.from(ids.filter((i) => i >= 3).map((i) => i - 3)).toString('utf8'),
-  tokenToId: () => undefined,
-};
 
 /** A random llama with a short trained context, so that a pot sits close to its end. */
 const MAX_POSITIONS = 256;

@@ -43,7 +43,7 @@ import { benchHoverCommand } from '../server/src/cli/benchHover';
 import { benchSteerCommand } from '../server/src/cli/benchSteer';
 import { distillRequest } from '../server/src/cli/distillCommon';
 import { randomModel, scratchCacheDir } from '../server/src/selftest/checks';
-import type { Tokenizer } from '../server/src/model/tokenizer';
+import { byteTokenizer } from './byteTokenizer';
 
 const root = path.resolve(__dirname, '..');
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
@@ -143,15 +143,6 @@ test('settings are capped and defaulted once, with a notice for each cap', () =>
   assert.deepEqual(small.notices, []);
 });
 
-/** Bytes as tokens (id = byte + 3). */
-const byteTokenizer: Tokenizer = {
-  vocabSize: 259,
-  eosTokenIds: [2],
-  bosTokenId: 1,
-  encode: (text) => [...Buffer.from(text, 'utf8')].map((b) => b + 3),
-  decode: (ids) => Buffer.from(ids.filter((i) => i >= 3).map((i) => i - 3)).toString('utf8'),
-  tokenToId: () => undefined,
-};
 
 test('the extension (server) and the CLI distil one folder to the same pot with their defaults', async () => {
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-both-'));
