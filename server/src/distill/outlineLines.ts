@@ -3,13 +3,15 @@
 // importers from the import lines), and session 7 found that a pot drops them while keeping their file's header
 // (12 of 15 lost answers). The streamer tags these lines so a policy can favour them (infinipot `pin=outline`).
 import { outlineFile } from '../check/outline';
+import type { FileOutline } from '../check/types';
 import type { StreamableFile } from './streamer';
 
 /** 1-based lines of `file` that define or import a name (tree-sitter where a grammar fits, else patterns). */
 export async function outlineLines(file: StreamableFile): Promise<ReadonlySet<number>> {
-  const outline = await outlineFile(file.path, file.text);
-  const lines = new Set<number>();
-  for (const d of outline.definitions) lines.add(d.line);
-  for (const i of outline.imports) lines.add(i.line);
-  return lines;
+  return outlineLineSet(await outlineFile(file.path, file.text));
+}
+
+/** The lines of an outline's definitions and imports. */
+export function outlineLineSet(outline: Pick<FileOutline, 'definitions' | 'imports'>): Set<number> {
+  return new Set([...outline.definitions.map((d) => d.line), ...outline.imports.map((i) => i.line)]);
 }

@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import type { Tokenizer } from '../model/tokenizer';
 import { outlineFile } from '../check/outline';
+import { outlineLineSet } from './outlineLines';
 import { catalystScores } from './policies/infinipot';
 import { topK } from './policies/policy';
 import type { SlotSource } from './provenance';
@@ -112,7 +113,7 @@ export async function rereadLines(files: readonly StreamableFile[], names: reado
         }
       }
       // Tagged `outline` as the streamer tags them (outlineLines.ts): lines that define or import any name.
-      const outlined = new Set([...outline.definitions.map((d) => d.line), ...outline.imports.map((i) => i.line)]);
+      const outlined = outlineLineSet(outline);
       for (const line of hits.keys()) {
         const rank: Rank = defining.has(line) ? 0 : importing.has(line) ? 1 : 2;
         candidates.push({ file: fileIndex, line, text: lines[line - 1], rank, outline: outlined.has(line) });

@@ -78,11 +78,12 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
       if (pin === 'outline') {
         const outline = new Set(outlineSlots(context.cache.tags()));
         const budget = Math.floor((context.target - pinned.length) * outlineShare);
-        pinned.push(...selectLines({ ...context, target: budget }, cap, nuc, capShare, new Set(pinned), (s) => !outline.has(s)));
+        const headers = new Set(pinned);
+        pinned.push(...selectLines({ ...context, target: budget }, cap, nuc, capShare, (s) => headers.has(s) || !outline.has(s)));
       }
       const pinnedSet = new Set(pinned);
       const target = context.target - pinned.length;
-      if ((options.unit ?? 'line') === 'line') return [...pinned, ...selectLines({ ...context, target }, cap, nuc, capShare, pinnedSet)];
+      if ((options.unit ?? 'line') === 'line') return [...pinned, ...selectLines({ ...context, target }, cap, nuc, capShare, (s) => pinnedSet.has(s))];
       const open = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !pinnedSet.has(s));
       const byCap = topK(cap, Math.round(target * capShare), open);
       const chosen = new Set(byCap);
@@ -116,18 +117,8 @@ function outlineSlots(tags: readonly ({ outline?: true } | undefined)[]): number
   return slots;
 }
 
-/**
- * Whole-line variant: lines ranked by mean normalized (CaP + NuC); fill the target line by line. Slots in `exclude`
- * (or for which `skip` holds) are not candidates.
- */
-function selectLines(
-  context: CompressionContext,
-  cap: Float64Array,
-  nuc: number[],
-  capShare: number,
-  exclude: ReadonlySet<number> = new Set(),
-  skip: (slot: number) => boolean = () => false,
-): number[] {
+/** Whole-line variant: lines ranked by mean normalized (CaP + NuC); fill the target line by line. Slots `skip` names are not candidates. */
+function selectLines(context: CompressionContext, cap: Float64Array, nuc: number[], capShare: number, skip: (slot: number) => boolean): number[] {
   const { cache, target } = context;
   const norm = (xs: ArrayLike<number>) => {
     let max = 0;
@@ -139,7 +130,7 @@ function selectLines(
   const groups = new Map<string, number[]>();
   const tags = cache.tags();
   tags.forEach((tag, slot) => {
-    if (exclude.has(slot) || skip(slot)) return;
+    if (skip(slot)) return;
     const key = tag ? `${tag.file}\u0000${tag.line}` : `slot\u0000${slot}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
