@@ -10,7 +10,7 @@ import { Engine } from '../server/src/engine/engine';
 import type { KvCache } from '../server/src/engine/kvCache';
 import { Pot } from '../server/src/distill/pot';
 import { askPot, Distiller, potPositionLimit } from '../server/src/distill/distiller';
-import { questionNames, rereadIntoCache, rereadLines, type RereadPieces } from '../server/src/distill/reread';
+import { questionNames, rereadIntoCache, rereadLines, slidePositions, type RereadPieces } from '../server/src/distill/reread';
 import { tokenizeWithProvenance, type StreamableFile } from '../server/src/distill/streamer';
 import { streamingPolicy } from '../server/src/distill/policies/streaming';
 import { parseBenchPolicy } from '../server/src/bench/distillBench';
@@ -87,6 +87,12 @@ test('rereadLines: the definition line first, then imports, then mentions, whole
 function pieces(n: number, file = 'src/b.ts'): RereadPieces {
   return { tokens: sampleTokens(n, 259, 11), sources: Array.from({ length: n }, (_, i) => ({ file, line: Math.floor(i / 10) + 1 })) };
 }
+
+test('slidePositions: slides by the overshoot, packing only the slots that would fall below their index', () => {
+  assert.deepEqual(slidePositions([0, 1, 5, 9, 20], 0), [0, 1, 5, 9, 20]);
+  assert.deepEqual(slidePositions([0, 1, 5, 9, 20], 4), [0, 1, 2, 5, 16]);
+  assert.deepEqual(slidePositions([3, 4, 5], 10), [0, 1, 2]);
+});
 
 test('rereadIntoCache: appends after the pot; near the end of the context it slides the pot down, and drops slots only when they cannot fit', async () => {
   const engine = await tinyEngine(3);

@@ -80,6 +80,22 @@ data() {
          data cf3
          pack cf6-qa 1280 0.08 23 cf3-js cf3-py
          copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24 ;;
+    # the product's ask after a whole workspace (issue 15): fresh renamings streamed with other samples' files as the
+    # rest of the workspace (--mix-tokens), then the query-aware re-read lines before the questions (--reread), as
+    # askPot does with the re-read on by default; a smaller pot (768) leaves room in 1280 for the re-read
+    cf7) js cf7-js --budget 3000 --repos 900 --max-questions 10 --seed 27
+         js cf7-js-b --budget 2000 --repos 900 --max-questions 10 --seed 37
+         potrows cf7-pot cf7-js --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
+           --questions-per-row 5 --rows-per-sample 2 --seed 7 --limit 330 --progress 20
+         potrows cf7-pot-b cf7-js-b --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 1000:10000 --reread 256 \
+           --questions-per-row 5 --rows-per-sample 2 --seed 8 --limit 330 --progress 20
+         # short repositories (~300 tokens, as small as the README's example) alone or with a little filler: the
+         # models trained on ~1k-token contexts since cf3 misread them (the quick-start answered 0 of 3 names)
+         js cf7-short --budget 400 --repos 1600 --max-questions 10 --seed 57
+         [ -s $T/qa/cf7-short-a.jsonl ] || { head -n 780 $T/qa/cf7-short.jsonl > $T/qa/cf7-short-a.jsonl; tail -n +781 $T/qa/cf7-short.jsonl > $T/qa/cf7-short-b.jsonl; }
+         for p in a b; do potrows cf7-short-$p cf7-short-$p --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:400 \
+           --reread 256 --questions-per-row 10 --rows-per-sample 1 --seed 9 --progress 100; done
+         data cf6 ;;
   esac
 }
 
@@ -91,6 +107,7 @@ STAGES=(
   "cf4  1024 4    900   4e-4  20     -     $T/data/cf3-qa.npy:0.4,$T/data/cf3-rare.npy:0.2,$T/data/cf3-qa-pot.npy:0.1,$T/data/cf3-copy.npy:0.3  4  3  0.3  --gap-share=0.5,--max-positions=8192"
   "cf5  1024 4    1200  4e-4  20     -     $T/data/cf3-qa.npy:0.35,$T/data/cf2-qa.npy:0.25,$T/data/cf3-copy.npy:0.4  4  3  0.3  -"
   "cf6  1280 4    900   4e-4  20     -     $T/data/cf6-pot.npy:0.2,$T/data/cf6-pot-b.npy:0.2,$T/data/cf6-qa.npy:0.3,$T/data/cf6-copy.npy:0.3  4  3  0.3  --max-positions=2048"
+  "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
 for s in "${STAGES[@]}"; do

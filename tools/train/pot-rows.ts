@@ -18,6 +18,16 @@
 //        [--budget 1024] [--seq 1280] [--limit N] [--policy infinipot] [--chunk N] [--order imports|path]
 //        [--model models/repopot-tiny-code] [--threads 1] [--progress 10]
 //
+// Issue 15 follow-up (cf7): the product asks with a query-aware re-read (reread.ts) after a pot of a whole
+// workspace, where other packages' definitions sit among the kept slots. Three options give the rows that shape:
+//   --mix-tokens A:B       each sample's stream gains other samples' files (under their package's folder) until
+//                          U[A,B] filler tokens, so the pot holds look-alike definitions of other packages;
+//   --reread N             each row puts back the re-read lines (rereadLines, up to N tokens) for the names its
+//                          questions ask about, after the pot and before the questions, as askPot does; positions
+//                          slide down as rereadIntoCache slides them when the context is short;
+//   --questions-per-row K  at most K questions per row, --rows-per-sample R rows per sample (same pot).
+// A question is kept when its evidence is in the pot's kept text or the row's re-read text.
+//
 // Output: PREFIX.npy (uint16 tokens [rows, seq], like prepare_data.py), PREFIX.pos.npy (int32 positions, same shape),
 // PREFIX.json (the summary).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -27,6 +37,7 @@ import { chunkedPot, resolveDistillSettings, streamIntoPot } from '../../server/
 import { makePolicyFromSpec } from '../../server/src/distill/policies/registry';
 import { orderFiles, type FileOrder } from '../../server/src/distill/order';
 import { questionPrompt } from '../../server/src/distill/prompt';
+import { questionNames, rereadLines, slidePositions } from '../../server/src/distill/reread';
 
 interface TrainQuestion { question: string; answer: string; type: string; form?: string; trace?: string }
 interface TrainRecord { pkg: string; files: { path: string; text: string }[]; questions: TrainQuestion[]; renamed?: boolean }
@@ -107,56 +118,101 @@ async function main(): Promise<void> {
   const newline = tok.encode('\n');
 
   const records = readFileSync(qaFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TrainRecord);
+  const [mixLow, mixHigh] = (args.get('mix-tokens') ?? '0:0').split(':').map(Number);
+  const REREAD = Number(args.get('reread') ?? 0);
+  const PER_ROW = Number(args.get('questions-per-row') ?? 10);
+  const ROWS_PER_SAMPLE = Number(args.get('rows-per-sample') ?? 1);
+  let seed = (Number(args.get('seed') ?? 1) * 2654435761) >>> 0;
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const recordTokens = new Map<number, number>();
+  const tokensOf = (i: number): number => {
+    if (!recordTokens.has(i)) recordTokens.set(i, records[i].files.reduce((n, f) => n + tok.encode(f.text).length, 0));
+    return recordTokens.get(i)!;
+  };
   const rows: { tokens: number[]; positions: number[] }[] = [];
-  const count = { samples: 0, noQuestions: 0, kept: 0, droppedAnswer: 0, droppedName: 0, cutNoRoom: 0, keptTokens: 0, streamTokens: 0, maxPosition: 0, gapped: 0, gaps: 0 };
+  const count = { samples: 0, noQuestions: 0, kept: 0, droppedAnswer: 0, droppedName: 0, cutNoRoom: 0, keptTokens: 0, streamTokens: 0, maxPosition: 0, gapped: 0, gaps: 0, rereadTokens: 0, shifted: 0, fromReread: 0 };
   const byType: Record<string, { kept: number; dropped: number }> = {};
   const started = performance.now();
-  for (const r of records) {
+  for (const [index, r] of records.entries()) {
     if (count.samples >= LIMIT) break;
     count.samples++;
+    // Other samples' files as the rest of a workspace, each package under its own folder.
+    const mixed = r.files.map((f) => ({ path: f.path, text: f.text, mtimeMs: 0 }));
+    const target = mixLow + random() * (mixHigh - mixLow);
+    for (let filler = 0, tries = 0; filler < target && tries < 50; tries++) {
+      const other = Math.floor(random() * records.length);
+      if (other === index) continue;
+      const folder = records[other].pkg.replace(/[^\w.-]+/g, '_');
+      mixed.push(...records[other].files.map((f) => ({ path: `${folder}/${f.path}`, text: f.text, mtimeMs: 0 })));
+      filler += tokensOf(other);
+    }
     // The product's order (repopot ask walks, then orderFiles); equal mtimes, as in a fresh checkout.
-    const files = orderFiles(r.files.map((f) => ({ path: f.path, text: f.text, mtimeMs: 0 })), { order: ORDER });
+    const files = orderFiles(mixed, { order: ORDER });
     const pot = chunkedPot(engine, budget, chunkSize, makePolicyFromSpec(SPEC, engine));
     const streamed = await streamIntoPot(pot, files, { chunkTokens: chunkSize });
     const kept = pot.stats.tokens;
     if (kept.length !== pot.cache.length) throw new Error(`${r.pkg}: ${kept.length} slot tokens for ${pot.cache.length} slots`);
     const positions = Array.from(pot.cache.positions());
     for (let i = 1; i < positions.length; i++) if (positions[i] <= positions[i - 1]) throw new Error(`${r.pkg}: slot positions not increasing at ${i}`);
-    const next = pot.cache.nextPosition();
     const gaps = positions.filter((p, i) => i > 0 && p > positions[i - 1] + 1).length;
     count.gaps += gaps;
     if (gaps > 0) count.gapped++;
     const keptText = tok.decode(kept, { skipSpecial: false });
-
-    const tokens = [...kept];
-    const pos = [...positions];
-    let nq = 0;
-    for (const q of r.questions ?? []) {
-      const t = (byType[q.type] ??= { kept: 0, dropped: 0 });
-      const why = missing(q, keptText);
-      if (why) {
-        t.dropped++;
-        if (why === 'answer') count.droppedAnswer++;
-        else count.droppedName++;
-        continue;
-      }
-      // askPot's prompt, then what the model should write: [trace] answer <|end|>, and the line break between questions
-      const ids = tok.encode(questionPrompt(engine, q.question).text);
-      if (q.form === 'trace' && q.trace) ids.push(...tok.encode(`<|trace|> ${q.trace}<|final|>`));
-      ids.push(...tok.encode(` ${q.answer}`), endId, ...newline);
-      const from = pos.length ? pos[pos.length - 1] + 1 : next;
-      // no room in the row, or past the model's positions (the product asks one question after the pot; a row asks up to 10)
-      if (tokens.length + ids.length > SEQ || from + ids.length > maxPositions) { count.cutNoRoom++; continue; }
-      for (let i = 0; i < ids.length; i++) { tokens.push(ids[i]); pos.push(from + i); }
-      t.kept++;
-      nq++;
-    }
     count.streamTokens += streamed;
     count.keptTokens += kept.length;
-    count.maxPosition = Math.max(count.maxPosition, pos[pos.length - 1] ?? 0);
-    if (nq === 0) { count.noQuestions++; continue; }
-    count.kept += nq;
-    rows.push({ tokens, positions: pos });
+
+    const questions = [...(r.questions ?? [])];
+    for (let i = questions.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [questions[i], questions[j]] = [questions[j], questions[i]];
+    }
+    let sampleQuestions = 0;
+    for (let rowIndex = 0; rowIndex < ROWS_PER_SAMPLE; rowIndex++) {
+      const group = questions.slice(rowIndex * PER_ROW, (rowIndex + 1) * PER_ROW);
+      if (group.length === 0) break;
+      const names = [...new Set(group.flatMap((q) => questionNames(q.question)))];
+      const reread = REREAD > 0 ? await rereadLines(files, names, tok, REREAD) : { tokens: [] as number[] };
+      const evidence = keptText + tok.decode(reread.tokens, { skipSpecial: false });
+      const tail = [...reread.tokens];
+      let nq = 0;
+      for (const q of group) {
+        const t = (byType[q.type] ??= { kept: 0, dropped: 0 });
+        const why = missing(q, evidence);
+        if (why) {
+          t.dropped++;
+          if (why === 'answer') count.droppedAnswer++;
+          else count.droppedName++;
+          continue;
+        }
+        if (missing(q, keptText)) count.fromReread++;
+        // askPot's prompt, then what the model should write: [trace] answer <|end|>, and the line break between questions
+        const ids = tok.encode(questionPrompt(engine, q.question).text);
+        if (q.form === 'trace' && q.trace) ids.push(...tok.encode(`<|trace|> ${q.trace}<|final|>`));
+        ids.push(...tok.encode(` ${q.answer}`), endId, ...newline);
+        // no room in the row, or the pot would have to shrink (the product asks one question after the pot; a row asks several)
+        if (kept.length + tail.length + ids.length > SEQ || kept.length + tail.length + ids.length > maxPositions) { count.cutNoRoom++; continue; }
+        tail.push(...ids);
+        t.kept++;
+        nq++;
+      }
+      if (nq === 0) continue;
+      // rereadIntoCache's slide: the pot's positions end where the re-read and questions still fit the context.
+      const limit = maxPositions - tail.length;
+      const shift = Math.max(0, pot.cache.nextPosition() - limit);
+      if (shift > 0) count.shifted++;
+      const pos = slidePositions(positions, shift);
+      const from = pos.length ? pos[pos.length - 1] + 1 : 0;
+      for (let i = 0; i < tail.length; i++) pos.push(from + i);
+      count.maxPosition = Math.max(count.maxPosition, pos[pos.length - 1] ?? 0);
+      count.rereadTokens += reread.tokens.length;
+      rows.push({ tokens: [...kept, ...tail], positions: pos });
+      count.kept += nq;
+      sampleQuestions += nq;
+    }
+    if (sampleQuestions === 0) count.noQuestions++;
     if (count.samples % PROGRESS === 0) {
       const s = (performance.now() - started) / 1000;
       console.error(`${count.samples} samples, ${rows.length} rows, ${count.kept} questions kept, ${count.droppedAnswer + count.droppedName} dropped, ${(s / count.samples).toFixed(1)} s/sample`);
@@ -181,6 +237,8 @@ async function main(): Promise<void> {
     questionsKept: count.kept, droppedAnswerLost: count.droppedAnswer, droppedNameLost: count.droppedName, cutNoRoom: count.cutNoRoom,
     byType, meanKeptTokens: +(count.keptTokens / n).toFixed(1), meanStreamTokens: +(count.streamTokens / n).toFixed(1),
     samplesWithGaps: count.gapped, meanGaps: +(count.gaps / n).toFixed(1), maxPosition: count.maxPosition,
+    mixTokens: `${mixLow}:${mixHigh}`, reread: REREAD, questionsPerRow: PER_ROW, rowsPerSample: ROWS_PER_SAMPLE,
+    meanRereadTokens: +(count.rereadTokens / Math.max(1, rows.length)).toFixed(1), rowsShifted: count.shifted, questionsOnlyInReread: count.fromReread,
     fill: +(rows.reduce((s, r) => s + r.tokens.length, 0) / Math.max(1, rows.length * SEQ)).toFixed(3),
     seconds: +((performance.now() - started) / 1000).toFixed(1),
   };

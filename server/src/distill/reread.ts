@@ -163,6 +163,14 @@ export interface RereadRoom {
 }
 
 /**
+ * Slot positions slid down by `overshoot`, packing only where a slot would fall below its index: slot i goes to
+ * max(i, position - overshoot). The newest slots keep their distances, the oldest close their gaps.
+ */
+export function slidePositions(positions: Iterable<number>, overshoot: number): number[] {
+  return Array.from(positions, (p, i) => Math.max(i, p - overshoot));
+}
+
+/**
  * Appends `pieces` to `cache` (the ask's clone of the pot) after its slots, at cache.nextPosition() onwards, first
  * making room so that the pot, the re-read and `room.reserve` stay within the model's trained context
  * (engine.config.maxPositions). Returns how many slots were dropped and by how much the newest positions moved.
@@ -192,7 +200,7 @@ export async function rereadIntoCache(engine: Engine, cache: KvCache<SlotSource>
     cache.keep(topK(scores, limit));
   }
   const shifted = Math.max(0, cache.nextPosition() - limit);
-  if (shifted > 0) cache.reposition(Array.from(cache.positions(), (p, i) => Math.max(i, p - shifted)));
+  if (shifted > 0) cache.reposition(slidePositions(cache.positions(), shifted));
   await engine.prefill(cache, pieces.tokens, { tags: pieces.sources, signal: room.signal });
   return { dropped, shifted };
 }

@@ -79,6 +79,8 @@ function sessionOptions(device: ResolvedDevice, threads: number): ort.InferenceS
     executionMode: 'sequential',
     enableCpuMemArena: true,
     enableMemPattern: true,
+    // A developer's look at where a run's time goes: onnxruntime's per-node JSON profile under this path prefix.
+    ...(process.env.REPOPOT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.REPOPOT_ORT_PROFILE } : {}),
   };
 }
 
