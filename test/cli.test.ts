@@ -121,6 +121,9 @@ test('bench distill: niah, lookup and cost run end to end with policy variants a
   assert.deepEqual(niahLines.filter((l) => !l.summary).map((l) => l.policy), ['infinipot', 'infinipot:frame=plain', 'infinipot+refine=0.5', 'full']);
   assert.ok(niahLines.every((l) => l.bench === 'distill' && l.suite === 'niah'));
   assert.ok('infinipotVsFull' in niahLines[niahLines.length - 1]);
+  // the full cache keeps the planted line, so its evidence is always kept; every row reports it
+  assert.equal(niahLines.find((l) => l.policy === 'full')!.evidenceKept, 1);
+  assert.ok(niahLines.filter((l) => !l.summary).every((l) => typeof l.evidenceKept === 'number'));
   assert.ok(fs.readdirSync(plots).includes('niah-infinipot-refine-0.5-64.png'), fs.readdirSync(plots).join(' '));
 
   const lookup = repopot(['bench', 'distill', '--suite', 'lookup', '--policies', 'infinipot,full', '--streams', '1500', '--budgets', '192', '--limit', '2', '--json']);

@@ -206,17 +206,21 @@ export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit
             continue;
           }
           let hits = 0;
+          let withEvidence = 0;
           for (let t = 0; t < trials; t++) {
             throwIfAborted(o.signal);
             const n = needle(multiple * 1000 + Math.round(depth * 100) * 10 + t);
             const files = haystack(engine, pool, streamTokens, t);
             files.splice(Math.round(depth * files.length), 0, n.file);
-            const { answer } = await distillAndAsk(engine, policy, budget, files, `What does constant \`${n.name}\` equal?`, 8, o.fourierLayout);
+            const { answer, kept } = await distillAndAsk(engine, policy, budget, files, `What does constant \`${n.name}\` equal?`, 8, o.fourierLayout);
             if (exactMatch(answer, n.value)) hits++;
+            // the needle's line survived in the pot (name and value in the needle file's kept text)
+            const needleText = kept.get(n.file.path) ?? '';
+            if (needleText.includes(n.name) && needleText.includes(n.value)) withEvidence++;
           }
           const acc = hits / trials;
           row.push(acc);
-          emit({ bench: 'distill', suite: 'niah', policy, budget, streamTokens, depth, accuracy: acc, trials });
+          emit({ bench: 'distill', suite: 'niah', policy, budget, streamTokens, depth, accuracy: acc, evidenceKept: withEvidence / trials, trials });
         }
         grid.push(row);
       }
