@@ -143,6 +143,36 @@ test('InfiniPot pin=outline keeps headers, then outline lines up to their share,
   await engine.dispose();
 });
 
+test('InfiniPot headers=kept: a header travels with its file\'s kept lines, BOS stays, leftover room goes to the newest headers', async () => {
+  const engine = await tinyEngine();
+  const tokens = sampleTokens(800, 259, 6);
+  // 16 files of 50 tokens: a 4-token header (line 0), then lines of 2 tokens; every 5th line defines a name
+  const tags: SlotSource[] = Array.from({ length: 800 }, (_, i) => {
+    const line = i % 50 < 4 ? 0 : Math.floor((i % 50 - 4) / 2) + 1;
+    return line > 0 && line % 5 === 0 ? { file: `f${Math.floor(i / 50)}.ts`, line, outline: true } : { file: `f${Math.floor(i / 50)}.ts`, line };
+  });
+  const run = async (spec: string) => {
+    const pot = new Pot(engine, { budget: 96, policy: makePolicyFromSpec(spec, engine) });
+    for (let from = 0; from < 800; from += 25) await pot.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
+    const kept = pot.cache.tags();
+    const withLines = new Set(kept.filter((t) => t!.line > 0).map((t) => t!.file));
+    const withHeader = new Set(kept.filter((t) => t!.line === 0).map((t) => t!.file));
+    return { kept, withLines, withHeader, first: pot.cache.positions()[0], headerSlots: kept.filter((t) => t!.line === 0).length };
+  };
+  const kept = await run('infinipot:headers=kept');
+  const newest = await run('infinipot');
+  assert.equal(kept.first, 0, 'slot 0 (the first file\'s header start, where BOS streams) is never dropped');
+  assert.ok(kept.headerSlots <= 48, `headers stay within pinShare (${kept.headerSlots} slots)`);
+  const orphans = (r: typeof kept) => [...r.withHeader].filter((f) => !r.withLines.has(f)).length;
+  const headless = (r: typeof kept) => [...r.withLines].filter((f) => !r.withHeader.has(f)).length;
+  assert.ok(headless(kept) <= headless(newest), `fewer kept lines without their header (kept ${headless(kept)} vs newest ${headless(newest)})`);
+  assert.ok(orphans(kept) < orphans(newest), `fewer headers of files with no kept line (kept ${orphans(kept)} vs newest ${orphans(newest)})`);
+  assert.ok(orphans(newest) > 0, `newest first spends slots on headers of files with no kept line (${orphans(newest)})`);
+  assert.deepEqual(parsePolicySpec('infinipot:headers=kept').tuning.infinipot, { headers: 'kept' });
+  assert.throws(() => parsePolicySpec('infinipot:headers=all'), /headers=newest\|kept/);
+  await engine.dispose();
+});
+
 test('StreamingLLM keeps exactly the sinks and the most recent window', async () => {
   const engine = await tinyEngine();
   const pot = new Pot(engine, { budget: 32, policy: streamingPolicy(4) });

@@ -44,6 +44,13 @@ export interface InfiniPotOptions {
   pin?: InfiniPotPin;
   /** Most of the target that pinned headers may take (the newest headers win when they do not all fit). */
   pinShare?: number;
+  /**
+   * Which headers the pin keeps: 'newest' (DEFAULT_HEADERS), every header newest first up to `pinShare`; 'kept', a
+   * file's header travels with its first kept line (within `pinShare`), and only leftover room goes to the newest
+   * other headers. A long stream has more files than a pot has room for headers: 'newest' then spends up to half the
+   * pot on paths of files none of whose lines were kept, which a question cannot use and which distract the answer.
+   */
+  headers?: InfiniPotHeaders;
   /** With pin 'outline': most of the target left after the headers that outline lines may take first. */
   outlineShare?: number;
 }
@@ -55,6 +62,10 @@ export type InfiniPotPin = (typeof INFINIPOT_PINS)[number];
  * against 1 with headers alone (docs/benchmarks.md, "Outline lines").
  */
 export const DEFAULT_PIN: InfiniPotPin = 'outline';
+
+export const INFINIPOT_HEADERS = ['newest', 'kept'] as const;
+export type InfiniPotHeaders = (typeof INFINIPOT_HEADERS)[number];
+export const DEFAULT_HEADERS: InfiniPotHeaders = 'newest';
 
 /** CaP: per-slot attention mass of the catalyst's rows (their mean), summed over layers. */
 export function catalystScores<Tag>(engine: Engine, cache: KvCache<Tag>, catalystTokens: readonly number[]): Promise<Float64Array> {
@@ -74,6 +85,9 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
     async selectKeep(context: CompressionContext) {
       const cap = await catalystScores(context.engine, context.cache, options.catalystTokens);
       const nuc = context.stats.nll.map((v) => (Number.isFinite(v) ? v : 0));
+      if (pin !== 'none' && (options.headers ?? DEFAULT_HEADERS) === 'kept') {
+        return selectWithHeaders(context, cap, nuc, capShare, Math.floor(context.target * (options.pinShare ?? 0.5)), pin === 'outline' ? outlineShare : 0);
+      }
       const pinned = pin !== 'none' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? 0.5))) : [];
       if (pin === 'outline') {
         const outline = new Set(outlineSlots(context.cache.tags()));
@@ -110,6 +124,61 @@ function headerSlots(context: CompressionContext, limit: number): number[] {
   return kept;
 }
 
+/** A file's header (line 0) slots, per file in stream order. */
+function headersByFile(tags: readonly ({ file: string; line: number } | undefined)[]): Map<string, number[]> {
+  const byFile = new Map<string, number[]>();
+  tags.forEach((tag, slot) => {
+    if (!tag || tag.line !== 0) return;
+    const g = byFile.get(tag.file);
+    if (g) g.push(slot);
+    else byFile.set(tag.file, [slot]);
+  });
+  return byFile;
+}
+
+/**
+ * Headers 'kept': slot 0 (BOS, the attention sink, streamed with the first header) always; then outline lines up to
+ * `outlineShare` of the target and the rest of the lines by score, each line bringing its file's header when the
+ * headers stay within `headerLimit`; leftover room goes to the newest headers not yet kept.
+ */
+function selectWithHeaders(context: CompressionContext, cap: Float64Array, nuc: number[], capShare: number, headerLimit: number, outlineShare: number): number[] {
+  const tags = context.cache.tags();
+  const byFile = headersByFile(tags);
+  const headerSlot = new Set([...byFile.values()].flat());
+  const takenFiles = new Set<string>();
+  let headerSlots = 0;
+  const kept: number[] = context.target > 0 && context.cache.length > 0 ? [0] : [];
+  const taken = new Set(kept);
+  const companion = {
+    need(slot: number): readonly number[] {
+      const file = tags[slot]?.file;
+      if (file === undefined || takenFiles.has(file)) return [];
+      const slots = (byFile.get(file) ?? []).filter((s) => !taken.has(s));
+      return headerSlots + slots.length <= headerLimit ? slots : [];
+    },
+    take(slot: number, header: readonly number[]): void {
+      const file = tags[slot]?.file;
+      if (file === undefined || header.length === 0) return;
+      takenFiles.add(file);
+      headerSlots += header.length;
+    },
+  };
+  const take = (slots: readonly number[]) => slots.forEach((s) => (taken.add(s), kept.push(s)));
+  if (outlineShare > 0) {
+    const outline = new Set(outlineSlots(tags));
+    take(selectLines({ ...context, target: Math.floor(context.target * outlineShare) }, cap, nuc, capShare, (s) => taken.has(s) || headerSlot.has(s) || !outline.has(s), companion));
+  }
+  take(selectLines({ ...context, target: context.target - kept.length }, cap, nuc, capShare, (s) => taken.has(s) || headerSlot.has(s), companion));
+  for (const [file, slots] of [...byFile].reverse()) {
+    if (takenFiles.has(file)) continue;
+    const open = slots.filter((s) => !taken.has(s));
+    if (kept.length + open.length > context.target || headerSlots + open.length > headerLimit) continue;
+    take(open);
+    headerSlots += open.length;
+  }
+  return kept;
+}
+
 /** Slots whose tag marks a line that defines or imports a name. */
 function outlineSlots(tags: readonly ({ outline?: true } | undefined)[]): number[] {
   const slots: number[] = [];
@@ -117,8 +186,18 @@ function outlineSlots(tags: readonly ({ outline?: true } | undefined)[]): number
   return slots;
 }
 
-/** Whole-line variant: lines ranked by mean normalized (CaP + NuC); fill the target line by line. Slots `skip` names are not candidates. */
-function selectLines(context: CompressionContext, cap: Float64Array, nuc: number[], capShare: number, skip: (slot: number) => boolean): number[] {
+/**
+ * Whole-line variant: lines ranked by mean normalized (CaP + NuC); fill the target line by line. Slots `skip` names
+ * are not candidates. With a `companion`, a line brings the slots `need` names (its file's header) and counts them.
+ */
+function selectLines(
+  context: CompressionContext,
+  cap: Float64Array,
+  nuc: number[],
+  capShare: number,
+  skip: (slot: number) => boolean,
+  companion?: { need(slot: number): readonly number[]; take(slot: number, extra: readonly number[]): void },
+): number[] {
   const { cache, target } = context;
   const norm = (xs: ArrayLike<number>) => {
     let max = 0;
@@ -141,8 +220,10 @@ function selectLines(context: CompressionContext, cap: Float64Array, nuc: number
     .sort((a, b) => b.score - a.score);
   const kept: number[] = [];
   for (const { slots } of ranked) {
-    if (kept.length + slots.length > target) continue;
-    kept.push(...slots);
+    const extra = companion?.need(slots[0]) ?? [];
+    if (kept.length + slots.length + extra.length > target) continue;
+    kept.push(...extra, ...slots);
+    companion?.take(slots[0], extra);
     if (kept.length === target) break;
   }
   return kept;

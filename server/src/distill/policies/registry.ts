@@ -2,7 +2,7 @@
 import type { Engine } from '../../engine/engine';
 import type { CachePolicy, PolicyName } from './policy';
 import { POLICY_NAMES } from './policy';
-import { DEFAULT_CATALYST, INFINIPOT_PINS, infinipotPolicy, type CatalystFrame, type InfiniPotOptions, type InfiniPotPin } from './infinipot';
+import { DEFAULT_CATALYST, INFINIPOT_HEADERS, INFINIPOT_PINS, infinipotPolicy, type CatalystFrame, type InfiniPotHeaders, type InfiniPotOptions, type InfiniPotPin } from './infinipot';
 import { questionPrompt } from '../prompt';
 import { streamingPolicy } from './streaming';
 import { h2oPolicy } from './h2o';
@@ -59,9 +59,10 @@ export function parsePolicySpec(spec: string): { name: PolicyName; tuning: Polic
     else if (key === 'unit' && (value === 'token' || value === 'line')) infinipot.unit = value;
     else if (key === 'frame' && (value === 'question' || value === 'plain')) infinipot.catalystFrame = value;
     else if (key === 'pin' && (INFINIPOT_PINS as readonly string[]).includes(value)) infinipot.pin = value as InfiniPotPin;
+    else if (key === 'headers' && (INFINIPOT_HEADERS as readonly string[]).includes(value)) infinipot.headers = value as InfiniPotHeaders;
     else if (key === 'pinshare' && Number(value) >= 0 && Number(value) <= 1) infinipot.pinShare = Number(value);
     else if (key === 'outline' && Number(value) >= 0 && Number(value) <= 1) infinipot.outlineShare = Number(value);
-    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=${INFINIPOT_PINS.join('|')}, pinshare=<0..1> or outline=<0..1>`);
+    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=${INFINIPOT_PINS.join('|')}, headers=${INFINIPOT_HEADERS.join('|')}, pinshare=<0..1> or outline=<0..1>`);
   }
   return { name: name as PolicyName, tuning: { infinipot } };
 }
