@@ -16,6 +16,7 @@ import {
   DECODERS,
   DEFAULT_ANSWER_TOKENS,
   DEFAULT_REREAD_TOKENS,
+  DEFAULT_SNAP_PATHS,
   DEFAULT_BUDGET,
   DEFAULT_CHUNK_TOKENS,
   DEFAULT_DECODER,
@@ -66,6 +67,8 @@ test('package.json: every enum and default is the one in server/src/vocab.ts', (
   assert.equal(props['repopot.answer.maxTokens']!.default, DEFAULT_ANSWER_TOKENS);
   assert.equal(props['repopot.answer.reread']!.default, DEFAULT_REREAD_TOKENS);
   assert.equal(defaultSettings.rereadTokens, DEFAULT_REREAD_TOKENS);
+  assert.equal(props['repopot.answer.snapPaths']!.default, DEFAULT_SNAP_PATHS);
+  assert.equal(defaultSettings.snapPaths, DEFAULT_SNAP_PATHS);
   // The server's defaults are the same values (the extension sends what package.json declares).
   assert.deepEqual(defaultSettings.cache, { budget: DEFAULT_BUDGET, chunkSize: DEFAULT_CHUNK_TOKENS, policy: DEFAULT_POLICY });
   assert.equal(defaultSettings.device, DEFAULT_DEVICE);

@@ -82,6 +82,7 @@ export class Config {
       temperature: this.get<number>('answer.temperature', d.temperature),
       maxAnswerTokens: this.get<number>('answer.maxTokens', d.maxAnswerTokens),
       rereadTokens: this.get<number>('answer.reread', d.rereadTokens),
+      snapPaths: this.get<boolean>('answer.snapPaths', d.snapPaths),
     };
   }
 

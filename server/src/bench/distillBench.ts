@@ -118,7 +118,9 @@ function needle(seed: number): { name: string; value: string; file: StreamableFi
  * re-packs positions at every compression (the paper) instead of only when they run out (the product);
  * `+reencode`: when they run out, the kept tokens are re-encoded instead of re-rotated (PotPositions).
  */
-export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; reread?: number; fourier: boolean; positions: PotPositions } {
+export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; reread?: number; snap: boolean; fourier: boolean; positions: PotPositions } {
+  const snap = spec.includes('+snap');
+  spec = spec.replace('+snap', '');
   const rereadAt = /\+reread=([^+]*)/.exec(spec);
   const reread = rereadAt ? Number(rereadAt[1]) : undefined;
   if (rereadAt && !(/^\d+$/.test(rereadAt[1]) && reread! > 0)) throw new RangeError(`"${spec}": reread tokens must be a positive integer`);
@@ -130,11 +132,11 @@ export function parseBenchPolicy(spec: string): { policy: string; name: PolicyNa
   const policy = at < 0 ? spec : spec.slice(0, at);
   const refine = at < 0 ? undefined : Number(spec.slice(at + '+refine='.length));
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new RangeError(`"${spec}": refine share must be in (0, 1]`);
-  return { policy, name: parsePolicySpec(policy).name, refine, ...(reread !== undefined ? { reread } : {}), fourier, positions };
+  return { policy, name: parsePolicySpec(policy).name, refine, ...(reread !== undefined ? { reread } : {}), snap, fourier, positions };
 }
 
 async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number, layout?: FourierLayout): Promise<{ answer: string; tokensSeen: number; kept: ReadonlyMap<string, string> }> {
-  const { policy, refine, reread, fourier, positions } = parseBenchPolicy(spec);
+  const { policy, refine, reread, snap, fourier, positions } = parseBenchPolicy(spec);
   const chunkTokens = Math.min(benchChunkTokens(engine.config.maxPositions), budget);
   let cache: KvCache<SlotSource> | undefined;
   if (fourier) {
@@ -146,7 +148,7 @@ async function distillAndAsk(engine: Engine, spec: string, budget: number, files
   const pot = chunkedPot(engine, budget, chunkTokens, makePolicyFromSpec(policy, engine), cache, positions);
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
   const kept = keptTextByFile(engine, pot);
-  const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine, ...(reread !== undefined ? { reread: { files, maxTokens: reread } } : {}) });
+  const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine, ...(reread !== undefined ? { reread: { files, maxTokens: reread } } : {}), ...(snap ? { snapPaths: files.map((f) => f.path) } : {}) });
   return { answer: r.answer, tokensSeen, kept };
 }
 

@@ -1,6 +1,6 @@
 // `repopot ask "QUESTION" --repo DIR`: distill the repository (or reuse its saved pot) and answer with sources.
 import { makeDecoder } from '../decode/index';
-import { DECODERS, DEFAULT_CLI_ANSWER_TOKENS, DEFAULT_DECODER, DEFAULT_REREAD_TOKENS, type DecoderSetting } from '../vocab';
+import { DECODERS, DEFAULT_CLI_ANSWER_TOKENS, DEFAULT_DECODER, DEFAULT_REREAD_TOKENS, DEFAULT_SNAP_PATHS, type DecoderSetting } from '../vocab';
 import { choiceOption, CliError, cliLog, command, emitJson, intOption, interruptSignal, runCommand, type Values } from './args';
 import { distillFlags, summaryLine, withIngested } from './distillCommon';
 import { checkAnswer, diskRepo, formatVerdict } from '../check/index';
@@ -12,6 +12,7 @@ const askFlags = {
   decoder: { type: 'string', value: 'D', help: 'how the answer is decoded', choices: DECODERS, shows: DEFAULT_DECODER },
   refine: { type: 'string', value: 'SHARE', help: 'query-aware refinement: keep this share (0-1] of the pot\'s slots, ranked by the attention the question puts on them', shows: 'off' },
   reread: { type: 'string', value: 'N', help: 'query-aware re-read: before asking, put back up to N tokens of the repository lines that name what the question asks about (its definition first), with their file headers; 0 = off', shows: DEFAULT_REREAD_TOKENS },
+  'snap-paths': { type: 'string', value: 'on|off', help: 'path snapping: an answer that starts writing a path of the repository finishes it as that path (sequential decoding)', choices: ['on', 'off'], shows: DEFAULT_SNAP_PATHS ? 'on' : 'off' },
   json: { type: 'boolean', default: false, help: 'one JSON line on stdout (answer, sources, tokensKept ...), no progress' },
 } as const;
 
@@ -30,6 +31,7 @@ async function ask(values: Values<typeof askFlags>, positionals: string[]): Prom
   const refine = values.refine === undefined ? undefined : Number(values.refine);
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new CliError(`--refine must be a share in (0, 1] (got "${values.refine}")`);
   const reread = intOption(values.reread, 'reread', DEFAULT_REREAD_TOKENS, 0);
+  const snapPaths = choiceOption<'on' | 'off'>(values['snap-paths'], 'snap-paths', ['on', 'off'], DEFAULT_SNAP_PATHS ? 'on' : 'off') === 'on';
   const decoderSetting = choiceOption<DecoderSetting>(values.decoder, 'decoder', DECODERS, DEFAULT_DECODER);
   const maxTokens = intOption(values['max-tokens'], 'max-tokens', DEFAULT_CLI_ANSWER_TOKENS, 1);
   const signal = interruptSignal();
@@ -41,6 +43,7 @@ async function ask(values: Values<typeof askFlags>, positionals: string[]): Prom
       decoder,
       refine,
       reread: reread > 0 ? { files: await distiller.files(), maxTokens: reread } : undefined,
+      snapPaths: snapPaths ? distiller.filePaths() : undefined,
       maxTokens,
       signal,
       onText: values.json ? undefined : (t) => process.stdout.write(t),

@@ -4,6 +4,7 @@
 //   walk + order ─► streamRepository ─► pot.append (compress when over budget) ─► savePot
 //   question ─► prompt after the pot ─► generate ─► attention of the answer on pot slots ─► sources
 
+import { pathSnap } from '../decode/pathSnap';
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -380,6 +381,11 @@ export class Distiller {
     return files;
   }
 
+  /** The workspace paths of the last ingest (path snapping's vocabulary of real files). */
+  filePaths(): string[] {
+    return this.last ? [...this.fileHashes.keys()] : [];
+  }
+
   /** Files by their share of the pot's slots: what an answer cut short (before attention ranking) cites. */
   currentSources(max = 5): Citation[] {
     return this.current ? shareSources(this.current.cache.tags(), max) : [];
@@ -458,6 +464,8 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     stop: [...prompt.stop, ...(options.stop ?? [])],
     signal: options.signal,
     onText: options.onText ? displayStream(options.onText) : undefined,
+    // Path snapping (decode/pathSnap.ts) rides on sequential and steered decoding; the parallel decoder stays exact to plain greedy.
+    constrain: options.snapPaths && options.snapPaths.length > 0 ? pathSnap(options.snapPaths, engine.tokenizer) : undefined,
   };
   // One-shot KV-cache steering: the same decode after a single edit of the slot before the last prompt token.
   const result = options.steer
@@ -502,6 +510,11 @@ export interface AskOptions {
    * that name what the question asks about (definitions first), with their file headers; absent: off.
    */
   reread?: { files: readonly StreamableFile[]; maxTokens: number };
+  /**
+   * Path snapping (decode/pathSnap.ts): the workspace's file paths; an answer that starts writing one of them
+   * finishes it as written. Sequential and steered decoding only.
+   */
+  snapPaths?: readonly string[];
 }
 
 export interface Answer {

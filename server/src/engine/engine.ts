@@ -7,6 +7,7 @@
 // Sessions are built lazily per graph variant (logits last/all, attention mass on/off), so plain
 // decoding never pays for the outputs that distillation and verification need.
 
+import type { TokenConstraint } from '../decode/pathSnap';
 import { causalMask, inputNames, MASK_NEG, outputNames, type FusedAttention, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
 import { loadOrBuildGraph } from '../graph/graphCache';
 import { ropeTableSize } from '../graph/rope';
@@ -125,6 +126,8 @@ export interface GenerateOptions {
   /** Streams text as it becomes final (never text that could still turn into a stop sequence). */
   onText?: (text: string) => void;
   onToken?: (id: number) => void;
+  /** Restricts the next token given the text so far (decode/pathSnap.ts); undefined from it leaves the step free. */
+  constrain?: TokenConstraint;
 }
 
 export interface GenerateResult {
@@ -132,6 +135,18 @@ export interface GenerateResult {
   tokens: number[];
   stopReason: StopReason;
   forwardPasses: number;
+}
+
+/** `logits` with the tokens `allow` refuses masked out; unchanged when nothing is refused or nothing would be left. */
+function constrained(logits: Float32Array, vocab: number, allow: ((token: number) => boolean) | undefined): Float32Array {
+  if (!allow) return logits;
+  const masked = logits.slice(0, vocab);
+  let left = 0;
+  for (let i = 0; i < vocab; i++) {
+    if (allow(i)) left++;
+    else masked[i] = -Infinity;
+  }
+  return left > 0 ? masked : logits;
 }
 
 /** REPOPOT_KERNELS=standard|fused overrides the default kernels (A/B measurements through the CLI and server). */
@@ -420,7 +435,7 @@ export class Engine {
         stopReason = 'cancelled';
         break;
       }
-      const next = sampler.next(logits, 0, vocab);
+      const next = sampler.next(constrained(logits, vocab, options.constrain?.(this.tokenizer.decode(tokens))), 0, vocab);
       if (eos.has(next)) {
         stopReason = 'eos';
         break;

@@ -54,6 +54,8 @@ export interface AnswerRequest {
   temperature: number;
   /** Query-aware re-read (distill/reread.ts): tokens put back before answering; 0 = off. */
   rereadTokens: number;
+  /** Path snapping (decode/pathSnap.ts): answers that start a workspace path finish it as written. */
+  snapPaths: boolean;
   signal?: AbortSignal;
   onToken?: (text: string) => void;
 }
@@ -171,6 +173,7 @@ export class DistilledPot {
       sampling: req.temperature > 0 ? { kind: 'sample', temperature: req.temperature, topP: 0.9 } : { kind: 'greedy' },
       steer: vectors && cValue !== 0 ? { vectors, cValue } : undefined,
       reread: req.rereadTokens > 0 ? { files: await this.distiller.files(), maxTokens: req.rereadTokens } : undefined,
+      snapPaths: req.snapPaths ? this.distiller.filePaths() : undefined,
       signal: req.signal,
       onText: req.onToken,
       maxSources: 5,

@@ -1,0 +1,44 @@
+// Path snapping: an answer that has begun to write a workspace path finishes it as a real path. A small model copies
+// a path's first tokens from the context and then drifts into a more familiar continuation (`src/c` + `ookie.ts` for
+// `src/cart.ts`, when `cookie` was common in training); the answer then names a file that does not exist. Once the
+// item being written (the text after the last space or comma) contains `/` or `.` and is a prefix of a workspace path,
+// only tokens that keep it a prefix of one are allowed, and a separator or an end token only once it is a whole path.
+// The model still chooses which path; the snap only removes the drift. Anything that is not a path prefix (a value,
+// a name, a path the workspace does not have) is left alone.
+
+import type { Tokenizer } from '../model/tokenizer';
+
+/** Given the answer's text so far: the tokens allowed next, or undefined when the snap does not apply. */
+export type TokenConstraint = (text: string) => ((token: number) => boolean) | undefined;
+
+/** Ends an item: whitespace, list and quote punctuation. */
+const SEPARATOR = /^[\s,;)\]`'"]/;
+
+/**
+ * The snap for `paths` (workspace-relative, as the pot's headers write them). Token texts are decoded once, lazily;
+ * special tokens (`<|end|>` and the like) count as separators.
+ */
+export function pathSnap(paths: readonly string[], tokenizer: Tokenizer): TokenConstraint {
+  const unique = [...new Set(paths.filter((p) => p.length > 0))];
+  const texts = new Map<number, string>();
+  const textOf = (id: number): string => {
+    let t = texts.get(id);
+    if (t === undefined) texts.set(id, (t = tokenizer.decode([id], { skipSpecial: false })));
+    return t;
+  };
+  const isSpecial = (text: string): boolean => /^<\|[^|]*\|>$/.test(text) || text === '</s>' || text === '<s>';
+  return (text: string) => {
+    const item = /[^\s,;()[\]`'"]*$/.exec(text)![0];
+    if (item.length === 0 || !/[/.]/.test(item)) return undefined;
+    const rests = unique.filter((p) => p.startsWith(item)).map((p) => p.slice(item.length));
+    if (rests.length === 0) return undefined;
+    const complete = rests.includes('');
+    const longer = rests.filter((r) => r.length > 0);
+    return (token: number) => {
+      const t = textOf(token);
+      if (t.length === 0) return false;
+      if (isSpecial(t) || SEPARATOR.test(t)) return complete;
+      return longer.some((r) => r.startsWith(t));
+    };
+  };
+}
