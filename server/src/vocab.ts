@@ -63,7 +63,7 @@ export const DEFAULT_MEMORY_MIB = 0;
  */
 export const DEFAULT_REREAD_TOKENS = 256;
 /**
- * Path snapping (`repopot.answer.snapPaths`, `--snap-paths on|off`; decode/pathSnap.ts): an answer that has begun
+ * Path snapping (`repopot.answer.snapPaths`, `--snap-paths on|off`; engine/pathSnap.ts): an answer that has begun
  * to write a workspace path finishes it as a real path instead of drifting into a file that does not exist. On: on
  * held-out lookups through the pot it fixed 2 of 40 at 1k and 3 of 40 at 4k and broke none (docs/benchmarks.md,
  * "Path snapping").

@@ -4,7 +4,7 @@
 //   walk + order ─► streamRepository ─► pot.append (compress when over budget) ─► savePot
 //   question ─► prompt after the pot ─► generate ─► attention of the answer on pot slots ─► sources
 
-import { pathSnap } from '../decode/pathSnap';
+import { pathSnap } from '../engine/pathSnap';
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -464,7 +464,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     stop: [...prompt.stop, ...(options.stop ?? [])],
     signal: options.signal,
     onText: options.onText ? displayStream(options.onText) : undefined,
-    // Path snapping (decode/pathSnap.ts) rides on sequential and steered decoding; the parallel decoder stays exact to plain greedy.
+    // Path snapping (engine/pathSnap.ts) rides on sequential and steered decoding; the parallel decoder stays exact to plain greedy.
     constrain: options.snapPaths && options.snapPaths.length > 0 ? pathSnap(options.snapPaths, engine.tokenizer) : undefined,
   };
   // One-shot KV-cache steering: the same decode after a single edit of the slot before the last prompt token.
@@ -511,7 +511,7 @@ export interface AskOptions {
    */
   reread?: { files: readonly StreamableFile[]; maxTokens: number };
   /**
-   * Path snapping (decode/pathSnap.ts): the workspace's file paths; an answer that starts writing one of them
+   * Path snapping (engine/pathSnap.ts): the workspace's file paths; an answer that starts writing one of them
    * finishes it as written. Sequential and steered decoding only.
    */
   snapPaths?: readonly string[];

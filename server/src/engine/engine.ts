@@ -7,7 +7,7 @@
 // Sessions are built lazily per graph variant (logits last/all, attention mass on/off), so plain
 // decoding never pays for the outputs that distillation and verification need.
 
-import type { TokenConstraint } from '../decode/pathSnap';
+import type { TokenConstraint } from './pathSnap';
 import { causalMask, inputNames, MASK_NEG, outputNames, type FusedAttention, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
 import { loadOrBuildGraph } from '../graph/graphCache';
 import { ropeTableSize } from '../graph/rope';
@@ -126,7 +126,7 @@ export interface GenerateOptions {
   /** Streams text as it becomes final (never text that could still turn into a stop sequence). */
   onText?: (text: string) => void;
   onToken?: (id: number) => void;
-  /** Restricts the next token given the text so far (decode/pathSnap.ts); undefined from it leaves the step free. */
+  /** Restricts the next token given the text so far (engine/pathSnap.ts); undefined from it leaves the step free. */
   constrain?: TokenConstraint;
 }
 

@@ -54,7 +54,7 @@ export interface AnswerRequest {
   temperature: number;
   /** Query-aware re-read (distill/reread.ts): tokens put back before answering; 0 = off. */
   rereadTokens: number;
-  /** Path snapping (decode/pathSnap.ts): answers that start a workspace path finish it as written. */
+  /** Path snapping (engine/pathSnap.ts): answers that start a workspace path finish it as written. */
   snapPaths: boolean;
   signal?: AbortSignal;
   onToken?: (text: string) => void;

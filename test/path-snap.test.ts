@@ -1,8 +1,8 @@
-// Path snapping (server/src/decode/pathSnap.ts): once an answer item is a prefix of a workspace path that contains
+// Path snapping (server/src/engine/pathSnap.ts): once an answer item is a prefix of a workspace path that contains
 // `/` or `.`, only tokens that keep it one are allowed, and an end only on a whole path; the engine applies it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathSnap } from '../server/src/decode/pathSnap';
+import { pathSnap } from '../server/src/engine/pathSnap';
 import { Engine } from '../server/src/engine/engine';
 import type { Tokenizer } from '../server/src/model/tokenizer';
 import { randomModel, scratchCacheDir } from '../server/src/selftest/checks';
