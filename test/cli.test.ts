@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_POLICY } from '../server/src/vocab';
 
 const root = path.resolve(__dirname, '..');
 const shared = path.resolve(root, '..', 'shared');
@@ -75,7 +76,7 @@ test('ingest --json: summary with skip reasons; ask --json answers with sources 
   assert.equal(ask.code, 0, ask.stderr);
   const answer = lastJson(ask.stdout);
   assert.equal(typeof answer.answer, 'string');
-  assert.equal(answer.policy, 'infinipot');
+  assert.equal(answer.policy, DEFAULT_POLICY);
   assert.equal(answer.budget, 64);
   const sources = answer.sources as { file: string; startLine: number; endLine: number; weight: number }[];
   assert.ok(sources.length > 0 && sources.every((s) => ['README.md', 'src/config.ts', 'src/main.ts'].includes(s.file) && s.startLine <= s.endLine));

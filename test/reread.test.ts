@@ -190,7 +190,8 @@ test('Distiller.files gives the ingested files as they read now, for a re-read f
 });
 
 test('bench policy specs: +reread=N puts N tokens back; anything but a positive integer is refused', () => {
-  assert.deepEqual(parseBenchPolicy('infinipot+reread=256'), { policy: 'infinipot', name: 'infinipot', refine: undefined, reread: 256, fourier: false, positions: 'keep' });
+  assert.deepEqual(parseBenchPolicy('infinipot+reread=256'), { policy: 'infinipot', name: 'infinipot', refine: undefined, reread: 256, snap: false, fourier: false, positions: 'keep' });
+  assert.deepEqual(parseBenchPolicy('streaming+reread=256+snap'), { policy: 'streaming', name: 'streaming', refine: undefined, reread: 256, snap: true, fourier: false, positions: 'keep' });
   const both = parseBenchPolicy('streaming+refine=0.5+reread=128+repack');
   assert.deepEqual([both.policy, both.refine, both.reread, both.positions], ['streaming', 0.5, 128, 'repack']);
   assert.equal('reread' in parseBenchPolicy('infinipot+refine=0.5'), false, 'absent: off');
