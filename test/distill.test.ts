@@ -116,14 +116,19 @@ test('InfiniPot pins every file header (line 0) through compression unless pin=n
   await engine.dispose();
 });
 
+/** Tags of `files` files of 50 tokens: a 4-token header (line 0), then lines of 2 tokens; every 5th line defines a name. */
+function outlinedFiles(files: number): SlotSource[] {
+  return Array.from({ length: files * 50 }, (_, i) => {
+    const line = i % 50 < 4 ? 0 : Math.floor((i % 50 - 4) / 2) + 1;
+    const file = `f${Math.floor(i / 50)}.ts`;
+    return line > 0 && line % 5 === 0 ? { file, line, outline: true } : { file, line };
+  });
+}
+
 test('InfiniPot pin=outline keeps headers, then outline lines up to their share, then lines by score', async () => {
   const engine = await tinyEngine();
   const tokens = sampleTokens(400, 259, 5);
-  // 8 files of 50 tokens: a 4-token header (line 0), then lines of 2 tokens; every 5th line defines a name
-  const tags: SlotSource[] = Array.from({ length: 400 }, (_, i) => {
-    const line = i % 50 < 4 ? 0 : Math.floor((i % 50 - 4) / 2) + 1;
-    return line > 0 && line % 5 === 0 ? { file: `f${Math.floor(i / 50)}.ts`, line, outline: true } : { file: `f${Math.floor(i / 50)}.ts`, line };
-  });
+  const tags = outlinedFiles(8);
   const outlineTotal = tags.filter((t) => t.outline).length; // 8 files x 4 lines x 2 tokens = 64
   const run = async (spec: string) => {
     const pot = new Pot(engine, { budget: 96, policy: makePolicyFromSpec(spec, engine) });
@@ -146,11 +151,7 @@ test('InfiniPot pin=outline keeps headers, then outline lines up to their share,
 test('InfiniPot headers=kept: a header travels with its file\'s kept lines, BOS stays, leftover room goes to the newest headers', async () => {
   const engine = await tinyEngine();
   const tokens = sampleTokens(800, 259, 6);
-  // 16 files of 50 tokens: a 4-token header (line 0), then lines of 2 tokens; every 5th line defines a name
-  const tags: SlotSource[] = Array.from({ length: 800 }, (_, i) => {
-    const line = i % 50 < 4 ? 0 : Math.floor((i % 50 - 4) / 2) + 1;
-    return line > 0 && line % 5 === 0 ? { file: `f${Math.floor(i / 50)}.ts`, line, outline: true } : { file: `f${Math.floor(i / 50)}.ts`, line };
-  });
+  const tags = outlinedFiles(16);
   const run = async (spec: string) => {
     const pot = new Pot(engine, { budget: 96, policy: makePolicyFromSpec(spec, engine) });
     for (let from = 0; from < 800; from += 25) await pot.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
