@@ -6,13 +6,16 @@ import { distillFlags, summaryLine, withIngested } from './distillCommon';
 import { checkAnswer, diskRepo, formatVerdict } from '../check/index';
 import { leadWithConfirmation } from '../distill/provenance';
 
+const ON_OFF = ['on', 'off'] as const;
+const DEFAULT_SNAP = DEFAULT_SNAP_PATHS ? 'on' : 'off';
+
 const askFlags = {
   ...distillFlags,
   'max-tokens': { type: 'string', value: 'N', help: 'longest answer, in tokens', shows: DEFAULT_CLI_ANSWER_TOKENS },
   decoder: { type: 'string', value: 'D', help: 'how the answer is decoded', choices: DECODERS, shows: DEFAULT_DECODER },
   refine: { type: 'string', value: 'SHARE', help: 'query-aware refinement: keep this share (0-1] of the pot\'s slots, ranked by the attention the question puts on them', shows: 'off' },
   reread: { type: 'string', value: 'N', help: 'query-aware re-read: before asking, put back up to N tokens of the repository lines that name what the question asks about (its definition first), with their file headers; 0 = off', shows: DEFAULT_REREAD_TOKENS },
-  'snap-paths': { type: 'string', value: 'on|off', help: 'path snapping: an answer that starts writing a path of the repository finishes it as that path (sequential decoding)', choices: ['on', 'off'], shows: DEFAULT_SNAP_PATHS ? 'on' : 'off' },
+  'snap-paths': { type: 'string', value: 'on|off', help: 'path snapping: an answer that starts writing a path of the repository finishes it as that path (sequential decoding)', choices: ON_OFF, shows: DEFAULT_SNAP },
   json: { type: 'boolean', default: false, help: 'one JSON line on stdout (answer, sources, tokensKept ...), no progress' },
 } as const;
 
@@ -31,7 +34,7 @@ async function ask(values: Values<typeof askFlags>, positionals: string[]): Prom
   const refine = values.refine === undefined ? undefined : Number(values.refine);
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new CliError(`--refine must be a share in (0, 1] (got "${values.refine}")`);
   const reread = intOption(values.reread, 'reread', DEFAULT_REREAD_TOKENS, 0);
-  const snapPaths = choiceOption<'on' | 'off'>(values['snap-paths'], 'snap-paths', ['on', 'off'], DEFAULT_SNAP_PATHS ? 'on' : 'off') === 'on';
+  const snapPaths = choiceOption(values['snap-paths'], 'snap-paths', ON_OFF, DEFAULT_SNAP) === 'on';
   const decoderSetting = choiceOption<DecoderSetting>(values.decoder, 'decoder', DECODERS, DEFAULT_DECODER);
   const maxTokens = intOption(values['max-tokens'], 'max-tokens', DEFAULT_CLI_ANSWER_TOKENS, 1);
   const signal = interruptSignal();

@@ -137,7 +137,7 @@ export interface GenerateResult {
   forwardPasses: number;
 }
 
-/** `logits` with the tokens `allow` refuses masked out; unchanged when nothing is refused or nothing would be left. */
+/** A copy of `logits` with the tokens `allow` refuses masked out; `logits` itself when there is no `allow` or it refuses every token. */
 function constrained(logits: Float32Array, vocab: number, allow: ((token: number) => boolean) | undefined): Float32Array {
   if (!allow) return logits;
   const masked = logits.slice(0, vocab);

@@ -11,6 +11,9 @@ import type { Tokenizer } from '../model/tokenizer';
 /** Given the answer's text so far: the tokens allowed next, or undefined when the snap does not apply. */
 export type TokenConstraint = (text: string) => ((token: number) => boolean) | undefined;
 
+/** Each token's text, per tokenizer. */
+const tokenTexts = new WeakMap<Tokenizer, Map<number, string>>();
+
 /** Ends an item: whitespace, list and quote punctuation. */
 const SEPARATOR = /^[\s,;)\]`'"]/;
 
@@ -20,7 +23,9 @@ const SEPARATOR = /^[\s,;)\]`'"]/;
  */
 export function pathSnap(paths: readonly string[], tokenizer: Tokenizer): TokenConstraint {
   const unique = [...new Set(paths.filter((p) => p.length > 0))];
-  const texts = new Map<number, string>();
+  // Shared by every ask with this tokenizer: a large vocabulary is decoded once, not once per answer.
+  const texts = tokenTexts.get(tokenizer) ?? new Map<number, string>();
+  tokenTexts.set(tokenizer, texts);
   const textOf = (id: number): string => {
     let t = texts.get(id);
     if (t === undefined) texts.set(id, (t = tokenizer.decode([id], { skipSpecial: false })));

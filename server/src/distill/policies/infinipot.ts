@@ -109,15 +109,8 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
 
 /** Slots of whole file headers (line 0), newest files first, at most `limit` slots. */
 function headerSlots(context: CompressionContext, limit: number): number[] {
-  const byFile = new Map<string, number[]>();
-  context.cache.tags().forEach((tag, slot) => {
-    if (!tag || tag.line !== 0) return;
-    const g = byFile.get(tag.file);
-    if (g) g.push(slot);
-    else byFile.set(tag.file, [slot]);
-  });
   const kept: number[] = [];
-  for (const slots of [...byFile.values()].reverse()) {
+  for (const slots of [...headersByFile(context.cache.tags()).values()].reverse()) {
     if (kept.length + slots.length > limit) break;
     kept.push(...slots);
   }
