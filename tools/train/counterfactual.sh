@@ -96,6 +96,21 @@ data() {
          for p in a b; do potrows cf7-short-$p cf7-short-$p --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:400 \
            --reread 256 --questions-per-row 10 --rows-per-sample 1 --seed 9 --progress 100; done
          data cf6 ;;
+    # a checkout is not only code (issue 11: cf7 answered SECURITY.md, the file pump's checkout streams last, for every
+    # name): cf7's workspace rows on fresh renamings plus other packages' READMEs, licences, package.json and CI files
+    # (--docs-share), half with spread modification times so the product's order streams the newest files last
+    # (--mtime-share); constants and parameters over-sampled (const was 89 of cf7-pot's 2,241 questions, and the
+    # weakest kind at 0.16). Generated two at a time: the machine has two cores.
+    cf8) js cf8-js --budget 3000 --repos 700 --max-questions 10 --seed 28 &
+         js cf8-rare --budget 1200 --repos 3000 --max-questions 10 --seed 48 --types const,params &
+         wait
+         local docs=(--docs-share 0.6 --doc-chars 4000 --mtime-share 0.5)
+         potrows cf8-pot cf8-js --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
+           --questions-per-row 5 --rows-per-sample 2 --seed 17 --limit 200 --progress 20 "${docs[@]}" &
+         potrows cf8-rare-pot cf8-rare --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:3000 --reread 256 \
+           --questions-per-row 10 --rows-per-sample 1 --seed 19 --limit 350 --progress 50 "${docs[@]}" &
+         wait
+         data cf7 ;;
   esac
 }
 
@@ -107,6 +122,7 @@ STAGES=(
   "cf4  1024 4    900   4e-4  20     -     $T/data/cf3-qa.npy:0.4,$T/data/cf3-rare.npy:0.2,$T/data/cf3-qa-pot.npy:0.1,$T/data/cf3-copy.npy:0.3  4  3  0.3  --gap-share=0.5,--max-positions=8192"
   "cf5  1024 4    1200  4e-4  20     -     $T/data/cf3-qa.npy:0.35,$T/data/cf2-qa.npy:0.25,$T/data/cf3-copy.npy:0.4  4  3  0.3  -"
   "cf6  1280 4    900   4e-4  20     -     $T/data/cf6-pot.npy:0.2,$T/data/cf6-pot-b.npy:0.2,$T/data/cf6-qa.npy:0.3,$T/data/cf6-copy.npy:0.3  4  3  0.3  --max-positions=2048"
+  "cf8  1280 4    400   3e-4  20     cf7   $T/data/cf8-pot.npy:0.25,$T/data/cf8-rare-pot.npy:0.15,$T/data/cf7-pot.npy:0.05,$T/data/cf7-pot-b.npy:0.1,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.05,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

@@ -28,6 +28,14 @@
 //   --questions-per-row K  at most K questions per row, --rows-per-sample R rows per sample (same pot).
 // A question is kept when its evidence is in the pot's kept text or the row's re-read text.
 //
+// Issue 11 follow-up (cf8): a real checkout is not only code. The cf7 model, trained on JS-only workspaces, answered
+// SECURITY.md (the file streamed last in pump's checkout) for every name. Two options bring the rest of a checkout in:
+//   --docs-share P         each package of the workspace (the sample and each filler), with probability P, gains the
+//                          non-code files (README, LICENSE, package.json, CHANGELOG, CI configs ...) that the product's
+//                          walker keeps in a random training-split package under node_modules/ (capped at --doc-chars);
+//   --mtime-share P        with probability P a sample's files get spread modification times, so the product's order
+//                          moves the newest ones (docs included) to the end, as in a worked-on checkout.
+//
 // Output: PREFIX.npy (uint16 tokens [rows, seq], like prepare_data.py), PREFIX.pos.npy (int32 positions, same shape),
 // PREFIX.json (the summary).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -38,6 +46,7 @@ import { makePolicyFromSpec } from '../../server/src/distill/policies/registry';
 import { orderFiles, type FileOrder } from '../../server/src/distill/order';
 import { questionPrompt } from '../../server/src/distill/prompt';
 import { questionNames, rereadLines, slidePositions } from '../../server/src/distill/reread';
+import { walkRepository } from '../../server/src/distill/repoWalker';
 
 interface TrainQuestion { question: string; answer: string; type: string; form?: string; trace?: string }
 interface TrainRecord { pkg: string; files: { path: string; text: string }[]; questions: TrainQuestion[]; renamed?: boolean }
@@ -82,6 +91,44 @@ export function missing(q: TrainQuestion, kept: string): 'answer' | 'name' | und
   return undefined;
 }
 
+// ---------- the rest of a checkout ----------
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|py)$/;
+
+/** Non-code files of training-split packages, walked on first use as `repopot ask` walks a folder. */
+class DocsPool {
+  private readonly packages: string[];
+  private readonly walked = new Map<string, { path: string; text: string }[]>();
+  constructor(corpus: string, private readonly maxChars: number) {
+    const train = new Set<string>();
+    for (const line of readFileSync(corpus, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const r = JSON.parse(line) as { pkg: string; split: string; lang: string };
+      if (r.split === 'train' && r.lang === 'js') train.add(r.pkg);
+    }
+    this.packages = [...train].sort();
+    if (this.packages.length === 0) throw new Error(`${corpus}: no training-split packages`);
+  }
+  async pick(random: () => number): Promise<{ path: string; text: string }[]> {
+    const pkg = this.packages[Math.floor(random() * this.packages.length)];
+    if (!this.walked.has(pkg)) {
+      let docs: { path: string; text: string }[] = [];
+      try {
+        const { files } = await walkRepository(path.join('node_modules', pkg), { maxFileBytes: 256 * 1024 });
+        docs = files.filter((f) => !CODE_FILE.test(f.path)).map((f) => ({ path: f.path, text: this.cap(f.text) }));
+      } catch {
+        // a package that is not installed here gives no docs
+      }
+      this.walked.set(pkg, docs);
+    }
+    return this.walked.get(pkg)!;
+  }
+  private cap(text: string): string {
+    if (text.length <= this.maxChars) return text;
+    const cut = text.lastIndexOf('\n', this.maxChars);
+    return text.slice(0, cut > 0 ? cut + 1 : this.maxChars);
+  }
+}
+
 // ---------- main ----------
 async function main(): Promise<void> {
   const args = new Map<string, string>();
@@ -122,6 +169,9 @@ async function main(): Promise<void> {
   const REREAD = Number(args.get('reread') ?? 0);
   const PER_ROW = Number(args.get('questions-per-row') ?? 10);
   const ROWS_PER_SAMPLE = Number(args.get('rows-per-sample') ?? 1);
+  const DOCS_SHARE = Number(args.get('docs-share') ?? 0);
+  const MTIME_SHARE = Number(args.get('mtime-share') ?? 0);
+  const docsPool = DOCS_SHARE > 0 ? new DocsPool(args.get('corpus') ?? '.train/corpus/files.jsonl', Number(args.get('doc-chars') ?? 6000)) : undefined;
   let seed = (Number(args.get('seed') ?? 1) * 2654435761) >>> 0;
   const random = (): number => {
     seed = (seed * 1103515245 + 12345) >>> 0;
@@ -133,7 +183,7 @@ async function main(): Promise<void> {
     return recordTokens.get(i)!;
   };
   const rows: { tokens: number[]; positions: number[] }[] = [];
-  const count = { samples: 0, noQuestions: 0, kept: 0, droppedAnswer: 0, droppedName: 0, cutNoRoom: 0, keptTokens: 0, streamTokens: 0, maxPosition: 0, gapped: 0, gaps: 0, rereadTokens: 0, shifted: 0, fromReread: 0 };
+  const count = { samples: 0, noQuestions: 0, kept: 0, droppedAnswer: 0, droppedName: 0, cutNoRoom: 0, keptTokens: 0, streamTokens: 0, maxPosition: 0, gapped: 0, gaps: 0, rereadTokens: 0, shifted: 0, fromReread: 0, docFiles: 0, spreadMtimes: 0 };
   const byType: Record<string, { kept: number; dropped: number }> = {};
   const started = performance.now();
   for (const [index, r] of records.entries()) {
@@ -141,15 +191,31 @@ async function main(): Promise<void> {
     count.samples++;
     // Other samples' files as the rest of a workspace, each package under its own folder.
     const mixed = r.files.map((f) => ({ path: f.path, text: f.text, mtimeMs: 0 }));
+    const addDocs = async (folder: string): Promise<void> => {
+      if (!docsPool || random() >= DOCS_SHARE) return;
+      const taken = new Set(mixed.map((f) => f.path));
+      for (const d of await docsPool.pick(random)) {
+        const p = folder ? `${folder}/${d.path}` : d.path;
+        if (!taken.has(p)) mixed.push({ path: p, text: d.text, mtimeMs: 0 });
+      }
+      count.docFiles += mixed.length - taken.size;
+    };
+    await addDocs('');
     const target = mixLow + random() * (mixHigh - mixLow);
     for (let filler = 0, tries = 0; filler < target && tries < 50; tries++) {
       const other = Math.floor(random() * records.length);
       if (other === index) continue;
       const folder = records[other].pkg.replace(/[^\w.-]+/g, '_');
       mixed.push(...records[other].files.map((f) => ({ path: `${folder}/${f.path}`, text: f.text, mtimeMs: 0 })));
+      await addDocs(folder);
       filler += tokensOf(other);
     }
-    // The product's order (repopot ask walks, then orderFiles); equal mtimes, as in a fresh checkout.
+    // Equal mtimes, as in a fresh checkout, or (--mtime-share) spread over a month, as in a worked-on one.
+    if (random() < MTIME_SHARE) {
+      for (const f of mixed) f.mtimeMs = 1.7e12 + Math.floor(random() * 30 * 86_400_000);
+      count.spreadMtimes++;
+    }
+    // The product's order (repopot ask walks, then orderFiles).
     const files = orderFiles(mixed, { order: ORDER });
     const pot = chunkedPot(engine, budget, chunkSize, makePolicyFromSpec(SPEC, engine));
     const streamed = await streamIntoPot(pot, files, { chunkTokens: chunkSize });
@@ -237,7 +303,8 @@ async function main(): Promise<void> {
     questionsKept: count.kept, droppedAnswerLost: count.droppedAnswer, droppedNameLost: count.droppedName, cutNoRoom: count.cutNoRoom,
     byType, meanKeptTokens: +(count.keptTokens / n).toFixed(1), meanStreamTokens: +(count.streamTokens / n).toFixed(1),
     samplesWithGaps: count.gapped, meanGaps: +(count.gaps / n).toFixed(1), maxPosition: count.maxPosition,
-    mixTokens: `${mixLow}:${mixHigh}`, reread: REREAD, questionsPerRow: PER_ROW, rowsPerSample: ROWS_PER_SAMPLE,
+    mixTokens: `${mixLow}:${mixHigh}`, docsShare: DOCS_SHARE, meanDocFiles: +(count.docFiles / n).toFixed(1),
+    mtimeShare: MTIME_SHARE, samplesWithSpreadMtimes: count.spreadMtimes, reread: REREAD, questionsPerRow: PER_ROW, rowsPerSample: ROWS_PER_SAMPLE,
     meanRereadTokens: +(count.rereadTokens / Math.max(1, rows.length)).toFixed(1), rowsShifted: count.shifted, questionsOnlyInReread: count.fromReread,
     fill: +(rows.reduce((s, r) => s + r.tokens.length, 0) / Math.max(1, rows.length * SEQ)).toFixed(3),
     seconds: +((performance.now() - started) / 1000).toFixed(1),
