@@ -1,4 +1,4 @@
-// The fp16 KV cache (kvDtype 'fp16') against the fp32 one, verb by verb, in both storage layouts: moves give the fp32
+// The fp16 KV cache (kvDtype 'fp16') against the fp32 one, verb by verb, in every storage layout: moves give the fp32
 // cache's values rounded to fp16; computing verbs (reposition, addDelta) give the fp32 cache's result on the same
 // rounded values, rounded; snapshots keep the stored bits exactly, convert between dtypes on request, and fp32
 // snapshots keep their version-1 bytes.
@@ -54,7 +54,7 @@ function assertRounded(half: KvCache<string>, full: KvCache<string>, what: strin
   }
 }
 
-for (const layout of ['token', 'head'] as const) {
+for (const layout of ['token', 'head', 'headT'] as const) {
   describe(`fp16 cache, ${layout} layout`, () => {
     test('append rounds to fp16; keep, remove, removeRange, truncate move the bits', () => {
       const half = filled(11, 'fp16', layout);

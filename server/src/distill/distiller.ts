@@ -278,7 +278,8 @@ export class Distiller {
     // (a missing calibration is an error here: callers that fall back to the plain pot check fourierLayout() first).
     if (settings.fourier && this.engine.kvDtype !== 'fp32') throw new Error(TIER_NEEDS_FP32);
     const fourier = settings.fourier ? this.fourierLayout() : undefined;
-    if (fourier && this.engine.cacheLayout !== 'token') {
+    // GroupQueryAttention's engines cannot run a token-major tier cache; 'headT' engines route it to the token-major graph.
+    if (fourier && this.engine.cacheLayout === 'head') {
       throw new Error(TIER_NEEDS_TOKEN_LAYOUT);
     }
     const policy = makePolicy(policyName, this.engine, options.catalyst);

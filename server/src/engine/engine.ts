@@ -8,7 +8,7 @@
 // decoding never pays for the outputs that distillation and verification need.
 
 import type { TokenConstraint } from './pathSnap';
-import { causalMask, inputNames, MASK_NEG, outputNames, type FusedAttention, type GraphKernels, type GraphOptions, type WeightFormat } from '../graph/contract';
+import { causalMask, inputNames, MASK_NEG, outputNames, type FusedAttention, type GraphKernels, type GraphOptions, type PastLayout, type WeightFormat } from '../graph/contract';
 import { loadOrBuildGraph } from '../graph/graphCache';
 import { ropeTableSize } from '../graph/rope';
 import { loadModel, type LoadedModel } from '../model/import';
@@ -52,6 +52,11 @@ export interface EngineOptions {
    * 'fp16' halves the cache's bytes; the graphs cast it to fp32 inside (see graph/builder.ts makePastInputs).
    */
   kvDtype?: KvDtype;
+  /**
+   * How the standard graph reads the past cache (GraphOptions.pastLayout; default DEFAULT_PAST_LAYOUT): 'headT' keeps
+   * caches head-major (KvCache layout 'headT') and reads them in place, without per-step copies. Ignored by fused kernels.
+   */
+  pastLayout?: PastLayout;
   log?: (message: string) => void;
 }
 
@@ -165,6 +170,14 @@ function attentionFromEnvironment(): FusedAttention | undefined {
   return value;
 }
 
+/** REPOPOT_PAST_LAYOUT=token|headT overrides the standard graph's past layout (A/B measurements). */
+function pastLayoutFromEnvironment(): PastLayout | undefined {
+  const value = process.env.REPOPOT_PAST_LAYOUT;
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'token' && value !== 'headT') throw new EngineError(`REPOPOT_PAST_LAYOUT must be 'token' or 'headT', got '${value}'`);
+  return value;
+}
+
 /**
  * Measured side by side on onnxruntime-node 1.30's CPU EP (docs/benchmarks.md, engine section), the fused graph
  * (391 nodes at the Qwen2.5-0.5B shape instead of 1,271) decodes 10% slower than the standard one, whose patterns
@@ -181,6 +194,14 @@ export const DEFAULT_KERNELS: GraphKernels = 'standard';
  */
 export const DEFAULT_FUSED_ATTENTION: FusedAttention = 'sdpa';
 
+/**
+ * The standard graph's past layout by default: token-major until the lead re-measures on a quiet machine. In one process
+ * alternating decode steps (tools/bench/pastLayoutAB.ts, load 5-6 on 2 cores) 'headT' took 0.78-0.87x the CPU time
+ * per step at a 4k cache and about the same at 1k, while a 256-token chunk onto a cache cost 4-23% more (it joins and
+ * splits q x cache score tensors).
+ */
+export const DEFAULT_PAST_LAYOUT: PastLayout = 'token';
+
 /** fp32 weights up to this size stay resident (reference checks and tiny models need them; they cost little). */
 const KEEP_WEIGHTS_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -191,7 +212,7 @@ export class Engine {
 
   private constructor(
     readonly model: EngineModel,
-    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels' | 'attention' | 'kvDtype'>> & Pick<EngineOptions, 'log' | 'keepWeights' | 'threads'>,
+    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels' | 'attention' | 'kvDtype' | 'pastLayout'>> & Pick<EngineOptions, 'log' | 'keepWeights' | 'threads'>,
   ) {}
 
   private weightsDropped = false;
@@ -233,10 +254,11 @@ export class Engine {
       attention: options.attention ?? attentionFromEnvironment() ?? DEFAULT_FUSED_ATTENTION,
       weights: options.weights ?? 'fp32',
       kvDtype,
+      pastLayout: options.pastLayout ?? pastLayoutFromEnvironment() ?? DEFAULT_PAST_LAYOUT,
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,
     });
-    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels, attention: engine.options.attention });
+    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels, attention: engine.options.attention, pastLayout: engine.options.pastLayout });
     engine.dropWeightsIfLarge();
     return engine;
   }
@@ -286,9 +308,18 @@ export class Engine {
     });
   }
 
-  /** How new caches store K/V: head-major for GroupQueryAttention (REPOPOT_ATTENTION=gqa with fused kernels), else token-major. */
+  /**
+   * How new caches store K/V: head-major for GroupQueryAttention (REPOPOT_ATTENTION=gqa with fused kernels), head-major
+   * with K transposed for the standard graph's 'headT' past layout, else token-major.
+   */
   get cacheLayout(): CacheLayout {
-    return this.usesGqa ? 'head' : 'token';
+    if (this.usesGqa) return 'head';
+    return this.usesHeadT ? 'headT' : 'token';
+  }
+
+  /** Standard kernels reading the past cache in place ('headT'); fused kernels have their own layouts. */
+  private get usesHeadT(): boolean {
+    return this.options.kernels === 'standard' && this.options.pastLayout === 'headT';
   }
 
   /**
@@ -334,9 +365,15 @@ export class Engine {
     const logits = options.logits ?? 'last';
     const withMass = options.attentionRows !== undefined;
     if (withMass && options.attentionRows!.length !== q) throw new EngineError(`forward: attentionRows has ${options.attentionRows!.length} entries for ${q} tokens`);
-    const session = await this.session({ logits, attentionMass: withMass, kernels, attention: this.options.attention });
+    // A cache that cannot be head-major (the Fourier tier) takes the token-major standard graph.
+    const pastLayout: PastLayout = this.usesHeadT && cache.acceptsLayout('headT') ? 'headT' : 'token';
+    const session = await this.session({ logits, attentionMass: withMass, kernels, attention: this.options.attention, pastLayout });
     await cache.prepare();
     const gqa = kernels === 'fused' && this.options.attention === 'gqa';
+    const headT = kernels === 'standard' && pastLayout === 'headT';
+    if (headT) cache.setLayout('headT');
+    // An empty cache feeds no rows at all, so a prefill from scratch computes over no padding.
+    const capacity = past === 0 ? 0 : cache.capacity;
 
     const feeds: Record<string, HostTensor> = {
       [inputNames.inputIds]: { dims: [1, q], data: BigInt64Array.from(tokens, (t) => BigInt(t)) },
@@ -352,6 +389,13 @@ export class Engine {
       for (let l = 0; l < c.numLayers; l++) {
         feeds[inputNames.pastKey(l)] = { dims, data: cache.keyBuffer(l) };
         feeds[inputNames.pastValue(l)] = { dims, data: cache.valueBuffer(l) };
+      }
+    } else if (headT) {
+      // The storage goes in whole (zero-copy); the mask blocks the capacity rows past the live ones.
+      feeds[inputNames.attentionMask] = { dims: [1, 1, q, capacity + q], data: capacityMask(mask, past, q, capacity) };
+      for (let l = 0; l < c.numLayers; l++) {
+        feeds[inputNames.pastKey(l)] = { dims: [1, c.numKvHeads, c.headDim, capacity], data: capacity ? cache.keyBuffer(l) : cache.keyBuffer(l).subarray(0, 0) };
+        feeds[inputNames.pastValue(l)] = { dims: [1, c.numKvHeads, capacity, c.headDim], data: capacity ? cache.valueBuffer(l) : cache.valueBuffer(l).subarray(0, 0) };
       }
     } else {
       for (let l = 0; l < c.numLayers; l++) {
@@ -370,7 +414,12 @@ export class Engine {
     }
     const logitsData = floatOutput(out, outputNames.logits);
     const result: ForwardResult = { logits: logitsData, rows: logitsData.length / c.vocabSize, newKeys, newValues };
-    if (withMass) result.attentionMass = Array.from({ length: c.numLayers }, (_, l) => floatOutput(out, outputNames.attentionMass(l)));
+    if (withMass) {
+      result.attentionMass = Array.from({ length: c.numLayers }, (_, l) => {
+        const mass = floatOutput(out, outputNames.attentionMass(l));
+        return headT ? liveColumns(mass, past, q, capacity) : mass;
+      });
+    }
     if (options.append !== false) {
       cache.append(newKeys, newValues, positions, options.tags);
       cache.lastLogits = logitsData.slice(logitsData.length - c.vocabSize);
@@ -460,11 +509,12 @@ export class Engine {
     await Promise.all(sessions.map(async (s) => (await s).dispose()));
   }
 
-  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass' | 'kernels' | 'attention'>): Promise<RuntimeSession> {
-    const key = `${variant.logits}/${variant.attentionMass}/${variant.kernels}/${variant.kernels === 'fused' ? variant.attention : ''}`;
+  private session(variant: Pick<GraphOptions, 'logits' | 'attentionMass' | 'kernels' | 'attention' | 'pastLayout'>): Promise<RuntimeSession> {
+    const fused = variant.kernels === 'fused';
+    const key = `${variant.logits}/${variant.attentionMass}/${variant.kernels}/${fused ? variant.attention : variant.pastLayout}`;
     let pending = this.sessions.get(key);
     if (!pending) {
-      pending = this.openVariant({ ...variant, weights: this.options.weights, kvDtype: this.options.kvDtype });
+      pending = this.openVariant({ ...variant, pastLayout: fused ? undefined : variant.pastLayout, weights: this.options.weights, kvDtype: this.options.kvDtype });
       this.sessions.set(key, pending);
       pending.catch(() => this.sessions.delete(key));
     }
@@ -479,12 +529,33 @@ export class Engine {
       weightsHash: this.model.weightsHash,
       options: graphOptions,
     });
-    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}, ${graphOptions.kernels} kernels${graphOptions.kvDtype === 'fp16' ? ', fp16 KV' : ''}, ${nodeCount} nodes) in ${buildMs.toFixed(0)} ms`);
+    if (built) this.options.log?.(`built ${graphOptions.weights} graph (logits ${graphOptions.logits}${graphOptions.attentionMass ? ', attention mass' : ''}, ${graphOptions.kernels} kernels${graphOptions.pastLayout === 'headT' ? ', head-major past' : ''}${graphOptions.kvDtype === 'fp16' ? ', fp16 KV' : ''}, ${nodeCount} nodes) in ${buildMs.toFixed(0)} ms`);
     if (graphOptions.logits === 'last' && !graphOptions.attentionMass && graphOptions.kernels === this.options.kernels) this.decodeGraphNodes = nodeCount;
     const session = await openSession(modelPath, { device: this.options.device, log: this.options.log, threads: this.options.threads });
     this.resolvedDevice = session.device;
     return session;
   }
+}
+
+/** The [q, past+q] mask widened to the 'headT' graph's [q, capacity+q] columns: unused capacity rows blocked. */
+function capacityMask(mask: Float32Array, past: number, q: number, capacity: number): Float32Array {
+  const total = past + q;
+  const width = capacity + q;
+  const out = new Float32Array(q * width);
+  for (let r = 0; r < q; r++) {
+    out.set(mask.subarray(r * total, r * total + past), r * width);
+    out.fill(MASK_NEG, r * width + past, r * width + capacity);
+    out.set(mask.subarray(r * total + past, (r + 1) * total), r * width + capacity);
+  }
+  return out;
+}
+
+/** A 'headT' graph's attention mass over [capacity+q] columns → the contract's [past+q] (live slots, then new tokens). */
+function liveColumns(mass: Float32Array, past: number, q: number, capacity: number): Float32Array {
+  const out = new Float32Array(past + q);
+  out.set(mass.subarray(0, past));
+  out.set(mass.subarray(capacity, capacity + q), past);
+  return out;
 }
 
 function floatOutput(out: Record<string, HostTensor>, name: string): Float32Array {

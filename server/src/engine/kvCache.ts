@@ -5,6 +5,10 @@
 //   'head'  (fused graphs):    per layer [kvHeads, capacity, headDim]; GroupQueryAttention reads the whole buffer
 //            [1, kvHeads, capacity, headDim] in place (rows past `length` are ignored), so a decode step copies
 //            nothing but the one new row per head.
+//   'headT' (standard graphs with pastLayout 'headT', graph/headMajorAttention.ts): per layer K transposed
+//            [kvHeads, headDim, capacity] and V [kvHeads, capacity, headDim], the two MatMul operands the attention
+//            needs, read in place whole (rows past `length` are masked). Its capacity tracks the length in steps of
+//            HEAD_T_CAPACITY_STEP rows, since the graph computes over every capacity row.
 //
 // Two storage dtypes (CacheOptions.kvDtype): 'fp32' (Float32Array) or 'fp16' (fp16 bit patterns in Uint16Array: Node
 // has no Float16Array), half the bytes. The graph reads the storage as is (fp16 past inputs, cast to fp32 inside the
@@ -19,7 +23,7 @@
 // so changing a slot's position means re-rotating its key by the position delta (CR-RoPE).
 
 import { DEFAULT_KV_DTYPE, KV_DTYPES, type KvDtype } from '../vocab';
-import { narrowFp16, widenFp16 } from '../model/halfFloat';
+import { float32ToFp16Bits, fp16BitsToFloat32, narrowFp16, widenFp16 } from '../model/halfFloat';
 
 export class CacheError extends Error {
   constructor(message: string) {
@@ -35,7 +39,22 @@ export interface CacheShape {
   ropeTheta: number;
 }
 
-export type CacheLayout = 'token' | 'head';
+export type CacheLayout = 'token' | 'head' | 'headT';
+
+/**
+ * 'headT' capacity grows (and shrinks) in steps of this many rows. The head-major graph computes over every capacity
+ * row, so slack costs attention work each step (step/2 rows on average), while each growth copies the whole cache
+ * once: per step that is about length/step rows of copying. The sum is smallest near step = sqrt(2 · length), 64–128
+ * for 1k–4k caches; 128 keeps both under ~3% of the cache's traffic at 4k.
+ */
+export const HEAD_T_CAPACITY_STEP = 128;
+/** 'headT' storage shrinks back to fit after edits leave this much slack (more than a distillation chunk, so a pot that
+ * grows by a chunk and keeps its budget does not re-allocate every chunk). */
+const HEAD_T_SHRINK_SLACK = 4 * HEAD_T_CAPACITY_STEP;
+
+function roundUpToStep(rows: number): number {
+  return Math.max(1, Math.ceil(rows / HEAD_T_CAPACITY_STEP)) * HEAD_T_CAPACITY_STEP;
+}
 
 export type { KvDtype };
 /** A layer's K or V storage: Float32Array ('fp32') or fp16 bit patterns ('fp16'). */
@@ -55,6 +74,22 @@ function store(dest: KvStorage, src: KvStorage, at: number): void {
     narrowFp16(src, dest, at);
   } else {
     dest.set(src, at);
+  }
+}
+
+/**
+ * Copies `count` values from `src` (at `from`, every `srcStride`) to `dest` (at `to`, every `destStride`), rounding or
+ * widening between dtypes as `store` does (float32ToFp16Bits rounds exactly as narrowFp16).
+ */
+function copyStrided(src: KvStorage, from: number, srcStride: number, dest: KvStorage, to: number, destStride: number, count: number): void {
+  if (srcStride === 1 && destStride === 1) {
+    store(dest, src.subarray(from, from + count), to);
+  } else if (src instanceof Float32Array === dest instanceof Float32Array) {
+    for (let i = 0; i < count; i++) dest[to + i * destStride] = src[from + i * srcStride];
+  } else if (dest instanceof Uint16Array) {
+    for (let i = 0; i < count; i++) dest[to + i * destStride] = float32ToFp16Bits(src[from + i * srcStride]);
+  } else {
+    for (let i = 0; i < count; i++) dest[to + i * destStride] = fp16BitsToFloat32(src[from + i * srcStride]);
   }
 }
 
@@ -99,7 +134,7 @@ export function rotateKeyHead(source: Float32Array, from: number, target: Float3
 }
 
 export interface CacheOptions {
-  /** Storage layout (default 'token'); the engine picks the one its graphs read. */
+  /** Storage layout (default 'token'); the engine picks the one its graphs read. 'headT' sizes its capacity itself. */
   layout?: CacheLayout;
   /** Storage dtype (default DEFAULT_KV_DTYPE); the engine's graphs read this dtype (Engine's kvDtype option). */
   kvDtype?: KvDtype;
@@ -146,7 +181,8 @@ export class KvCache<Tag = unknown> {
     this.dtype = options.kvDtype ?? DEFAULT_KV_DTYPE;
     if (!(KV_DTYPES as readonly string[]).includes(this.dtype)) throw new CacheError(`kvDtype must be one of ${KV_DTYPES.join(', ')} (got ${String(this.dtype)})`);
     this.rowSize = shape.numKvHeads * shape.headDim;
-    const capacity = Math.max(1, initialCapacity);
+    // 'headT' ignores the hint: capacity follows the length (HEAD_T_CAPACITY_STEP), not the size a caller expects.
+    const capacity = this.storageLayout === 'headT' ? roundUpToStep(1) : Math.max(1, initialCapacity);
     this.keys = Array.from({ length: shape.numLayers }, () => this.allocate(capacity * this.rowSize));
     this.values = Array.from({ length: shape.numLayers }, () => this.allocate(capacity * this.rowSize));
     this.slotPositions = new Int32Array(capacity);
@@ -208,11 +244,11 @@ export class KvCache<Tag = unknown> {
    * fp32 cache in the 'token' layout, a copy otherwise (head layout, or fp16 widened).
    */
   keyView(layer: number): Float32Array {
-    return this.floats(this.tokenMajor(this.keys[layer]));
+    return this.floats(this.tokenMajor(this.keys[layer], true));
   }
 
   valueView(layer: number): Float32Array {
-    return this.floats(this.tokenMajor(this.values[layer]));
+    return this.floats(this.tokenMajor(this.values[layer], false));
   }
 
   /**
@@ -221,11 +257,11 @@ export class KvCache<Tag = unknown> {
    * keyView, such as the Fourier tier, is read through its override).
    */
   keyFeed(layer: number): KvStorage {
-    return this.dtype === 'fp32' ? this.keyView(layer) : this.tokenMajor(this.keys[layer]);
+    return this.dtype === 'fp32' ? this.keyView(layer) : this.tokenMajor(this.keys[layer], true);
   }
 
   valueFeed(layer: number): KvStorage {
-    return this.dtype === 'fp32' ? this.valueView(layer) : this.tokenMajor(this.values[layer]);
+    return this.dtype === 'fp32' ? this.valueView(layer) : this.tokenMajor(this.values[layer], false);
   }
 
   /** The whole storage of one layer's keys (capacity rows, in this cache's layout and dtype): what a fused graph reads. */
@@ -241,43 +277,86 @@ export class KvCache<Tag = unknown> {
     return data instanceof Uint16Array ? widened(data) : data;
   }
 
-  /** Converts the storage to `layout` in place (O(length) row moves; a no-op when it already is). */
+  /**
+   * Whether this cache can take `layout` (setLayout would not refuse it). A cache that cannot (the Fourier tier
+   * rewrites token-major views) is run by the engine through the token-major graph.
+   */
+  acceptsLayout(_layout: CacheLayout): boolean {
+    return true;
+  }
+
+  /**
+   * Converts the storage to `layout` in place (O(length) row moves; a no-op when it already is). 'headT' fits the
+   * capacity to the length; other layouts keep it.
+   */
   setLayout(layout: CacheLayout): void {
     if (layout === this.storageLayout) return;
-    const convert = (buf: KvStorage) => {
-      const out = this.allocate(buf.length);
-      const { numKvHeads, headDim } = this.shape;
-      const cap = this.capacity;
+    const capacity = layout === 'headT' ? roundUpToStep(this.size) : this.capacity;
+    this.relocate(layout, capacity);
+  }
+
+  /** Offset of (slot, kv head)'s first value in a layer's K (`key`) or V storage; dims follow every `stride(key)`. */
+  private offset(slot: number, head: number, key: boolean, layout = this.storageLayout, capacity = this.capacity): number {
+    const { headDim } = this.shape;
+    if (layout === 'token') return slot * this.rowSize + head * headDim;
+    if (layout === 'headT' && key) return head * headDim * capacity + slot;
+    return (head * capacity + slot) * headDim;
+  }
+
+  /** Distance between consecutive dims of one head: 1, or the capacity for 'headT' keys (stored transposed). */
+  private stride(key: boolean, layout = this.storageLayout, capacity = this.capacity): number {
+    return layout === 'headT' && key ? capacity : 1;
+  }
+
+  /**
+   * A layout's storage as runs: `runs` runs of `capacity * width` values, where slot s holds `width` values at
+   * s * width (token: one run of whole rows; head and headT V: one run per head; headT K: one run per (head, dim)).
+   */
+  private runs(key: boolean, layout = this.storageLayout): { runs: number; width: number } {
+    const { numKvHeads, headDim } = this.shape;
+    if (layout === 'token') return { runs: 1, width: this.rowSize };
+    if (layout === 'headT' && key) return { runs: numKvHeads * headDim, width: 1 };
+    return { runs: numKvHeads, width: headDim };
+  }
+
+  /** Re-allocates the storage as `layout` with `capacity` rows, moving the live slots (a growth, a shrink or a conversion). */
+  private relocate(layout: CacheLayout, capacity: number): void {
+    const { numKvHeads, headDim } = this.shape;
+    const oldLayout = this.storageLayout;
+    const oldCapacity = this.capacity;
+    const move = (old: KvStorage, key: boolean): KvStorage => {
+      const next = this.allocate(capacity * this.rowSize);
+      if (layout === oldLayout) {
+        // Same layout: each run's live prefix is contiguous.
+        const { runs, width } = this.runs(key, layout);
+        for (let r = 0; r < runs; r++) next.set(old.subarray(r * oldCapacity * width, (r * oldCapacity + this.size) * width), r * capacity * width);
+        return next;
+      }
       for (let s = 0; s < this.size; s++) {
         for (let h = 0; h < numKvHeads; h++) {
-          const token = s * this.rowSize + h * headDim;
-          const head = (h * cap + s) * headDim;
-          if (layout === 'head') out.set(buf.subarray(token, token + headDim), head);
-          else out.set(buf.subarray(head, head + headDim), token);
+          copyStrided(old, this.offset(s, h, key, oldLayout, oldCapacity), this.stride(key, oldLayout, oldCapacity), next, this.offset(s, h, key, layout, capacity), this.stride(key, layout, capacity), headDim);
         }
       }
-      return out;
+      return next;
     };
-    this.keys = this.keys.map(convert);
-    this.values = this.values.map(convert);
+    this.keys = this.keys.map((k) => move(k, true));
+    this.values = this.values.map((v) => move(v, false));
+    if (capacity !== oldCapacity) {
+      const positions = new Int32Array(capacity);
+      positions.set(this.slotPositions.subarray(0, this.size));
+      this.slotPositions = positions;
+    }
     this.storageLayout = layout;
   }
 
-  /** Offset of (slot, kv head)'s headDim floats in a layer's storage. */
-  private offset(slot: number, head: number): number {
-    return this.storageLayout === 'token' ? slot * this.rowSize + head * this.shape.headDim : (head * this.capacity + slot) * this.shape.headDim;
-  }
-
-  /** The live slots of one layer's storage, token-major, in the storage dtype (a view in the 'token' layout). */
-  private tokenMajor(buf: KvStorage): KvStorage {
+  /** The live slots of one layer's K or V storage, token-major, in the storage dtype (a view in the 'token' layout). */
+  private tokenMajor(buf: KvStorage, key: boolean): KvStorage {
     if (this.storageLayout === 'token') return buf.subarray(0, this.size * this.rowSize);
     const out = this.allocate(this.size * this.rowSize);
     const { numKvHeads, headDim } = this.shape;
+    const stride = this.stride(key);
     for (let h = 0; h < numKvHeads; h++) {
-      for (let s = 0; s < this.size; s++) {
-        const from = this.offset(s, h);
-        out.set(buf.subarray(from, from + headDim), s * this.rowSize + h * headDim);
-      }
+      for (let s = 0; s < this.size; s++) copyStrided(buf, this.offset(s, h, key), stride, out, s * this.rowSize + h * headDim, 1, headDim);
     }
     return out;
   }
@@ -341,12 +420,12 @@ export class KvCache<Tag = unknown> {
         continue;
       }
       const { numKvHeads, headDim } = this.shape;
+      const keyStride = this.stride(true);
       for (let i = 0; i < count; i++) {
         for (let h = 0; h < numKvHeads; h++) {
           const from = i * this.rowSize + h * headDim;
-          const to = this.offset(this.size + i, h);
-          store(this.keys[l], newKeys[l].subarray(from, from + headDim), to);
-          store(this.values[l], newValues[l].subarray(from, from + headDim), to);
+          copyStrided(newKeys[l], from, 1, this.keys[l], this.offset(this.size + i, h, true), keyStride, headDim);
+          copyStrided(newValues[l], from, 1, this.values[l], this.offset(this.size + i, h, false), 1, headDim);
         }
       }
     }
@@ -410,6 +489,7 @@ export class KvCache<Tag = unknown> {
     const cos = new Float64Array(half);
     const sin = new Float64Array(half);
     const head = new Float32Array(headDim);
+    const stride = this.stride(true);
     for (let s = 0; s < this.size; s++) {
       const target = newPositions[s];
       if (!Number.isInteger(target) || target < 0) throw new CacheError(`reposition: position ${target} for slot ${s} is not a non-negative integer`);
@@ -419,14 +499,14 @@ export class KvCache<Tag = unknown> {
       for (let l = 0; l < numLayers; l++) {
         const k = this.keys[l];
         for (let h = 0; h < numKvHeads; h++) {
-          const base = this.offset(s, h);
-          if (k instanceof Float32Array) {
+          const base = this.offset(s, h, true);
+          if (k instanceof Float32Array && stride === 1) {
             rotateKeyHead(k, base, k, base, cos, sin);
           } else {
-            // fp16: widen the head, rotate it as the fp32 cache would, round back.
-            widenFp16(k.subarray(base, base + headDim), head, 0);
+            // fp16 or transposed: gather the head as fp32, rotate it as the fp32 cache would, put it back (rounded).
+            copyStrided(k, base, stride, head, 0, 1, headDim);
             rotateKeyHead(head, 0, head, 0, cos, sin);
-            narrowFp16(head, k, base);
+            copyStrided(head, 0, 1, k, base, stride, headDim);
           }
         }
       }
@@ -451,23 +531,24 @@ export class KvCache<Tag = unknown> {
     if (!Number.isInteger(layer) || layer < 0 || layer >= this.shape.numLayers) {
       throw new CacheError(`addDelta: layer ${layer} does not exist (0..${this.shape.numLayers - 1})`);
     }
-    const apply = (storage: KvStorage, delta: Float32Array | null, scale: number, side: string) => {
+    const apply = (storage: KvStorage, key: boolean, delta: Float32Array | null, scale: number) => {
       if (!delta || scale === 0) return;
-      if (delta.length !== this.rowSize) throw new CacheError(`addDelta: ${side} delta has ${delta.length} floats, expected ${this.rowSize}`);
+      if (delta.length !== this.rowSize) throw new CacheError(`addDelta: ${key ? 'key' : 'value'} delta has ${delta.length} floats, expected ${this.rowSize}`);
       const { numKvHeads, headDim } = this.shape;
-      // fp16: widen the head, add as the fp32 cache would, round back.
-      const head = storage instanceof Float32Array ? undefined : new Float32Array(headDim);
+      const stride = this.stride(key);
+      // fp16 or transposed: gather the head as fp32, add as the fp32 cache would, put it back (rounded).
+      const head = storage instanceof Float32Array && stride === 1 ? undefined : new Float32Array(headDim);
       for (let h = 0; h < numKvHeads; h++) {
-        const base = this.offset(slot, h);
+        const base = this.offset(slot, h, key);
         const target = head ?? (storage as Float32Array);
         const at = head ? 0 : base;
-        if (head) widenFp16((storage as Uint16Array).subarray(base, base + headDim), head, 0);
+        if (head) copyStrided(storage, base, stride, head, 0, 1, headDim);
         for (let i = 0; i < headDim; i++) target[at + i] += scale * delta[h * headDim + i];
-        if (head) narrowFp16(head, storage as Uint16Array, base);
+        if (head) copyStrided(head, 0, 1, storage, base, stride, headDim);
       }
     };
-    apply(this.keys[layer], deltaKey, keyScale, 'key');
-    apply(this.values[layer], deltaValue, valueScale, 'value');
+    apply(this.keys[layer], true, deltaKey, keyScale);
+    apply(this.values[layer], false, deltaValue, valueScale);
     this.lastLogits = undefined;
   }
 
@@ -477,19 +558,16 @@ export class KvCache<Tag = unknown> {
     const src = kind === 'key' ? this.keys[layer] : this.values[layer];
     const row = new Float32Array(this.rowSize);
     const { numKvHeads, headDim } = this.shape;
-    for (let h = 0; h < numKvHeads; h++) {
-      const from = this.offset(slot, h);
-      if (src instanceof Uint16Array) widenFp16(src.subarray(from, from + headDim), row, h * headDim);
-      else row.set(src.subarray(from, from + headDim), h * headDim);
-    }
+    const key = kind === 'key';
+    for (let h = 0; h < numKvHeads; h++) copyStrided(src, this.offset(slot, h, key), this.stride(key), row, h * headDim, 1, headDim);
     return row;
   }
 
   clone(): KvCache<Tag> {
     const copy = new KvCache<Tag>(this.shape, Math.max(1, this.size), { layout: this.storageLayout, kvDtype: this.dtype });
     copy.appendRows(
-      this.keys.map((_, l) => this.tokenMajor(this.keys[l])),
-      this.values.map((_, l) => this.tokenMajor(this.values[l])),
+      this.keys.map((k) => this.tokenMajor(k, true)),
+      this.values.map((v) => this.tokenMajor(v, false)),
       this.positions(),
       this.tags(),
     );
@@ -522,7 +600,7 @@ export class KvCache<Tag = unknown> {
     let offset = 12 + headerBytes.length;
     offset += (4 - (offset % 4)) % 4;
     for (let l = 0; l < this.shape.numLayers; l++) {
-      for (const src of [this.tokenMajor(this.keys[l]), this.tokenMajor(this.values[l])]) {
+      for (const src of [this.tokenMajor(this.keys[l], true), this.tokenMajor(this.values[l], false)]) {
         out.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), offset);
         offset += src.byteLength;
       }
@@ -580,19 +658,22 @@ export class KvCache<Tag = unknown> {
   }
 
   private compactTo(keptSorted: readonly number[]): void {
-    // A row is contiguous in the 'token' layout; the 'head' layout moves one headDim run per head.
-    const runs = this.storageLayout === 'token' ? 1 : this.shape.numKvHeads;
-    const runLength = this.storageLayout === 'token' ? this.rowSize : this.shape.headDim;
+    // Kept slots move in spans (consecutive slots that shift by the same amount), each span one copyWithin per run:
+    // a row is one run in the 'token' layout, 'head' moves one headDim run per head, 'headT' keys one value per dim.
+    const spans: { from: number; to: number; count: number }[] = [];
+    keptSorted.forEach((src, dst) => {
+      const last = spans[spans.length - 1];
+      if (last && last.from + last.count === src && last.to + last.count === dst) last.count++;
+      else spans.push({ from: src, to: dst, count: 1 });
+    });
+    const capacity = this.capacity;
     for (let l = 0; l < this.shape.numLayers; l++) {
-      for (const buf of [this.keys[l], this.values[l]]) {
-        for (let h = 0; h < runs; h++) {
-          let dst = 0;
-          for (const src of keptSorted) {
-            if (src !== dst) {
-              const from = this.offset(src, h);
-              buf.copyWithin(this.offset(dst, h), from, from + runLength);
-            }
-            dst++;
+      for (const [buf, key] of [[this.keys[l], true], [this.values[l], false]] as const) {
+        const { runs, width } = this.runs(key);
+        for (let r = 0; r < runs; r++) {
+          const base = r * capacity * width;
+          for (const { from, to, count } of spans) {
+            if (from !== to) buf.copyWithin(base + to * width, base + from * width, base + (from + count) * width);
           }
         }
       }
@@ -605,28 +686,15 @@ export class KvCache<Tag = unknown> {
     this.slotTags = newTags;
     this.size = keptSorted.length;
     this.lastLogits = undefined;
+    if (this.storageLayout === 'headT' && this.capacity - roundUpToStep(this.size) >= HEAD_T_SHRINK_SLACK) this.relocate('headT', roundUpToStep(this.size));
   }
 
   private reserve(needed: number): void {
     if (needed <= this.capacity) return;
     let capacity = this.capacity;
-    while (capacity < needed) capacity *= 2;
-    const oldCapacity = this.capacity;
-    const { numKvHeads, headDim } = this.shape;
-    const grow = (old: KvStorage) => {
-      const next = this.allocate(capacity * this.rowSize);
-      if (this.storageLayout === 'token') {
-        next.set(old.subarray(0, this.size * this.rowSize));
-      } else {
-        for (let h = 0; h < numKvHeads; h++) next.set(old.subarray(h * oldCapacity * headDim, (h * oldCapacity + this.size) * headDim), h * capacity * headDim);
-      }
-      return next;
-    };
-    this.keys = this.keys.map(grow);
-    this.values = this.values.map(grow);
-    const positions = new Int32Array(capacity);
-    positions.set(this.slotPositions.subarray(0, this.size));
-    this.slotPositions = positions;
+    if (this.storageLayout === 'headT') capacity = roundUpToStep(needed);
+    else while (capacity < needed) capacity *= 2;
+    this.relocate(this.storageLayout, capacity);
   }
 
   private checkSlot(slot: number, verb: string): void {

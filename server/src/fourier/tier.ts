@@ -275,8 +275,13 @@ export class FourierKvCache<Tag = unknown> extends KvCache<Tag> {
 
   /**
    * The tier writes its rebuilt rows into the token-major views; head-major storage (GroupQueryAttention,
-   * REPOPOT_ATTENTION=gqa) hands out copies, so the rebuild would be lost: refused with the reason.
+   * REPOPOT_ATTENTION=gqa, or the standard graph's 'headT' past layout) hands out copies, so the rebuild would be lost:
+   * refused with the reason. The engine runs tier caches through the token-major standard graph (acceptsLayout).
    */
+  override acceptsLayout(layout: CacheLayout): boolean {
+    return layout === 'token';
+  }
+
   override setLayout(layout: CacheLayout): void {
     if (layout !== 'token') throw new CacheError(TIER_NEEDS_TOKEN_LAYOUT);
     super.setLayout(layout);

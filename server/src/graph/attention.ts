@@ -16,6 +16,7 @@
 // transB on the cache viewed as [P, kvH*hd], picked by an If on q) was measured on onnxruntime 1.30 CPU and was not
 // faster: MLAS packs a non-constant B anyway, and If costs ~0.2 ms per layer. Removing these copies needs a
 // head-major cache in the contract (or a contrib attention op), not a different graph over the same layout.
+// headMajorAttention.ts is that: the same attention over a head-major, capacity-padded cache (pastLayout 'headT').
 
 import type { OnnxGraph } from './onnxProto.js';
 
@@ -25,6 +26,9 @@ export interface AttentionShape {
   headDim: number;
 }
 
+/** A Transpose node's attributes. */
+export const perm = (values: number[]) => ({ attrs: { perm: { ints: values } } });
+
 /** Per-graph tensors every layer's attention shares. */
 export interface SharedAttentionInputs {
   /** [1, 1, G*q, T] additive mask. */
@@ -33,7 +37,7 @@ export interface SharedAttentionInputs {
   rowsGrouped: string | null;
 }
 
-function groupSize(shape: AttentionShape): number {
+export function groupSize(shape: AttentionShape): number {
   if (shape.numHeads % shape.numKvHeads !== 0) {
     throw new Error(`attention: numHeads (${shape.numHeads}) must be a multiple of numKvHeads (${shape.numKvHeads})`);
   }
@@ -77,20 +81,7 @@ export function makeAttentionCore(
   shared: SharedAttentionInputs,
   massOutput: string | null,
 ): string {
-  const groups = groupSize(shape);
-  const { numKvHeads: kvH, headDim: hd } = shape;
-  const perm = (values: number[]) => ({ attrs: { perm: { ints: values } } });
-
-  const scaled = g.node('Mul', `${name}/q_scale/Mul`, [inputs.q, g.constFloat([1 / Math.sqrt(hd)], [])]);
-  let queries: string;
-  if (groups === 1) {
-    queries = g.node('Transpose', `${name}/q/Transpose`, [scaled], perm([0, 2, 1, 3]));
-  } else {
-    const split = g.node('Reshape', `${name}/q/Reshape_groups`, [scaled, g.constInt64([1, -1, kvH, groups, hd])]);
-    const grouped = g.node('Transpose', `${name}/q/Transpose`, [split], perm([0, 2, 3, 1, 4]));
-    queries = g.node('Reshape', `${name}/q/Reshape_rows`, [grouped, g.constInt64([1, kvH, -1, hd])]);
-  }
-
+  const queries = groupQueries(g, name, shape, inputs.q);
   const keys = g.node('Concat', `${name}/k/Concat`, [inputs.pastKey, inputs.kNew], { attrs: { axis: { int: 1 } } });
   const keysT = g.node('Transpose', `${name}/k/Transpose`, [keys], perm([0, 2, 3, 1]));
   const values = g.node('Concat', `${name}/v/Concat`, [inputs.pastValue, inputs.vNew], { attrs: { axis: { int: 1 } } });
@@ -101,12 +92,25 @@ export function makeAttentionCore(
   const probs = g.node('Softmax', `${name}/Softmax`, [masked], { attrs: { axis: { int: -1 } } });
   const context = g.node('MatMul', `${name}/pv/MatMul`, [probs, valuesT]);
 
-  if (massOutput) {
-    if (!shared.rowsGrouped) throw new Error('attention: attention_mass requested without attention_rows');
-    const perKvHead = g.node('MatMul', `${name}/mass/MatMul`, [shared.rowsGrouped, probs]);
-    g.node('ReduceSum', `${name}/mass/ReduceSum`, [perKvHead, g.constInt64([0, 1, 2])], { attrs: { keepdims: { int: 0 } } }, massOutput);
-  }
+  if (massOutput) makeAttentionMass(g, name, shared, probs, massOutput);
+  return ungroupContext(g, name, shape, context);
+}
 
+/** q [1,q,H,hd] ─Mul(1/√hd)─(fold G query heads into rows)→ Qg [1,kvH,G*q,hd] */
+export function groupQueries(g: OnnxGraph, name: string, shape: AttentionShape, q: string): string {
+  const groups = groupSize(shape);
+  const { numKvHeads: kvH, headDim: hd } = shape;
+  const scaled = g.node('Mul', `${name}/q_scale/Mul`, [q, g.constFloat([1 / Math.sqrt(hd)], [])]);
+  if (groups === 1) return g.node('Transpose', `${name}/q/Transpose`, [scaled], perm([0, 2, 1, 3]));
+  const split = g.node('Reshape', `${name}/q/Reshape_groups`, [scaled, g.constInt64([1, -1, kvH, groups, hd])]);
+  const grouped = g.node('Transpose', `${name}/q/Transpose`, [split], perm([0, 2, 3, 1, 4]));
+  return g.node('Reshape', `${name}/q/Reshape_rows`, [grouped, g.constInt64([1, kvH, -1, hd])]);
+}
+
+/** context [1,kvH,G*q,hd] ─(unfold rows into query heads)→ [q, H*hd] */
+export function ungroupContext(g: OnnxGraph, name: string, shape: AttentionShape, context: string): string {
+  const groups = groupSize(shape);
+  const { numKvHeads: kvH, headDim: hd } = shape;
   let tokenMajor: string;
   if (groups === 1) {
     tokenMajor = g.node('Transpose', `${name}/ctx/Transpose`, [context], perm([0, 2, 1, 3]));
@@ -115,4 +119,11 @@ export function makeAttentionCore(
     tokenMajor = g.node('Transpose', `${name}/ctx/Transpose`, [split], perm([0, 3, 1, 2, 4]));
   }
   return g.node('Reshape', `${name}/ctx/Reshape`, [tokenMajor, g.constInt64([-1, shape.numHeads * hd])]);
+}
+
+/** rowsG [1,1,1,G*q] ─MatMul(probs [1,kvH,G*q,T])→ [1,kvH,1,T] ─ReduceSum(0,1,2)→ `output` [T] */
+export function makeAttentionMass(g: OnnxGraph, name: string, shared: SharedAttentionInputs, probs: string, output: string): void {
+  if (!shared.rowsGrouped) throw new Error('attention: attention_mass requested without attention_rows');
+  const perKvHead = g.node('MatMul', `${name}/mass/MatMul`, [shared.rowsGrouped, probs]);
+  g.node('ReduceSum', `${name}/mass/ReduceSum`, [perKvHead, g.constInt64([0, 1, 2])], { attrs: { keepdims: { int: 0 } } }, output);
 }

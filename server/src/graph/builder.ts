@@ -5,6 +5,7 @@
 //   each layer:  x ─input_layernorm─attention─(+x)─┬─post_attention_layernorm─SwiGLU MLP─(+)→
 //                                                  └────────────────────────────────────────┘
 //   attention:   q/k/v proj (+bias: Qwen2) ─(q/k per-head RMSNorm: Qwen3)─RoPE─SDPA over past‖new─o_proj
+//                (pastLayout 'headT': SDPA over a head-major cache read in place, headMajorAttention.ts)
 //
 // Steps live in their own files: linear.ts (weight formats), norm.ts, rope.ts, attention.ts.
 //
@@ -19,6 +20,7 @@ import { layerPrefix, type Architecture, type ModelConfig, type WeightTensor, ty
 import { inputNames, outputNames, type GraphOptions } from './contract.js';
 import { makeAttentionCore, makeSharedAttentionInputs, type SharedAttentionInputs } from './attention.js';
 import { makeGroupQueryAttention, makeMassRows } from './groupQueryAttention.js';
+import { makeCapacityBound, makeHeadMajorAttention } from './headMajorAttention.js';
 import { makeEmbeddingLookup, makeEmbeddingTable, makeLinear, makeStackedLinear, makeTiedLmHead, type EmbeddingTable } from './linear.js';
 import { makeFusedRmsNorm, makeRmsNorm, makeSkipRmsNorm } from './norm.js';
 import { OnnxGraph, type SerializedModel } from './onnxProto.js';
@@ -82,6 +84,9 @@ export class LlamaGraphBuilder {
   protected pastKeys: string[] = [];
   protected pastValues: string[] = [];
 
+  /** Standard graphs over the 'headT' cache: [C], the capacity of the past buffers. */
+  protected pastCapacity: string | null = null;
+
   protected get fused(): boolean {
     return (this.options.kernels ?? 'standard') === 'fused';
   }
@@ -119,7 +124,12 @@ export class LlamaGraphBuilder {
       mask: g.input(inputNames.attentionMask, 'float32', [1, 1, 'q', 'total']),
       rows: this.options.attentionMass ? g.input(inputNames.attentionRows, 'float32', ['q']) : null,
     };
-    for (let i = 0; i < numLayers; i++) this.makePastInputs(i, [1, 'past', numKvHeads, headDim]);
+    if ((this.options.pastLayout ?? 'token') === 'headT') {
+      for (let i = 0; i < numLayers; i++) this.makePastInputs(i, [1, numKvHeads, headDim, 'capacity'], [1, numKvHeads, 'capacity', headDim]);
+      this.pastCapacity = makeCapacityBound(g, inputNames.pastValue(0));
+    } else {
+      for (let i = 0; i < numLayers; i++) this.makePastInputs(i, [1, 'past', numKvHeads, headDim]);
+    }
     g.output(outputNames.logits, 'float32', [1, this.options.logits === 'last' ? 1 : 'q', this.config.vocabSize]);
     for (let i = 0; i < numLayers; i++) {
       g.output(outputNames.newKey(i), 'float32', [1, 'q', numKvHeads, headDim]);
@@ -134,15 +144,15 @@ export class LlamaGraphBuilder {
    * the rest of the graph is the fp32 one: onnxruntime's CPU kernels for attention are fp32, and only the cache's
    * bytes were meant to shrink. New K/V stay fp32 outputs; the cache rounds them (engine/kvCache.ts).
    */
-  protected makePastInputs(i: number, dims: (number | string)[]): void {
+  protected makePastInputs(i: number, keyDims: (number | string)[], valueDims = keyDims): void {
     const g = this.g;
     const fp16 = (this.options.kvDtype ?? 'fp32') === 'fp16';
-    const past = (name: string) => {
+    const past = (name: string, dims: (number | string)[]) => {
       const input = g.input(name, fp16 ? 'float16' : 'float32', dims);
       return fp16 ? g.node('Cast', `${name}/Cast`, [input], { attrs: { to: { int: 1 } } }) : input;
     };
-    this.pastKeys[i] = past(inputNames.pastKey(i));
-    this.pastValues[i] = past(inputNames.pastValue(i));
+    this.pastKeys[i] = past(inputNames.pastKey(i), keyDims);
+    this.pastValues[i] = past(inputNames.pastValue(i), valueDims);
   }
 
   /**
@@ -194,14 +204,11 @@ export class LlamaGraphBuilder {
     const normed = this.makeQkNorm(i, qHeads, kHeads);
     const q = applyRope(g, `${name}/q_rotary`, normed.q, this.rope);
     const kNew = applyRope(g, `${name}/k_rotary`, normed.k, this.rope, outputNames.newKey(i));
-    const context = makeAttentionCore(
-      g,
-      name,
-      this.config,
-      { q, kNew, vNew, pastKey: this.pastKeys[i], pastValue: this.pastValues[i] },
-      this.attentionShared,
-      this.options.attentionMass ? outputNames.attentionMass(i) : null,
-    );
+    const inputs = { q, kNew, vNew, pastKey: this.pastKeys[i], pastValue: this.pastValues[i] };
+    const mass = this.options.attentionMass ? outputNames.attentionMass(i) : null;
+    const context = this.pastCapacity
+      ? makeHeadMajorAttention(g, name, this.config, inputs, this.attentionShared, this.pastCapacity, mass)
+      : makeAttentionCore(g, name, this.config, inputs, this.attentionShared, mass);
     const o = `${layerPrefix(i)}.self_attn.o_proj.weight`;
     return makeLinear(g, `${name}/o_proj`, context, o, this.weight(o), this.options.weights);
   }

@@ -24,6 +24,13 @@
 // and attention is causal among the q new tokens by construction (GroupQueryAttention): a mask may block more
 // (block-causal trees, catalyst rows) but not open a later new token; the engine routes such masks to 'standard'.
 // RoPE positions must be < ropeTableSize(config) (the cos/sin tables are initializers).
+//
+// pastLayout 'headT' (standard kernels; graph/headMajorAttention.ts) changes only the cache inputs and the column count:
+//   past.{i}.key               float32 [1, kvHeads, headDim, capacity]  K transposed, head-major buffer
+//   past.{i}.value             float32 [1, kvHeads, capacity, headDim]  (both float16 with kvDtype 'fp16')
+//   attention_mask             float32 [1, 1, q, capacity+q]  columns 0..capacity-1 are buffer rows (rows >= past,
+//                                                         unused, must be MASK_NEG), then the q new tokens
+//   attention_mass.{i}         float32 [capacity+q]      over the same columns
 
 import type { KvDtype, WeightFormatName } from '../vocab';
 
@@ -49,7 +56,14 @@ export interface GraphOptions {
   attention?: FusedAttention;
   /** The past K/V inputs' dtype: the engine's cache dtype (default 'fp32'). New K/V and logits stay float32. */
   kvDtype?: KvDtype;
+  /**
+   * How standard graphs receive the past cache: 'token' (default; token-major live rows, Concat + Transpose inside)
+   * or 'headT' (head-major capacity buffers read in place; the contract above). Ignored by fused graphs.
+   */
+  pastLayout?: PastLayout;
 }
+
+export type PastLayout = 'token' | 'headT';
 
 export type GraphKernels = 'standard' | 'fused';
 export type FusedAttention = 'gqa' | 'sdpa';

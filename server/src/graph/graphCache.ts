@@ -49,7 +49,8 @@ function readNodeCount(dir: string): number | undefined {
 export function graphCacheKey(weightsHash: string, config: ModelConfig, options: GraphOptions, files: BuildFileOptions = {}): string {
   const kernels = options.kernels ?? 'standard';
   const kvDtype = options.kvDtype ?? 'fp32';
-  // 'standard' fp32 keys stay as they were before kernels and kvDtype existed, so graphs already cached remain valid.
+  // 'standard' fp32 token-major keys stay as they were before kernels, kvDtype and pastLayout existed, so graphs already
+  // cached remain valid.
   const canonicalOptions = {
     weights: options.weights,
     logits: options.logits,
@@ -57,6 +58,7 @@ export function graphCacheKey(weightsHash: string, config: ModelConfig, options:
     files,
     ...(kernels === 'standard' ? {} : { kernels, attention: options.attention ?? 'gqa' }),
     ...(kvDtype === 'fp32' ? {} : { kvDtype }),
+    ...(kernels === 'standard' && options.pastLayout === 'headT' ? { pastLayout: options.pastLayout } : {}),
   };
   return createHash('sha256')
     .update(JSON.stringify({ weightsHash, config, options: canonicalOptions, builder: GRAPH_BUILDER_VERSION }))
