@@ -3,14 +3,23 @@
 
 import type { WeightFormat } from '../graph/contract';
 import type { ModelConfig } from '../model/config';
+import type { PastLayout } from '../graph/contract';
 import type { KvDtype } from '../vocab';
 
-/** 'repopot-fp16': our engine with the fp16 KV cache (kvDtype), so both dtypes run side by side in one bench. */
-export type PeerName = 'repopot' | 'repopot-fp16' | 'llama.cpp';
+/**
+ * 'repopot-fp16': our engine with the fp16 KV cache (kvDtype); 'repopot-headT': our engine reading a head-major past
+ * in place (pastLayout 'headT'). Each runs side by side with 'repopot' in one bench.
+ */
+export type PeerName = 'repopot' | 'repopot-fp16' | 'repopot-headT' | 'llama.cpp';
 
 /** The KV dtype our engine runs with as `peer` (llama.cpp picks its own: fp16 by default). */
 export function repopotKvDtype(peer: PeerName): KvDtype {
   return peer === 'repopot-fp16' ? 'fp16' : 'fp32';
+}
+
+/** The standard graph's past layout our engine runs with as `peer`. */
+export function repopotPastLayout(peer: PeerName): PastLayout {
+  return peer === 'repopot-headT' ? 'headT' : 'token';
 }
 
 export interface TargetLoadInfo {

@@ -12,7 +12,8 @@
 //             the previous greedy token; median step time over all rounds → tok/s
 // Each engine runs in its own forked process: peak RSS is the kernel's high-water mark of that process.
 // Peer 'repopot-fp16' is ours with the fp16 KV cache: with 'repopot' in the same run, both dtypes are measured
-// interleaved under the same machine noise (summary: decodeFp16KvVsFp32ByCache).
+// interleaved under the same machine noise (summary: decodeFp16KvVsFp32ByCache); 'repopot-headT' likewise for the
+// head-major past layout (summary: decodeHeadTVsTokenByCache, headTVsLlamaCppByCache).
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,7 +25,7 @@ import type { ModelConfig } from '../model/config.js';
 import { hfConfigToModelConfig } from '../model/hfConfig.js';
 import { randomWeights, seededRandom, tinyConfig } from '../model/randomWeights.js';
 import { measureMemoryBandwidth, type BandwidthOptions, type BandwidthResult } from './bandwidth.js';
-import { repopotKvDtype, type PeerName, type TargetInit, type TargetLoadInfo, type WorkerCommand, type WorkerReply } from './benchTarget.js';
+import { repopotKvDtype, repopotPastLayout, type PeerName, type TargetInit, type TargetLoadInfo, type WorkerCommand, type WorkerReply } from './benchTarget.js';
 import { ggmlTypeForWeightFormat, readGgufHeader, writeGgufModel } from './gguf.js';
 
 export type { PeerName } from './benchTarget.js';
@@ -283,7 +284,7 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
       const init: TargetInit = { peer, config, quant, seed, threads, ggufPath, contextSize, cacheDir: graphDir };
       const ready = await worker.init(init);
       results.set(peer, { peer, load: ready.info, prefillTokPerSec: NaN, extendTokPerSec: NaN, decode: [], maxRssBytes: ready.maxRssBytes });
-      line('load_ms', round(ready.info.loadMs, 0), 'ms', { peer, ...(peer === 'llama.cpp' ? {} : { kvDtype: repopotKvDtype(peer) }), versions: ready.info.versions, notes: ready.info.notes });
+      line('load_ms', round(ready.info.loadMs, 0), 'ms', { peer, ...(peer === 'llama.cpp' ? {} : { kvDtype: repopotKvDtype(peer), pastLayout: repopotPastLayout(peer) }), versions: ready.info.versions, notes: ready.info.notes });
       if (ready.info.graphBuildMs !== undefined) line('graph_build_ms', ready.info.graphBuildMs, 'ms', { peer });
       if (ready.info.graphNodes !== undefined) line('graph_nodes', ready.info.graphNodes, 'nodes', { peer });
       line('peak_rss_load_bytes', ready.maxRssBytes, 'bytes', { peer, mb: Math.round(ready.maxRssBytes / 2 ** 20) });
@@ -387,8 +388,9 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
   if (ours && theirs) summary.decodeVsLlamaCpp = ours.decode[0].tokPerSec / theirs.decode[0].tokPerSec;
   if (ours && theirs) summary.rssVsLlamaCpp = ours.maxRssBytes / theirs.maxRssBytes;
   const oursFp16 = results.get('repopot-fp16');
+  const oursHeadT = results.get('repopot-headT');
   if (ours && oursFp16) summary.decodeFp16KvVsFp32 = oursFp16.decode[0].tokPerSec / ours.decode[0].tokPerSec;
-  summary.graphNodes = (ours ?? oursFp16)?.load.graphNodes;
+  summary.graphNodes = (ours ?? oursFp16 ?? oursHeadT)?.load.graphNodes;
   const byLength = (r: PeerResult | undefined): Record<string, number> =>
     Object.fromEntries((r?.decode ?? []).map((d) => [String(d.cacheLength), round(d.tokPerSec, 2)]));
   emit({
@@ -406,6 +408,9 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
       ours && theirs ? Object.fromEntries(ours.decode.map((d, i) => [String(d.cacheLength), round(d.tokPerSec / theirs.decode[i].tokPerSec, 3)])) : null,
     prefillVsLlamaCpp: ours && theirs ? round(ours.prefillTokPerSec / theirs.prefillTokPerSec, 3) : null,
     rssVsLlamaCpp: summary.rssVsLlamaCpp === undefined ? null : round(summary.rssVsLlamaCpp, 3),
+    decodeHeadTVsTokenByCache: ours && oursHeadT ? Object.fromEntries(ours.decode.map((d, i) => [String(d.cacheLength), round(oursHeadT.decode[i].tokPerSec / d.tokPerSec, 3)])) : null,
+    headTVsLlamaCppByCache: oursHeadT && theirs ? Object.fromEntries(oursHeadT.decode.map((d, i) => [String(d.cacheLength), round(d.tokPerSec / theirs.decode[i].tokPerSec, 3)])) : null,
+    headTPrefillVsLlamaCpp: oursHeadT && theirs ? round(oursHeadT.prefillTokPerSec / theirs.prefillTokPerSec, 3) : null,
     decodeFp16KvVsFp32ByCache: ours && oursFp16 ? Object.fromEntries(ours.decode.map((d, i) => [String(d.cacheLength), round(oursFp16.decode[i].tokPerSec / d.tokPerSec, 3)])) : null,
     peakRssMB: Object.fromEntries([...results.values()].map((r) => [r.peer, Math.round(r.maxRssBytes / 2 ** 20)])),
     graphNodes: summary.graphNodes ?? null,

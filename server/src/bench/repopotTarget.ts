@@ -10,7 +10,7 @@ import { lazyRandomWeights } from '../model/randomWeights';
 import { expectedWeightShapes } from '../model/weightShapes';
 import type { ModelConfig } from '../model/config';
 import type { WeightFormat } from '../graph/contract';
-import { repopotKvDtype, repopotMatrixBytes, type BenchTarget, type PeerName, type TargetInit, type TargetLoadInfo } from './benchTarget';
+import { repopotKvDtype, repopotMatrixBytes, repopotPastLayout, type BenchTarget, type PeerName, type TargetInit, type TargetLoadInfo } from './benchTarget';
 
 /** Bytes our graph reads per decode step for `format`: every matrix once (tied lm_head = the embedding table). */
 export function repopotWeightBytesPerToken(config: ModelConfig, format: WeightFormat): number {
@@ -62,6 +62,7 @@ export class RepopotTarget implements BenchTarget {
         device: 'cpu',
         weights: quant,
         kvDtype: this.kvDtype,
+        pastLayout: repopotPastLayout(this.init.peer),
         cacheDir,
         log: (message) => {
           const built = /built .* in (\d+) ms/.exec(message);

@@ -5,12 +5,12 @@ import { runEngineBench, type PeerName } from '../bench/engineBench';
 import { choiceOption, CliError, cliLog, command, emitJson, intOption, runCommand, type Values } from './args';
 import { modelOptions, numberList, WEIGHT_FORMATS } from './common';
 
-const PEERS = ['repopot', 'repopot-fp16', 'llama.cpp'] as const satisfies readonly PeerName[];
+const PEERS = ['repopot', 'repopot-fp16', 'repopot-headT', 'llama.cpp'] as const satisfies readonly PeerName[];
 
 const benchEngineFlags = {
   config: { type: 'string', value: 'FILE', help: 'a real model\'s config.json (the shape; weights are random) (required)' },
   quant: { ...modelOptions().quant, shows: 'int4' },
-  peers: { type: 'string', value: 'P,P', help: 'engines to measure: repopot, repopot-fp16 (ours with the fp16 KV cache), llama.cpp', shows: 'repopot,llama.cpp' },
+  peers: { type: 'string', value: 'P,P', help: 'engines to measure: repopot, repopot-fp16 (ours with the fp16 KV cache), repopot-headT (ours reading a head-major past in place), llama.cpp', shows: 'repopot,llama.cpp' },
   'cache-lengths': { type: 'string', value: 'N,N', help: 'decode cache lengths', shows: 'the bench\'s' },
   'decode-steps': { type: 'string', value: 'N', help: 'decode steps per length', shows: 'the bench\'s' },
   threads: { type: 'string', value: 'N', help: 'threads', shows: 'physical cores' },
