@@ -4,7 +4,7 @@
 // fp32 and fp16 storage; routing of caches that cannot be head-major; and the cache verbs in the 'headT' layout.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Engine } from '../server/src/engine/engine';
+import { Engine, HEAD_MAJOR_MAX_TOKENS } from '../server/src/engine/engine';
 import { HEAD_T_CAPACITY_STEP, KvCache, type CacheLayout, type KvDtype } from '../server/src/engine/kvCache';
 import { MASK_NEG, type WeightFormat } from '../server/src/graph/contract';
 import type { ModelConfig } from '../server/src/model/config';
@@ -165,6 +165,38 @@ describe('head-major past equals the token-major standard graph', () => {
       assertSame(await head.forward(a, [5]), await token.forward(b, [5]), 1e-4, 'decode');
     } finally {
       await head.dispose();
+      await token.dispose();
+    }
+  });
+
+  test("'auto' reads short forwards head-major and chunks token-major, converting the cache as the choice changes", async () => {
+    const config = tinyConfig('qwen2', { numHeads: 8, numKvHeads: 2, headDim: 8 });
+    const model = { config, weights: randomWeights(config, 7, { std: 0.1 }), weightsHash: `head-major-auto-${JSON.stringify(config)}` };
+    const auto = await Engine.fromModel(model, { cacheDir, weights: 'fp32', kernels: 'standard', pastLayout: 'auto' });
+    const token = await Engine.fromModel(model, { cacheDir, weights: 'fp32', kernels: 'standard', pastLayout: 'token' });
+    try {
+      const a = auto.newCache<string>();
+      const b = token.newCache<string>();
+      assert.equal(a.layout, 'token', "an 'auto' engine's new caches start token-major");
+      const chunk = (n: number, seed: number): number[] => tokens(n, config.vocabSize, seed);
+      const steps: { what: string; tokens: number[]; layout: CacheLayout }[] = [
+        { what: 'chunk', tokens: chunk(HEAD_MAJOR_MAX_TOKENS + 9, 1), layout: 'token' },
+        { what: 'decode step', tokens: [3], layout: 'headT' },
+        { what: 'draft block', tokens: chunk(HEAD_MAJOR_MAX_TOKENS, 2), layout: 'headT' },
+        { what: 'decode step', tokens: [8], layout: 'headT' },
+        { what: 'next chunk', tokens: chunk(HEAD_MAJOR_MAX_TOKENS + 1, 3), layout: 'token' },
+        { what: 'decode step', tokens: [2], layout: 'headT' },
+      ];
+      for (const step of steps) {
+        const rows = new Float32Array(step.tokens.length).fill(1);
+        assertSame(await auto.forward(a, step.tokens, { attentionRows: rows }), await token.forward(b, step.tokens, { attentionRows: rows }), 1e-4, step.what);
+        assert.equal(a.layout, step.layout, `${step.what}: cache layout`);
+      }
+      a.keep(Array.from({ length: 20 }, (_, i) => i * 2));
+      b.keep(Array.from({ length: 20 }, (_, i) => i * 2));
+      assertSame(await auto.forward(a, [4]), await token.forward(b, [4]), 1e-4, 'decode after keep');
+    } finally {
+      await auto.dispose();
       await token.dispose();
     }
   });

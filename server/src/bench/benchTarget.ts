@@ -3,7 +3,7 @@
 
 import type { WeightFormat } from '../graph/contract';
 import type { ModelConfig } from '../model/config';
-import type { PastLayout } from '../graph/contract';
+import type { PastLayoutChoice } from '../engine/engine';
 import type { KvDtype } from '../vocab';
 
 /**
@@ -17,9 +17,9 @@ export function repopotKvDtype(peer: PeerName): KvDtype {
   return peer === 'repopot-fp16' ? 'fp16' : 'fp32';
 }
 
-/** The standard graph's past layout our engine runs with as `peer`. */
-export function repopotPastLayout(peer: PeerName): PastLayout {
-  return peer === 'repopot-headT' ? 'headT' : 'token';
+/** The standard graph's past layout our engine runs with as `peer` ('repopot': the engine's default). */
+export function repopotPastLayout(peer: PeerName): PastLayoutChoice | undefined {
+  return peer === 'repopot-headT' ? 'headT' : undefined;
 }
 
 export interface TargetLoadInfo {

@@ -284,7 +284,7 @@ export async function runEngineBench(options: EngineBenchOptions, emit: (line: E
       const init: TargetInit = { peer, config, quant, seed, threads, ggufPath, contextSize, cacheDir: graphDir };
       const ready = await worker.init(init);
       results.set(peer, { peer, load: ready.info, prefillTokPerSec: NaN, extendTokPerSec: NaN, decode: [], maxRssBytes: ready.maxRssBytes });
-      line('load_ms', round(ready.info.loadMs, 0), 'ms', { peer, ...(peer === 'llama.cpp' ? {} : { kvDtype: repopotKvDtype(peer), pastLayout: repopotPastLayout(peer) }), versions: ready.info.versions, notes: ready.info.notes });
+      line('load_ms', round(ready.info.loadMs, 0), 'ms', { peer, ...(peer === 'llama.cpp' ? {} : { kvDtype: repopotKvDtype(peer), pastLayout: repopotPastLayout(peer) ?? 'default' }), versions: ready.info.versions, notes: ready.info.notes });
       if (ready.info.graphBuildMs !== undefined) line('graph_build_ms', ready.info.graphBuildMs, 'ms', { peer });
       if (ready.info.graphNodes !== undefined) line('graph_nodes', ready.info.graphNodes, 'nodes', { peer });
       line('peak_rss_load_bytes', ready.maxRssBytes, 'bytes', { peer, mb: Math.round(ready.maxRssBytes / 2 ** 20) });

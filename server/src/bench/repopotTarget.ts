@@ -3,7 +3,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
-import { Engine } from '../engine/engine';
+import { DEFAULT_PAST_LAYOUT, Engine } from '../engine/engine';
 import { kvBytesPerValue, type KvCache, type KvDtype } from '../engine/kvCache';
 import { argmax } from '../engine/sampling';
 import { lazyRandomWeights } from '../model/randomWeights';
@@ -62,7 +62,7 @@ export class RepopotTarget implements BenchTarget {
         device: 'cpu',
         weights: quant,
         kvDtype: this.kvDtype,
-        pastLayout: repopotPastLayout(this.init.peer),
+        pastLayout: repopotPastLayout(this.init.peer) ?? DEFAULT_PAST_LAYOUT,
         cacheDir,
         log: (message) => {
           const built = /built .* in (\d+) ms/.exec(message);

@@ -54,9 +54,11 @@ export interface EngineOptions {
   kvDtype?: KvDtype;
   /**
    * How the standard graph reads the past cache (GraphOptions.pastLayout; default DEFAULT_PAST_LAYOUT): 'headT' keeps
-   * caches head-major (KvCache layout 'headT') and reads them in place, without per-step copies. Ignored by fused kernels.
+   * caches head-major (KvCache layout 'headT') and reads them in place, without per-step copies; 'auto' reads them
+   * head-major for forwards of at most HEAD_MAJOR_MAX_TOKENS tokens (decode steps, draft blocks) and token-major for
+   * longer ones (chunks, prompts), converting the cache when the choice changes. Ignored by fused kernels.
    */
-  pastLayout?: PastLayout;
+  pastLayout?: PastLayoutChoice;
   log?: (message: string) => void;
 }
 
@@ -170,12 +172,17 @@ function attentionFromEnvironment(): FusedAttention | undefined {
   return value;
 }
 
-/** REPOPOT_PAST_LAYOUT=token|headT overrides the standard graph's past layout (A/B measurements). */
-function pastLayoutFromEnvironment(): PastLayout | undefined {
+/** EngineOptions.pastLayout: one of the graph's past layouts, or 'auto' (by the forward's length). */
+export type PastLayoutChoice = PastLayout | 'auto';
+const PAST_LAYOUT_CHOICES: readonly PastLayoutChoice[] = ['token', 'headT', 'auto'];
+
+/** REPOPOT_PAST_LAYOUT=token|headT|auto overrides the standard graph's past layout (A/B measurements). */
+function pastLayoutFromEnvironment(): PastLayoutChoice | undefined {
   const value = process.env.REPOPOT_PAST_LAYOUT;
   if (value === undefined || value === '') return undefined;
-  if (value !== 'token' && value !== 'headT') throw new EngineError(`REPOPOT_PAST_LAYOUT must be 'token' or 'headT', got '${value}'`);
-  return value;
+  const choice = PAST_LAYOUT_CHOICES.find((c) => c === value);
+  if (!choice) throw new EngineError(`REPOPOT_PAST_LAYOUT must be ${PAST_LAYOUT_CHOICES.join(', ')}, got '${value}'`);
+  return choice;
 }
 
 /**
@@ -195,12 +202,20 @@ export const DEFAULT_KERNELS: GraphKernels = 'standard';
 export const DEFAULT_FUSED_ATTENTION: FusedAttention = 'sdpa';
 
 /**
- * The standard graph's past layout by default: token-major until the lead re-measures on a quiet machine. In one process
- * alternating decode steps (tools/bench/pastLayoutAB.ts, load 5-6 on 2 cores) 'headT' took 0.78-0.87x the CPU time
- * per step at a 4k cache and about the same at 1k, while a 256-token chunk onto a cache cost 4-23% more (it joins and
- * splits q x cache score tensors).
+ * The standard graph's past layout by default (docs/benchmarks.md, engine section). Read in place, a head-major past
+ * decodes 1.15-1.4x faster at the Qwen2.5-0.5B shape (1k/4k caches) and 1.3-1.7x at SmolLM2-135M, but a 256-token
+ * chunk onto a cache costs 4-23% more CPU and streaming a repository into a pot 16% more time: its extra copies (the
+ * joined score and split probability tensors) grow with tokens x capacity, the token-major graph's (Concat + Transpose
+ * of the cache) with capacity alone. So 'auto': head-major for short forwards, token-major for chunks and prompts.
  */
-export const DEFAULT_PAST_LAYOUT: PastLayout = 'token';
+export const DEFAULT_PAST_LAYOUT: PastLayoutChoice = 'auto';
+
+/**
+ * 'auto' reads a head-major past for forwards of at most this many tokens. The crossover of the two graphs' copies is
+ * near 2·headDim / (heads per KV head) tokens (18 at the Qwen2.5-0.5B shape, 64 for RepoPot's model); 16 covers decode
+ * steps and the parallel decoder's blocks and keeps prompts and the pot's catalyst token-major.
+ */
+export const HEAD_MAJOR_MAX_TOKENS = 16;
 
 /** fp32 weights up to this size stay resident (reference checks and tiny models need them; they cost little). */
 const KEEP_WEIGHTS_MAX_BYTES = 64 * 1024 * 1024;
@@ -258,7 +273,8 @@ export class Engine {
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,
     });
-    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels, attention: engine.options.attention, pastLayout: engine.options.pastLayout });
+    // The first forward of a session is a prompt or a chunk: with 'auto' that is the token-major graph.
+    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels, attention: engine.options.attention, pastLayout: engine.options.pastLayout === 'headT' ? 'headT' : 'token' });
     engine.dropWeightsIfLarge();
     return engine;
   }
@@ -314,12 +330,14 @@ export class Engine {
    */
   get cacheLayout(): CacheLayout {
     if (this.usesGqa) return 'head';
-    return this.usesHeadT ? 'headT' : 'token';
+    return this.options.kernels === 'standard' && this.options.pastLayout === 'headT' ? 'headT' : 'token';
   }
 
-  /** Standard kernels reading the past cache in place ('headT'); fused kernels have their own layouts. */
-  private get usesHeadT(): boolean {
-    return this.options.kernels === 'standard' && this.options.pastLayout === 'headT';
+  /** Whether a standard-kernel forward of `tokens` tokens reads the past cache in place ('headT'). */
+  private readsHeadMajor(tokens: number): boolean {
+    if (this.options.kernels !== 'standard') return false;
+    const choice = this.options.pastLayout;
+    return choice === 'headT' || (choice === 'auto' && tokens <= HEAD_MAJOR_MAX_TOKENS);
   }
 
   /**
@@ -366,12 +384,14 @@ export class Engine {
     const withMass = options.attentionRows !== undefined;
     if (withMass && options.attentionRows!.length !== q) throw new EngineError(`forward: attentionRows has ${options.attentionRows!.length} entries for ${q} tokens`);
     // A cache that cannot be head-major (the Fourier tier) takes the token-major standard graph.
-    const pastLayout: PastLayout = this.usesHeadT && cache.acceptsLayout('headT') ? 'headT' : 'token';
+    const pastLayout: PastLayout = this.readsHeadMajor(q) && cache.acceptsLayout('headT') ? 'headT' : 'token';
     const session = await this.session({ logits, attentionMass: withMass, kernels, attention: this.options.attention, pastLayout });
     await cache.prepare();
     const gqa = kernels === 'fused' && this.options.attention === 'gqa';
     const headT = kernels === 'standard' && pastLayout === 'headT';
     if (headT) cache.setLayout('headT');
+    // 'auto' after head-major steps: one conversion back, so the chunks that follow feed the storage without copies.
+    else if (kernels === 'standard' && cache.layout === 'headT') cache.setLayout('token');
     // An empty cache feeds no rows at all, so a prefill from scratch computes over no padding.
     const capacity = past === 0 ? 0 : cache.capacity;
 
