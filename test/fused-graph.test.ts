@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Engine } from '../server/src/engine/engine';
 import { KvCache } from '../server/src/engine/kvCache';
-import { MASK_NEG, type FusedAttention, type WeightFormat } from '../server/src/graph/contract';
+import type { FusedAttention, WeightFormat } from '../server/src/graph/contract';
 import { buildModelGraph } from '../server/src/graph/builder';
 import type { ModelConfig } from '../server/src/model/config';
-import { randomWeights, seededRandom, tinyConfig } from '../server/src/model/randomWeights';
+import { randomWeights, tinyConfig } from '../server/src/model/randomWeights';
 import { dequantizeBlocks, quantizeBlocks } from '../server/src/graph/quantize';
 import { maxAbsDiff, scratchCacheDir } from '../server/src/selftest/checks';
+import { heapTreeMask, randomTokens } from './graphParity';
 
 const cacheDir = scratchCacheDir();
 
@@ -20,11 +21,6 @@ const cases: { label: string; config: ModelConfig }[] = [
   { label: 'qwen2 qkv bias', config: tinyConfig('qwen2') },
   { label: 'qwen3 q/k norm', config: tinyConfig('qwen3') },
 ];
-
-function tokens(n: number, vocab: number, seed: number): number[] {
-  const rnd = seededRandom(seed);
-  return Array.from({ length: n }, () => Math.floor(rnd() * vocab));
-}
 
 async function pair(config: ModelConfig, weights: WeightFormat, attention: FusedAttention = 'gqa'): Promise<{ fused: Engine; standard: Engine }> {
   const w = randomWeights(config, 7, { std: 0.1 });
@@ -38,20 +34,6 @@ async function pair(config: ModelConfig, weights: WeightFormat, attention: Fused
   const fused = await Engine.fromModel(model, { cacheDir, weights, kernels: 'fused', attention });
   const standard = await Engine.fromModel(model, { cacheDir, weights, kernels: 'standard' });
   return { fused, standard };
-}
-
-/** Tree mask over `q` new tokens: row r sees the cache and its ancestors (r's parent is (r-1)/2). */
-function treeMask(past: number, q: number): Float32Array {
-  const total = past + q;
-  const mask = new Float32Array(q * total).fill(MASK_NEG);
-  for (let r = 0; r < q; r++) {
-    for (let c = 0; c < past; c++) mask[r * total + c] = 0;
-    for (let a = r; ; a = Math.floor((a - 1) / 2)) {
-      mask[r * total + past + a] = 0;
-      if (a === 0) break;
-    }
-  }
-  return mask;
 }
 
 describe('fused graph equals the standard graph', () => {
@@ -68,7 +50,7 @@ describe('fused graph equals the standard graph', () => {
           const b = standard.newCache();
           assert.equal(a.layout, attention === 'gqa' ? 'head' : 'token');
           assert.equal(b.layout, 'token');
-          const prompt = tokens(11, config.vocabSize, 1);
+          const prompt = randomTokens(11, config.vocabSize, 1);
           const pa = await fused.forward(a, prompt, { logits: 'all' });
           const pb = await standard.forward(b, prompt, { logits: 'all' });
           assert.ok(maxAbsDiff(pa.logits, pb.logits) < tol, `prefill logits ${maxAbsDiff(pa.logits, pb.logits)}`);
@@ -84,7 +66,7 @@ describe('fused graph equals the standard graph', () => {
             assert.ok(maxAbsDiff(pa.newKeys[l], pb.newKeys[l]) < tol, `layer ${l} new keys`);
             assert.ok(maxAbsDiff(pa.newValues[l], pb.newValues[l]) < tol, `layer ${l} new values`);
           }
-          for (const t of tokens(3, config.vocabSize, 2)) {
+          for (const t of randomTokens(3, config.vocabSize, 2)) {
             const da = await fused.forward(a, [t]);
             const db = await standard.forward(b, [t]);
             assert.ok(maxAbsDiff(da.logits, db.logits) < tol, `decode logits ${maxAbsDiff(da.logits, db.logits)}`);
@@ -92,8 +74,8 @@ describe('fused graph equals the standard graph', () => {
           for (let l = 0; l < config.numLayers; l++) assert.ok(maxAbsDiff(a.keyView(l), b.keyView(l)) < tol, `cache layer ${l}`);
 
           // A verification block with a tree mask, all-row logits and attention mass, not appended (a probe).
-          const block = tokens(5, config.vocabSize, 3);
-          const mask = treeMask(a.length, block.length);
+          const block = randomTokens(5, config.vocabSize, 3);
+          const mask = heapTreeMask(a.length, block.length);
           const rows = Float32Array.from([0.5, 1, 0, 2, 1]);
           const ta = await fused.forward(a, block, { mask, logits: 'all', attentionRows: rows, append: false });
           const tb = await standard.forward(b, block, { mask, logits: 'all', attentionRows: rows, append: false });
@@ -125,7 +107,7 @@ describe('fused graph equals the standard graph', () => {
     try {
       const a = fused.newCache();
       const b = standard.newCache();
-      const prompt = tokens(6, config.vocabSize, 4);
+      const prompt = randomTokens(6, config.vocabSize, 4);
       await fused.prefill(a, prompt);
       await standard.prefill(b, prompt);
       const q = 3;
@@ -169,52 +151,3 @@ describe('fused graph equals the standard graph', () => {
   });
 });
 
-describe('cache verbs mean the same in both layouts', () => {
-  const shape = { numLayers: 2, numKvHeads: 3, headDim: 4, ropeTheta: 10000 };
-  const rowSize = shape.numKvHeads * shape.headDim;
-  function rows(count: number, seed: number): Float32Array[] {
-    const rnd = seededRandom(seed);
-    return Array.from({ length: shape.numLayers }, () => Float32Array.from({ length: count * rowSize }, () => rnd() - 0.5));
-  }
-  function sameCache(a: KvCache<string>, b: KvCache<string>): void {
-    assert.equal(a.length, b.length);
-    assert.deepEqual(a.positions(), b.positions());
-    assert.deepEqual(a.tags(), b.tags());
-    for (let l = 0; l < shape.numLayers; l++) {
-      assert.ok(maxAbsDiff(a.keyView(l), b.keyView(l)) < 1e-6, `keys of layer ${l}`);
-      assert.ok(maxAbsDiff(a.valueView(l), b.valueView(l)) < 1e-6, `values of layer ${l}`);
-      for (let s = 0; s < a.length; s++) assert.deepEqual(a.readRow('key', l, s), b.readRow('key', l, s));
-    }
-  }
-
-  test('append (with growth), keep, remove, reposition, addDelta, clone, snapshot, setLayout', () => {
-    const token = new KvCache<string>(shape, 2, { layout: 'token' });
-    const head = new KvCache<string>(shape, 2, { layout: 'head' });
-    for (const c of [token, head]) {
-      c.append(rows(3, 1), rows(3, 2), [0, 1, 2], ['a', 'b', 'c']);
-      c.append(rows(5, 3), rows(5, 4), [3, 4, 5, 6, 7], ['d', 'e', 'f', 'g', 'h']);
-    }
-    sameCache(token, head);
-    for (const c of [token, head]) c.remove([1, 4]);
-    sameCache(token, head);
-    for (const c of [token, head]) c.keep([0, 2, 3, 4, 5]);
-    sameCache(token, head);
-    for (const c of [token, head]) c.compactPositions(2);
-    sameCache(token, head);
-    const dk = Float32Array.from({ length: rowSize }, (_, i) => i / 10);
-    for (const c of [token, head]) c.addDelta(1, 1, dk, dk, 2, 0.5);
-    sameCache(token, head);
-    const headClone = head.clone();
-    assert.equal(headClone.layout, 'head');
-    sameCache(token, headClone);
-    const restored = KvCache.restore<string>(head.snapshot());
-    sameCache(token, restored);
-    assert.deepEqual(restored.snapshot(), token.snapshot());
-    restored.setLayout('head');
-    sameCache(token, restored);
-    restored.setLayout('token');
-    sameCache(token, restored);
-    for (const c of [token, head]) c.append(rows(20, 5), rows(20, 6), Array.from({ length: 20 }, (_, i) => 100 + i));
-    sameCache(token, head);
-  });
-});

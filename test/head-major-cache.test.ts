@@ -10,6 +10,7 @@ import { MASK_NEG, type WeightFormat } from '../server/src/graph/contract';
 import type { ModelConfig } from '../server/src/model/config';
 import { randomWeights, seededRandom, tinyConfig } from '../server/src/model/randomWeights';
 import { maxAbsDiff, scratchCacheDir } from '../server/src/selftest/checks';
+import { heapTreeMask, randomTokens } from './graphParity';
 
 const cacheDir = scratchCacheDir();
 
@@ -19,30 +20,11 @@ const cases: { label: string; config: ModelConfig }[] = [
   { label: 'qwen3 q/k norm, MHA', config: tinyConfig('qwen3', { numKvHeads: 4 }) },
 ];
 
-function tokens(n: number, vocab: number, seed: number): number[] {
-  const rnd = seededRandom(seed);
-  return Array.from({ length: n }, () => Math.floor(rnd() * vocab));
-}
-
 async function pair(config: ModelConfig, weights: WeightFormat, kvDtype: KvDtype = 'fp32'): Promise<{ head: Engine; token: Engine }> {
   const model = { config, weights: randomWeights(config, 7, { std: 0.1 }), weightsHash: `head-major-test-${JSON.stringify(config)}` };
   const head = await Engine.fromModel(model, { cacheDir, weights, kvDtype, kernels: 'standard', pastLayout: 'headT' });
   const token = await Engine.fromModel(model, { cacheDir, weights, kvDtype, kernels: 'standard', pastLayout: 'token' });
   return { head, token };
-}
-
-/** Tree mask over `q` new tokens: row r sees the cache and its ancestors (r's parent is (r-1)/2). */
-function treeMask(past: number, q: number): Float32Array {
-  const total = past + q;
-  const mask = new Float32Array(q * total).fill(MASK_NEG);
-  for (let r = 0; r < q; r++) {
-    for (let c = 0; c < past; c++) mask[r * total + c] = 0;
-    for (let a = r; ; a = Math.floor((a - 1) / 2)) {
-      mask[r * total + past + a] = 0;
-      if (a === 0) break;
-    }
-  }
-  return mask;
 }
 
 /** Block-causal mask (blocks of `block` new tokens see earlier blocks and themselves) that also hides some cache slots. */
@@ -92,17 +74,17 @@ describe('head-major past equals the token-major standard graph', () => {
             if (ra.attentionMass) assert.equal(ra.attentionMass[0].length, past + toks.length, `${what}: attention mass covers the live slots and the new tokens`);
           };
 
-          await run('prefill', tokens(11, config.vocabSize, 1), { logits: 'all', attentionRows: new Float32Array(11).fill(1) });
-          for (const t of tokens(3, config.vocabSize, 2)) await run('decode', [t]);
+          await run('prefill', randomTokens(11, config.vocabSize, 1), { logits: 'all', attentionRows: new Float32Array(11).fill(1) });
+          for (const t of randomTokens(3, config.vocabSize, 2)) await run('decode', [t]);
           for (let l = 0; l < config.numLayers; l++) {
             assert.ok(maxAbsDiff(a.keyView(l), b.keyView(l)) < tol, `cache keys layer ${l}`);
             assert.ok(maxAbsDiff(a.valueView(l), b.valueView(l)) < tol, `cache values layer ${l}`);
           }
 
           // A verification probe with a tree mask, all-row logits and attention mass (not appended).
-          await run('tree', tokens(5, config.vocabSize, 3), { mask: treeMask(a.length, 5), logits: 'all', attentionRows: Float32Array.from([0.5, 1, 0, 2, 1]), append: false });
+          await run('tree', randomTokens(5, config.vocabSize, 3), { mask: heapTreeMask(a.length, 5), logits: 'all', attentionRows: Float32Array.from([0.5, 1, 0, 2, 1]), append: false });
           // A block-causal step (the parallel decoder) that also hides cache slots, appended.
-          await run('block', tokens(6, config.vocabSize, 4), { mask: blockMask(a.length, 6, 2, [1, 5]), logits: 'all', attentionRows: new Float32Array(6).fill(1) });
+          await run('block', randomTokens(6, config.vocabSize, 4), { mask: blockMask(a.length, 6, 2, [1, 5]), logits: 'all', attentionRows: new Float32Array(6).fill(1) });
           assert.equal(a.length, 20);
 
           // CR-RoPE edits, keep/remove and a steering delta, then decode with attention mass.
@@ -118,8 +100,8 @@ describe('head-major past equals the token-major standard graph', () => {
 
           // Past the first capacity step: the storage grows (with a copy) between forwards and decode still agrees.
           const capacity = a.capacity;
-          await head.prefill(a, tokens(HEAD_T_CAPACITY_STEP + 20, config.vocabSize, 5), { chunkSize: 64 });
-          await token.prefill(b, tokens(HEAD_T_CAPACITY_STEP + 20, config.vocabSize, 5), { chunkSize: 64 });
+          await head.prefill(a, randomTokens(HEAD_T_CAPACITY_STEP + 20, config.vocabSize, 5), { chunkSize: 64 });
+          await token.prefill(b, randomTokens(HEAD_T_CAPACITY_STEP + 20, config.vocabSize, 5), { chunkSize: 64 });
           assert.ok(a.capacity > capacity && a.capacity % HEAD_T_CAPACITY_STEP === 0 && a.capacity < a.length + HEAD_T_CAPACITY_STEP, `capacity ${a.capacity} for ${a.length} slots`);
           await run('after growth', [3], { attentionRows: Float32Array.of(1) });
           for (const c of [a, b]) c.truncate(c.length - 30);
@@ -143,7 +125,7 @@ describe('head-major past equals the token-major standard graph', () => {
     try {
       const a = new TokenOnly<string>(head.cacheShape);
       const b = token.newCache<string>();
-      const prompt = tokens(7, config.vocabSize, 6);
+      const prompt = randomTokens(7, config.vocabSize, 6);
       assertSame(await head.forward(a, prompt, { logits: 'all' }), await token.forward(b, prompt, { logits: 'all' }), 1e-5, 'prefill');
       assertSame(await head.forward(a, [5]), await token.forward(b, [5]), 1e-5, 'decode');
       assert.equal(a.layout, 'token');
@@ -159,7 +141,7 @@ describe('head-major past equals the token-major standard graph', () => {
     try {
       const a = new KvCache<string>(head.cacheShape, 4);
       const b = token.newCache<string>();
-      const prompt = tokens(9, config.vocabSize, 7);
+      const prompt = randomTokens(9, config.vocabSize, 7);
       assertSame(await head.forward(a, prompt), await token.forward(b, prompt), 1e-4, 'prefill');
       assert.equal(a.layout, 'headT');
       assertSame(await head.forward(a, [5]), await token.forward(b, [5]), 1e-4, 'decode');
@@ -178,7 +160,7 @@ describe('head-major past equals the token-major standard graph', () => {
       const a = auto.newCache<string>();
       const b = token.newCache<string>();
       assert.equal(a.layout, 'token', "an 'auto' engine's new caches start token-major");
-      const chunk = (n: number, seed: number): number[] => tokens(n, config.vocabSize, seed);
+      const chunk = (n: number, seed: number): number[] => randomTokens(n, config.vocabSize, seed);
       const steps: { what: string; tokens: number[]; layout: CacheLayout }[] = [
         { what: 'chunk', tokens: chunk(HEAD_MAJOR_MAX_TOKENS + 9, 1), layout: 'token' },
         { what: 'decode step', tokens: [3], layout: 'headT' },
@@ -202,7 +184,7 @@ describe('head-major past equals the token-major standard graph', () => {
   });
 });
 
-describe("cache verbs in the 'headT' layout", () => {
+describe('cache verbs in the head-major layouts', () => {
   const shape = { numLayers: 2, numKvHeads: 3, headDim: 4, ropeTheta: 10000 };
   const rowSize = shape.numKvHeads * shape.headDim;
   function rows(count: number, seed: number): Float32Array[] {
@@ -220,9 +202,10 @@ describe("cache verbs in the 'headT' layout", () => {
     }
   }
 
-  test('append, keep, remove, reposition, addDelta, clone, snapshot, setLayout give the token-major cache', () => {
+  // 'head' is the fused GroupQueryAttention graph's layout (fused-graph.test.ts), 'headT' the standard graph's.
+  for (const layout of ['head', 'headT'] as const) test(`${layout}: append (with growth), keep, remove, reposition, addDelta, clone, snapshot, setLayout give the token-major cache`, () => {
     const token = new KvCache<string>(shape, 2, { layout: 'token' });
-    const head = new KvCache<string>(shape, 2, { layout: 'headT' });
+    const head = new KvCache<string>(shape, 2, { layout });
     for (const c of [token, head]) {
       c.append(rows(3, 1), rows(3, 2), [0, 1, 2], ['a', 'b', 'c']);
       c.append(rows(5, 3), rows(5, 4), [3, 4, 5, 6, 7], ['d', 'e', 'f', 'g', 'h']);
@@ -238,7 +221,7 @@ describe("cache verbs in the 'headT' layout", () => {
     for (const c of [token, head]) c.addDelta(1, 1, dk, dk, 2, 0.5);
     sameCache(token, head);
     const headClone = head.clone();
-    assert.equal(headClone.layout, 'headT');
+    assert.equal(headClone.layout, layout);
     sameCache(token, headClone);
     const restored = KvCache.restore<string>(head.snapshot());
     sameCache(token, restored);
