@@ -4,7 +4,7 @@
 // fp32 and fp16 storage; routing of caches that cannot be head-major; and the cache verbs in the 'headT' layout.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Engine, HEAD_MAJOR_MAX_TOKENS } from '../server/src/engine/engine';
+import { Engine, resolvePastLayout } from '../server/src/engine/engine';
 import { HEAD_T_CAPACITY_STEP, KvCache, type CacheLayout, type KvDtype } from '../server/src/engine/kvCache';
 import { MASK_NEG, type WeightFormat } from '../server/src/graph/contract';
 import type { ModelConfig } from '../server/src/model/config';
@@ -151,37 +151,37 @@ describe('head-major past equals the token-major standard graph', () => {
     }
   });
 
-  test("'auto' reads short forwards head-major and chunks token-major, converting the cache as the choice changes", async () => {
+  test('a head-major cache handed to a token-major engine is converted once and reads the same', async () => {
     const config = tinyConfig('qwen2', { numHeads: 8, numKvHeads: 2, headDim: 8 });
-    const model = { config, weights: randomWeights(config, 7, { std: 0.1 }), weightsHash: `head-major-auto-${JSON.stringify(config)}` };
-    const auto = await Engine.fromModel(model, { cacheDir, weights: 'fp32', kernels: 'standard', pastLayout: 'auto' });
-    const token = await Engine.fromModel(model, { cacheDir, weights: 'fp32', kernels: 'standard', pastLayout: 'token' });
+    const { head, token } = await pair(config, 'fp32');
     try {
-      const a = auto.newCache<string>();
+      const a = head.newCache<string>();
       const b = token.newCache<string>();
-      assert.equal(a.layout, 'token', "an 'auto' engine's new caches start token-major");
-      const chunk = (n: number, seed: number): number[] => randomTokens(n, config.vocabSize, seed);
-      const steps: { what: string; tokens: number[]; layout: CacheLayout }[] = [
-        { what: 'chunk', tokens: chunk(HEAD_MAJOR_MAX_TOKENS + 9, 1), layout: 'token' },
-        { what: 'decode step', tokens: [3], layout: 'headT' },
-        { what: 'draft block', tokens: chunk(HEAD_MAJOR_MAX_TOKENS, 2), layout: 'headT' },
-        { what: 'decode step', tokens: [8], layout: 'headT' },
-        { what: 'next chunk', tokens: chunk(HEAD_MAJOR_MAX_TOKENS + 1, 3), layout: 'token' },
-        { what: 'decode step', tokens: [2], layout: 'headT' },
-      ];
-      for (const step of steps) {
-        const rows = new Float32Array(step.tokens.length).fill(1);
-        assertSame(await auto.forward(a, step.tokens, { attentionRows: rows }), await token.forward(b, step.tokens, { attentionRows: rows }), 1e-4, step.what);
-        assert.equal(a.layout, step.layout, `${step.what}: cache layout`);
-      }
+      const rows = (n: number): Float32Array => new Float32Array(n).fill(1);
+      const prompt = randomTokens(25, config.vocabSize, 1);
+      assertSame(await head.forward(a, prompt), await token.forward(b, prompt), 1e-4, 'prefill');
+      assertSame(await head.forward(a, [3]), await token.forward(b, [3]), 1e-4, 'decode step');
+      assert.equal(a.layout, 'headT');
+      const chunk = randomTokens(17, config.vocabSize, 2);
+      assertSame(await token.forward(a, chunk, { attentionRows: rows(17) }), await token.forward(b, chunk, { attentionRows: rows(17) }), 1e-4, 'chunk on the converted cache');
+      assert.equal(a.layout, 'token');
       a.keep(Array.from({ length: 20 }, (_, i) => i * 2));
       b.keep(Array.from({ length: 20 }, (_, i) => i * 2));
-      assertSame(await auto.forward(a, [4]), await token.forward(b, [4]), 1e-4, 'decode after keep');
+      assertSame(await head.forward(a, [4]), await token.forward(b, [4]), 1e-4, 'decode after keep, head-major again');
     } finally {
-      await auto.dispose();
+      await head.dispose();
       await token.dispose();
     }
   });
+
+  test("'auto' reads head-major for large (decode-bound) models and token-major for small ones", () => {
+    assert.equal(resolvePastLayout('auto', tinyConfig('qwen2')), 'token');
+    const large = tinyConfig('qwen2', { vocabSize: 151_936, hiddenSize: 896, numLayers: 24, intermediateSize: 4864 });
+    assert.equal(resolvePastLayout('auto', large), 'headT');
+    assert.equal(resolvePastLayout('token', large), 'token');
+    assert.equal(resolvePastLayout('headT', tinyConfig('qwen2')), 'headT');
+  });
+
 });
 
 describe('cache verbs in the head-major layouts', () => {

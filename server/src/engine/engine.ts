@@ -13,6 +13,7 @@ import { loadOrBuildGraph } from '../graph/graphCache';
 import { ropeTableSize } from '../graph/rope';
 import { loadModel, type LoadedModel } from '../model/import';
 import type { ModelConfig, Weights } from '../model/config';
+import { expectedWeightShapes } from '../model/weightShapes';
 import type { Tokenizer } from '../model/tokenizer';
 import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
 import { DEFAULT_KV_DTYPE, KV_DTYPES, PREFILL_CHUNK_TOKENS, type KvDtype } from '../vocab';
@@ -54,9 +55,8 @@ export interface EngineOptions {
   kvDtype?: KvDtype;
   /**
    * How the standard graph reads the past cache (GraphOptions.pastLayout; default DEFAULT_PAST_LAYOUT): 'headT' keeps
-   * caches head-major (KvCache layout 'headT') and reads them in place, without per-step copies; 'auto' reads them
-   * head-major for forwards of at most HEAD_MAJOR_MAX_TOKENS tokens (decode steps, draft blocks) and token-major for
-   * longer ones (chunks, prompts), converting the cache when the choice changes. Ignored by fused kernels.
+   * caches head-major (KvCache layout 'headT') and reads them in place, without per-step copies; 'auto' picks by the
+   * model's size (resolvePastLayout). Ignored by fused kernels.
    */
   pastLayout?: PastLayoutChoice;
   log?: (message: string) => void;
@@ -172,7 +172,7 @@ function attentionFromEnvironment(): FusedAttention | undefined {
   return value;
 }
 
-/** EngineOptions.pastLayout: one of the graph's past layouts, or 'auto' (by the forward's length). */
+/** EngineOptions.pastLayout: one of the graph's past layouts, or 'auto' (by the model's size). */
 export type PastLayoutChoice = PastLayout | 'auto';
 const PAST_LAYOUT_CHOICES: readonly PastLayoutChoice[] = ['token', 'headT', 'auto'];
 
@@ -203,19 +203,26 @@ export const DEFAULT_FUSED_ATTENTION: FusedAttention = 'sdpa';
 
 /**
  * The standard graph's past layout by default (docs/benchmarks.md, engine section). Read in place, a head-major past
- * decodes 1.15-1.4x faster at the Qwen2.5-0.5B shape (1k/4k caches) and 1.3-1.7x at SmolLM2-135M, but a 256-token
- * chunk onto a cache costs 4-23% more CPU and streaming a repository into a pot 16% more time: its extra copies (the
- * joined score and split probability tensors) grow with tokens x capacity, the token-major graph's (Concat + Transpose
- * of the cache) with capacity alone. So 'auto': head-major for short forwards, token-major for chunks and prompts.
+ * decodes 1.15-1.4x faster at the Qwen2.5-0.5B shape (1k/4k caches) and 1.3-1.7x at SmolLM2-135M, but its extra
+ * copies (the joined score and split probability tensors) grow with tokens x capacity, where the token-major graph's
+ * (Concat + Transpose of the cache) grow with capacity alone: a 256-token chunk onto a cache costs 4-23% more CPU.
+ * On RepoPot's own model (18 MB) decode is cheap and chunks dominate: streaming a repository into a pot took 16% longer
+ * and hover p50 rose from 108-131 to 144-175 ms head-major. Reading head-major only for short forwards needs a second
+ * onnxruntime session, i.e. a second copy of the weights (peak RSS 1.73x llama.cpp's at the 0.5B shape). So 'auto'
+ * picks one layout per model, by its size.
  */
 export const DEFAULT_PAST_LAYOUT: PastLayoutChoice = 'auto';
 
-/**
- * 'auto' reads a head-major past for forwards of at most this many tokens. The crossover of the two graphs' copies is
- * near 2·headDim / (heads per KV head) tokens (18 at the Qwen2.5-0.5B shape, 64 for RepoPot's model); 16 covers decode
- * steps and the parallel decoder's blocks and keeps prompts and the pot's catalyst token-major.
- */
-export const HEAD_MAJOR_MAX_TOKENS = 16;
+/** 'auto' reads head-major above this many fp32 weight bytes (decode-bound models), token-major below. */
+export const AUTO_HEAD_MAJOR_MIN_BYTES = 64 * 1024 * 1024;
+
+/** The layout an engine runs with: 'auto' becomes 'headT' for large models and 'token' for small ones. */
+export function resolvePastLayout(choice: PastLayoutChoice, config: ModelConfig): PastLayout {
+  if (choice !== 'auto') return choice;
+  let bytes = 0;
+  for (const shape of expectedWeightShapes(config).values()) bytes += 4 * shape.reduce((a, b) => a * b, 1);
+  return bytes > AUTO_HEAD_MAJOR_MIN_BYTES ? 'headT' : 'token';
+}
 
 /** fp32 weights up to this size stay resident (reference checks and tiny models need them; they cost little). */
 const KEEP_WEIGHTS_MAX_BYTES = 64 * 1024 * 1024;
@@ -227,7 +234,7 @@ export class Engine {
 
   private constructor(
     readonly model: EngineModel,
-    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels' | 'attention' | 'kvDtype' | 'pastLayout'>> & Pick<EngineOptions, 'log' | 'keepWeights' | 'threads'>,
+    private readonly options: Required<Pick<EngineOptions, 'device' | 'weights' | 'cacheDir' | 'kernels' | 'attention' | 'kvDtype'>> & { pastLayout: PastLayout } & Pick<EngineOptions, 'log' | 'keepWeights' | 'threads'>,
   ) {}
 
   private weightsDropped = false;
@@ -269,12 +276,11 @@ export class Engine {
       attention: options.attention ?? attentionFromEnvironment() ?? DEFAULT_FUSED_ATTENTION,
       weights: options.weights ?? 'fp32',
       kvDtype,
-      pastLayout: options.pastLayout ?? pastLayoutFromEnvironment() ?? DEFAULT_PAST_LAYOUT,
+      pastLayout: resolvePastLayout(options.pastLayout ?? pastLayoutFromEnvironment() ?? DEFAULT_PAST_LAYOUT, model.config),
       cacheDir: options.cacheDir ?? defaultCacheDir(),
       log: options.log,
     });
-    // The first forward of a session is a prompt or a chunk: with 'auto' that is the token-major graph.
-    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels, attention: engine.options.attention, pastLayout: engine.options.pastLayout === 'headT' ? 'headT' : 'token' });
+    await engine.session({ logits: 'last', attentionMass: false, kernels: engine.options.kernels, attention: engine.options.attention, pastLayout: engine.options.pastLayout });
     engine.dropWeightsIfLarge();
     return engine;
   }
@@ -333,11 +339,9 @@ export class Engine {
     return this.options.kernels === 'standard' && this.options.pastLayout === 'headT' ? 'headT' : 'token';
   }
 
-  /** Whether a standard-kernel forward of `tokens` tokens reads the past cache in place ('headT'). */
-  private readsHeadMajor(tokens: number): boolean {
-    if (this.options.kernels !== 'standard') return false;
-    const choice = this.options.pastLayout;
-    return choice === 'headT' || (choice === 'auto' && tokens <= HEAD_MAJOR_MAX_TOKENS);
+  /** Standard kernels reading the past cache in place ('headT'); fused kernels have their own layouts. */
+  private get usesHeadT(): boolean {
+    return this.options.kernels === 'standard' && this.options.pastLayout === 'headT';
   }
 
   /**
@@ -384,13 +388,13 @@ export class Engine {
     const withMass = options.attentionRows !== undefined;
     if (withMass && options.attentionRows!.length !== q) throw new EngineError(`forward: attentionRows has ${options.attentionRows!.length} entries for ${q} tokens`);
     // A cache that cannot be head-major (the Fourier tier) takes the token-major standard graph.
-    const pastLayout: PastLayout = this.readsHeadMajor(q) && cache.acceptsLayout('headT') ? 'headT' : 'token';
+    const pastLayout: PastLayout = this.usesHeadT && cache.acceptsLayout('headT') ? 'headT' : 'token';
     const session = await this.session({ logits, attentionMass: withMass, kernels, attention: this.options.attention, pastLayout });
     await cache.prepare();
     const gqa = kernels === 'fused' && this.options.attention === 'gqa';
     const headT = kernels === 'standard' && pastLayout === 'headT';
     if (headT) cache.setLayout('headT');
-    // 'auto' after head-major steps: one conversion back, so the chunks that follow feed the storage without copies.
+    // A head-major cache handed to a token-major engine: one conversion, so later forwards feed it without copies.
     else if (kernels === 'standard' && cache.layout === 'headT') cache.setLayout('token');
     // An empty cache feeds no rows at all, so a prefill from scratch computes over no padding.
     const capacity = past === 0 ? 0 : cache.capacity;
