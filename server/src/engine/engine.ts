@@ -13,7 +13,7 @@ import { loadOrBuildGraph } from '../graph/graphCache';
 import { ropeTableSize } from '../graph/rope';
 import { loadModel, type LoadedModel } from '../model/import';
 import type { ModelConfig, Weights } from '../model/config';
-import { expectedWeightShapes } from '../model/weightShapes';
+import { fp32WeightBytes } from '../model/weightShapes';
 import type { Tokenizer } from '../model/tokenizer';
 import { openSession, type Device, type HostTensor, type RuntimeSession } from '../runtime/ort';
 import { DEFAULT_KV_DTYPE, KV_DTYPES, PREFILL_CHUNK_TOKENS, type KvDtype } from '../vocab';
@@ -219,9 +219,7 @@ export const AUTO_HEAD_MAJOR_MIN_BYTES = 64 * 1024 * 1024;
 /** The layout an engine runs with: 'auto' becomes 'headT' for large models and 'token' for small ones. */
 export function resolvePastLayout(choice: PastLayoutChoice, config: ModelConfig): PastLayout {
   if (choice !== 'auto') return choice;
-  let bytes = 0;
-  for (const shape of expectedWeightShapes(config).values()) bytes += 4 * shape.reduce((a, b) => a * b, 1);
-  return bytes > AUTO_HEAD_MAJOR_MIN_BYTES ? 'headT' : 'token';
+  return fp32WeightBytes(config) > AUTO_HEAD_MAJOR_MIN_BYTES ? 'headT' : 'token';
 }
 
 /** fp32 weights up to this size stay resident (reference checks and tiny models need them; they cost little). */
@@ -242,8 +240,7 @@ export class Engine {
   /** After the decode graph exists, a large model's fp32 weights are only needed to build another variant. */
   private dropWeightsIfLarge(): void {
     if (!this.model.reloadWeights || this.options.keepWeights === true) return;
-    let bytes = 0;
-    for (const w of this.model.weights.values()) bytes += 4 * w.shape.reduce((a, b) => a * b, 1);
+    const bytes = fp32WeightBytes(this.model.config);
     if (this.options.keepWeights === undefined && bytes <= KEEP_WEIGHTS_MAX_BYTES) return;
     this.model.weights = new Map();
     this.weightsDropped = true;
@@ -336,7 +333,7 @@ export class Engine {
    */
   get cacheLayout(): CacheLayout {
     if (this.usesGqa) return 'head';
-    return this.options.kernels === 'standard' && this.options.pastLayout === 'headT' ? 'headT' : 'token';
+    return this.usesHeadT ? 'headT' : 'token';
   }
 
   /** Standard kernels reading the past cache in place ('headT'); fused kernels have their own layouts. */

@@ -37,7 +37,7 @@ export interface SharedAttentionInputs {
   rowsGrouped: string | null;
 }
 
-export function groupSize(shape: AttentionShape): number {
+function groupSize(shape: AttentionShape): number {
   if (shape.numHeads % shape.numKvHeads !== 0) {
     throw new Error(`attention: numHeads (${shape.numHeads}) must be a multiple of numKvHeads (${shape.numKvHeads})`);
   }

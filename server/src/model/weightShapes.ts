@@ -33,6 +33,13 @@ export function expectedWeightShapes(config: ModelConfig): Map<string, number[]>
   return shapes;
 }
 
+/** Bytes of the model's weights in fp32 (every required tensor, 4 bytes per value). */
+export function fp32WeightBytes(config: ModelConfig): number {
+  let bytes = 0;
+  for (const shape of expectedWeightShapes(config).values()) bytes += 4 * shape.reduce((a, b) => a * b, 1);
+  return bytes;
+}
+
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
