@@ -157,6 +157,23 @@ test('exact mode: EOS mid-block ends like sequential (all emitted tokens fed)', 
   await engine.dispose();
 });
 
+test('exact mode drafts from its earlier answers: a repeated question takes fewer passes, same output', async () => {
+  const model = withTokenizer(randomModel('llama', {}, 17));
+  const engine = await Engine.fromModel(model, { cacheDir });
+  const prompt = sampleTokens(6, model.config.vocabSize, 5);
+  const sequential = await run(new SequentialDecoder(engine), engine, prompt, { maxTokens: 24 });
+  const remembering = new ParallelDecoder(engine, { block: 8 });
+  const forgetting = new ParallelDecoder(engine, { block: 8, answerMemory: 0 });
+  const first = await run(remembering, engine, prompt, { maxTokens: 24 });
+  const again = await run(remembering, engine, prompt, { maxTokens: 24 });
+  await run(forgetting, engine, prompt, { maxTokens: 24 });
+  const forgot = await run(forgetting, engine, prompt, { maxTokens: 24 });
+  for (const [label, outcome] of [['first', first], ['again', again], ['forgot', forgot]] as const) assertSameOutcome(outcome, sequential, label);
+  assert.ok(again.result.decodePasses < first.result.decodePasses, `remembered answer drafts: ${again.result.decodePasses} vs ${first.result.decodePasses} passes`);
+  assert.equal(forgot.result.decodePasses, first.result.decodePasses, 'answerMemory 0 keeps no earlier answer');
+  await engine.dispose();
+});
+
 test('exact mode with seeded sampling draws the same tokens as sequential sampling (one draw per token, in order)', async () => {
   const model = withTokenizer(randomModel('qwen2', { eosTokenIds: [] }, 23));
   const engine = await Engine.fromModel(model, { cacheDir });

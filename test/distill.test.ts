@@ -174,6 +174,21 @@ test('InfiniPot headers=kept: a header travels with its file\'s kept lines, BOS 
   await engine.dispose();
 });
 
+test('InfiniPot recent=<share>: the newest slots of that share stay whole, scores fill the rest to the budget', async () => {
+  const engine = await tinyEngine();
+  const tokens = sampleTokens(400, 259, 5);
+  const tags = outlinedFiles(8);
+  const pot = new Pot(engine, { budget: 64, policy: makePolicyFromSpec('infinipot:recent=0.5', engine) });
+  for (let from = 0; from < 400; from += 25) await pot.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
+  const kept = pot.cache.tags();
+  assert.equal(kept.length, 64, 'the pot fills its budget');
+  assert.deepEqual(kept.slice(-32), tags.slice(-32), 'the newest 32 slots of the stream, in order');
+  assert.ok(kept.slice(0, 32).some((t) => t!.line === 0 && t!.file !== 'f7.ts'), 'the rest keeps pinned headers of older files');
+  assert.deepEqual(parsePolicySpec('infinipot:recent=0.25').tuning.infinipot, { recentShare: 0.25 });
+  assert.throws(() => parsePolicySpec('infinipot:recent=1.5'), /recent=<0\.\.1>/);
+  await engine.dispose();
+});
+
 test('StreamingLLM keeps exactly the sinks and the most recent window', async () => {
   const engine = await tinyEngine();
   const pot = new Pot(engine, { budget: 32, policy: streamingPolicy(4) });

@@ -66,6 +66,17 @@ test('TypeScript/JavaScript renaming keeps every answer true and leaves nothing 
   }
 });
 
+test('where questions: an implementation beats its .d.ts declaration; a name only declared is asked only for types', () => {
+  const files: RepoFile[] = [
+    { path: 'index.js', text: 'function toBytes(s) { return s; }\nmodule.exports = { toBytes };\n' },
+    { path: 'index.d.ts', text: 'export function toBytes(s: string): Uint8Array;\nexport interface Options { strict: boolean }\nexport declare function fromBytes(b: Uint8Array): string;\n' },
+  ];
+  const where = Object.fromEntries(questionsFor(files, () => '').filter((q) => q.type === 'where').map((q) => [q.name, q.answer]));
+  assert.equal(where.toBytes, 'index.js', 'defined in index.js, declared in index.d.ts');
+  assert.equal(where.Options, 'index.d.ts', 'a type lives in its declaration file');
+  assert.equal(where.fromBytes, undefined, 'a function whose implementation is not in the window is not asked');
+});
+
 test('Python renaming keeps every answer true (tools/train/test_rename_py.py)', (t) => {
   const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import ast, tokenize'], { encoding: 'utf8' }).status === 0);
   if (!python) return t.skip('no python3 on this machine');

@@ -128,11 +128,18 @@ export function resolveSpec(from: string, spec: string, paths: Set<string>): str
 
 // ---------- questions ----------
 export const code = (s: string): string => '`' + s + '`';
+export const isDeclarationFile = (p: string): boolean => /\.d\.[cm]?ts$/.test(p);
 export function questionsFor(files: RepoFile[], keyOf: (f: RepoFile) => string): Question[] {
   const all = files.map((f) => facts(f, keyOf(f)));
   const paths = new Set(files.map((f) => f.path));
   const defsByName = new Map<string, Def[]>();
   for (const fa of all) for (const d of fa.defs) { const a = defsByName.get(d.name) ?? []; a.push(d); defsByName.set(d.name, a); }
+  // A `.d.ts` only declares what a .js beside it implements: where both are in the window, the implementation is
+  // the answer (issue 11: cf8 answered index.d.ts for base64-js's toByteArray). A name only a .d.ts has stays there.
+  for (const [name, ds] of defsByName) {
+    const implemented = ds.filter((d) => !isDeclarationFile(d.path));
+    if (implemented.length > 0 && implemented.length < ds.length) defsByName.set(name, implemented);
+  }
   const unique = (name: string): Def | undefined => {
     const ds = defsByName.get(name);
     return ds && ds.length === 1 ? ds[0] : undefined;
@@ -143,7 +150,8 @@ export function questionsFor(files: RepoFile[], keyOf: (f: RepoFile) => string):
     if (ds.length !== 1 || !valid(name)) continue;
     const d = ds[0];
     const kind = d.value !== undefined ? 'constant' : d.kind;
-    qs.push({ question: `Where is ${code(name)} defined?`, answer: d.path, type: 'where', evidence: [d], name, kind });
+    // a function or value only declared (its .js outside the window) has no answer here; types live in .d.ts
+    if (!isDeclarationFile(d.path) || d.kind === 'type') qs.push({ question: `Where is ${code(name)} defined?`, answer: d.path, type: 'where', evidence: [d], name, kind });
     if (d.kind === 'function' && d.params) qs.push({ question: `What parameters does function ${code(name)} take?`, answer: d.params.length ? d.params.join(', ') : 'none', type: 'params', evidence: [d], name, kind });
     if (d.value !== undefined) qs.push({ question: `What does constant ${code(name)} equal?`, answer: d.value, type: 'const', evidence: [d], name, kind });
   }

@@ -97,8 +97,16 @@ function evalPrompts(engine: Engine, evalDir: string, limit: number, answerRoom:
   const byType = new Map<string, EvalRecord[]>();
   for (const r of records) byType.set(r.type, [...(byType.get(r.type) ?? []), r]);
   const picked: EvalRecord[] = [];
+  // The same question on the same files can sit in several sets: ask it once (a decoder remembers its answers).
+  const asked = new Set<string>();
   for (let i = 0; picked.length < limit && [...byType.values()].some((rs) => i < rs.length); i++) {
-    for (const rs of byType.values()) if (i < rs.length && picked.length < limit) picked.push(rs[Math.floor((i * 7919) % rs.length)]);
+    for (const rs of byType.values()) {
+      if (i >= rs.length || picked.length >= limit) continue;
+      const r = rs[Math.floor((i * 7919) % rs.length)];
+      const key = `${r.question}\0${r.files.map((f) => `${f.path}:${f.text.length}`).join(',')}`;
+      if (!asked.has(key)) picked.push(r);
+      asked.add(key);
+    }
   }
   return picked.map((r) => {
     const q = questionPrompt(engine, r.question);
@@ -157,6 +165,8 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
   const decoders: { mode: string; block: number; decoder: Decoder }[] = [];
   for (const block of o.blocks) {
     decoders.push({ mode: 'exact', block, decoder: new ParallelDecoder(engine, { block }) });
+    // Without drafts from its earlier answers: what the answer memory adds (prompts come in a fixed order).
+    decoders.push({ mode: 'exact-no-memory', block, decoder: new ParallelDecoder(engine, { block, answerMemory: 0 }) });
     // The exact decoder with pointer drafts from the last layer's attention: what the pointer adds.
     if (o.workload === 'eval') decoders.push({ mode: 'exact-pointer', block, decoder: new ParallelDecoder(engine, { block, pointerLayer: engine.config.numLayers - 1 }) });
     if (!o.exactOnly) decoders.push({ mode: 'confidence', block, decoder: confidenceDecoder(engine, { block, threshold: o.threshold }) });

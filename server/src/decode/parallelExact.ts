@@ -20,6 +20,11 @@ import { Drafter, type DrafterOptions } from './drafts';
 import { OutputCollector, prefillPasses, type DecodeOptions, type DecodeResult, type Decoder, type DecoderName } from '../engine/decoder';
 
 export const DEFAULT_BLOCK = 8;
+/**
+ * Output tokens a decoder keeps from its earlier answers as a draft source. Answers repeat their format (a multi-hop
+ * trace's fixed wording, paths of the same repository), so the previous ones draft the next.
+ */
+export const DEFAULT_ANSWER_MEMORY = 1024;
 
 export interface ParallelOptions {
   /** Tokens per verification pass: decided tokens plus drafts (default 8). */
@@ -34,6 +39,8 @@ export interface ParallelOptions {
    * pointer saved on the eval workload (docs/benchmarks.md, Parallel decoder).
    */
   pointerLayer?: number;
+  /** Tokens of this decoder's earlier outputs kept as a draft source (default DEFAULT_ANSWER_MEMORY; 0: none). */
+  answerMemory?: number;
 }
 
 /**
@@ -48,6 +55,8 @@ export interface LossyRule {
 export class ParallelDecoder implements Decoder {
   readonly name: DecoderName;
   readonly block: number;
+  /** The latest outputs, oldest first, at most `answerMemory` tokens (drafted from before the repository's text). */
+  private readonly recentOutputs: number[] = [];
 
   constructor(
     readonly engine: Engine,
@@ -85,7 +94,8 @@ export class ParallelDecoder implements Decoder {
     const promptEnd = cache.length;
     const promptLogits = cache.lastLogits;
     const out = new OutputCollector(engine, options);
-    const drafter = new Drafter([...(this.options.history ?? []), ...(options.history ?? []), ...prompt], this.options.drafter);
+    // Earlier answers first: the drafter prefers the most recent occurrence, i.e. the repository and the prompt.
+    const drafter = new Drafter([...this.recentOutputs, ...(this.options.history ?? []), ...(options.history ?? []), ...prompt], this.options.drafter);
     if (pointed !== undefined) drafter.pointAt(slotTokens!, pointed);
     let decodePasses = 0;
     let draftsProposed = 0;
@@ -182,7 +192,14 @@ export class ParallelDecoder implements Decoder {
     }
     if (lastRows && fed >= trueLength) cache.lastLogits = lastRows.logits.slice(lastRows.row * vocab, (lastRows.row + 1) * vocab);
     else if (!lastRows && fed === promptEnd) cache.lastLogits = promptLogits;
+    this.remember(out.tokens);
     return { ...out.finish(), forwardPasses: prefill + decodePasses, decodePasses, draftsProposed, draftsAccepted };
+  }
+
+  private remember(tokens: readonly number[]): void {
+    const limit = this.options.answerMemory ?? DEFAULT_ANSWER_MEMORY;
+    this.recentOutputs.push(...tokens);
+    if (this.recentOutputs.length > limit) this.recentOutputs.splice(0, this.recentOutputs.length - limit);
   }
 }
 

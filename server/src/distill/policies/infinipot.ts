@@ -13,7 +13,7 @@
 import type { Engine } from '../../engine/engine';
 import type { KvCache } from '../../engine/kvCache';
 import type { CachePolicy, CompressionContext } from './policy';
-import { attentionMass, topK } from './policy';
+import { attentionMass, recentSlots, topK } from './policy';
 
 /** What the catalyst asks; framed as a question in the model's own template (see catalystText). */
 export const DEFAULT_CATALYST = 'Recall the code above: file paths, names, definitions and values, to answer questions about it later.';
@@ -53,6 +53,13 @@ export interface InfiniPotOptions {
   headers?: InfiniPotHeaders;
   /** With pin 'outline': most of the target left after the headers that outline lines may take first. */
   outlineShare?: number;
+  /**
+   * Share of the target kept as the newest slots, whole, as StreamingLLM's window (default 0: the paper's
+   * selection only). With the query-aware re-read supplying the evidence, the rest of the pot mostly has to not
+   * distract, and a recent stretch of whole code distracts less than scattered kept lines of other files
+   * (docs/benchmarks.md, "The product's ask at repository sizes").
+   */
+  recentShare?: number;
 }
 
 export const INFINIPOT_PINS = ['none', 'headers', 'outline'] as const;
@@ -79,32 +86,47 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
   const pin = options.pin ?? DEFAULT_PIN;
   const outlineShare = options.outlineShare ?? 0.5;
   if (!(outlineShare >= 0 && outlineShare <= 1)) throw new RangeError(`infinipot: outlineShare must be in [0, 1] (got ${outlineShare})`);
+  const recentShare = options.recentShare ?? 0;
+  if (!(recentShare >= 0 && recentShare <= 1)) throw new RangeError(`infinipot: recentShare must be in [0, 1] (got ${recentShare})`);
   return {
     name: 'infinipot',
     needs: { logProbs: true },
     async selectKeep(context: CompressionContext) {
       const cap = await catalystScores(context.engine, context.cache, options.catalystTokens);
       const nuc = context.stats.nll.map((v) => (Number.isFinite(v) ? v : 0));
-      if (pin !== 'none' && (options.headers ?? DEFAULT_HEADERS) === 'kept') {
-        return selectWithHeaders(context, cap, nuc, capShare, Math.floor(context.target * (options.pinShare ?? 0.5)), pin === 'outline' ? outlineShare : 0);
-      }
-      const pinned = pin !== 'none' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? 0.5))) : [];
-      if (pin === 'outline') {
-        const outline = new Set(outlineSlots(context.cache.tags()));
-        const budget = Math.floor((context.target - pinned.length) * outlineShare);
-        const headers = new Set(pinned);
-        pinned.push(...selectLines({ ...context, target: budget }, cap, nuc, capShare, (s) => headers.has(s) || !outline.has(s)));
-      }
-      const pinnedSet = new Set(pinned);
-      const target = context.target - pinned.length;
-      if ((options.unit ?? 'line') === 'line') return [...pinned, ...selectLines({ ...context, target }, cap, nuc, capShare, (s) => pinnedSet.has(s))];
-      const open = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !pinnedSet.has(s));
-      const byCap = topK(cap, Math.round(target * capShare), open);
-      const chosen = new Set(byCap);
-      const rest = open.filter((s) => !chosen.has(s));
-      return [...pinned, ...byCap, ...topK(nuc, target - byCap.length, rest)];
+      const recentCount = Math.min(context.cache.length, Math.floor(context.target * recentShare));
+      if (recentCount === 0) return select(context, cap, nuc);
+      // The window first; the scores fill the rest. A selection that overlaps the window is redone once with
+      // that much more room, so the pot still fills its target.
+      const recent = recentSlots(context.cache.length, recentCount);
+      const window = new Set(recent);
+      const rest = context.target - recentCount;
+      let chosen = select({ ...context, target: rest }, cap, nuc).filter((slot) => !window.has(slot));
+      if (chosen.length < rest) chosen = select({ ...context, target: 2 * rest - chosen.length }, cap, nuc).filter((slot) => !window.has(slot)).slice(0, rest);
+      return [...chosen, ...recent];
     },
   };
+
+  function select(context: CompressionContext, cap: Float64Array, nuc: number[]): number[] {
+    if (pin !== 'none' && (options.headers ?? DEFAULT_HEADERS) === 'kept') {
+      return selectWithHeaders(context, cap, nuc, capShare, Math.floor(context.target * (options.pinShare ?? 0.5)), pin === 'outline' ? outlineShare : 0);
+    }
+    const pinned = pin !== 'none' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? 0.5))) : [];
+    if (pin === 'outline') {
+      const outline = new Set(outlineSlots(context.cache.tags()));
+      const budget = Math.floor((context.target - pinned.length) * outlineShare);
+      const headers = new Set(pinned);
+      pinned.push(...selectLines({ ...context, target: budget }, cap, nuc, capShare, (s) => headers.has(s) || !outline.has(s)));
+    }
+    const pinnedSet = new Set(pinned);
+    const target = context.target - pinned.length;
+    if ((options.unit ?? 'line') === 'line') return [...pinned, ...selectLines({ ...context, target }, cap, nuc, capShare, (s) => pinnedSet.has(s))];
+    const open = Array.from({ length: context.cache.length }, (_, i) => i).filter((s) => !pinnedSet.has(s));
+    const byCap = topK(cap, Math.round(target * capShare), open);
+    const chosen = new Set(byCap);
+    const rest = open.filter((s) => !chosen.has(s));
+    return [...pinned, ...byCap, ...topK(nuc, target - byCap.length, rest)];
+  }
 }
 
 /** Slots of whole file headers (line 0), newest files first, at most `limit` slots. */

@@ -62,7 +62,8 @@ export function parsePolicySpec(spec: string): { name: PolicyName; tuning: Polic
     else if (key === 'headers' && (INFINIPOT_HEADERS as readonly string[]).includes(value)) infinipot.headers = value as InfiniPotHeaders;
     else if (key === 'pinshare' && Number(value) >= 0 && Number(value) <= 1) infinipot.pinShare = Number(value);
     else if (key === 'outline' && Number(value) >= 0 && Number(value) <= 1) infinipot.outlineShare = Number(value);
-    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=${INFINIPOT_PINS.join('|')}, headers=${INFINIPOT_HEADERS.join('|')}, pinshare=<0..1> or outline=<0..1>`);
+    else if (key === 'recent' && Number(value) >= 0 && Number(value) <= 1) infinipot.recentShare = Number(value);
+    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=${INFINIPOT_PINS.join('|')}, headers=${INFINIPOT_HEADERS.join('|')}, pinshare=<0..1>, outline=<0..1> or recent=<0..1>`);
   }
   return { name: name as PolicyName, tuning: { infinipot } };
 }
