@@ -34,6 +34,22 @@ copy() { [ -f $T/data/$1.npy ] || nice -n ${NICE:-5} $PY tools/train/copy_data.p
 # <name>.npy, which train.py reads), then the questions whose answers the pot kept
 potrows() { [ -f $T/data/$1.npy ] || nice -n ${NICE:-5} node --import tsx tools/train/pot-rows.ts --qa $T/qa/$2.jsonl --out $T/data/$1 "${@:3}"; }
 
+# a whole checkout's workspace rows (cf8 on), STAGE-pot and STAGE-rare-pot: fresh ~3k-token samples streamed among
+# other samples' files and training packages' non-code files (README, LICENSE, package.json, CI), half with spread
+# modification times, 5 questions a row; and short samples of constants and parameters, 10 a row. Two at a time: the
+# machine has two cores.  checkout STAGE JS_SEED RARE_SEED POT_SEED RARE_POT_SEED RARE_SAMPLES
+checkout() {
+  js $1-js --budget 3000 --repos 700 --max-questions 10 --seed $2 &
+  js $1-rare --budget 1200 --repos 3000 --max-questions 10 --seed $3 --types const,params &
+  wait
+  local docs=(--docs-share 0.6 --doc-chars 4000 --mtime-share 0.5)
+  potrows $1-pot $1-js --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
+    --questions-per-row 5 --rows-per-sample 2 --seed $4 --limit 200 --progress 20 "${docs[@]}" &
+  potrows $1-rare-pot $1-rare --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:3000 --reread 256 \
+    --questions-per-row 10 --rows-per-sample 1 --seed $5 --limit $6 --progress 50 "${docs[@]}" &
+  wait
+}
+
 data() {
   case $1 in
     # short dense repositories (150-300 tokens, up to 10 questions): retrieval is most of the signal
@@ -100,34 +116,19 @@ data() {
     # name): cf7's workspace rows on fresh renamings plus other packages' READMEs, licences, package.json and CI files
     # (--docs-share), half with spread modification times so the product's order streams the newest files last
     # (--mtime-share); constants and parameters over-sampled (const was 89 of cf7-pot's 2,241 questions, and the
-    # weakest kind at 0.16). Generated two at a time: the machine has two cores.
-    cf8) js cf8-js --budget 3000 --repos 700 --max-questions 10 --seed 28 &
-         js cf8-rare --budget 1200 --repos 3000 --max-questions 10 --seed 48 --types const,params &
-         wait
-         local docs=(--docs-share 0.6 --doc-chars 4000 --mtime-share 0.5)
-         potrows cf8-pot cf8-js --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
-           --questions-per-row 5 --rows-per-sample 2 --seed 17 --limit 200 --progress 20 "${docs[@]}" &
-         potrows cf8-rare-pot cf8-rare --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:3000 --reread 256 \
-           --questions-per-row 10 --rows-per-sample 1 --seed 19 --limit 350 --progress 50 "${docs[@]}" &
-         wait
+    # weakest kind at 0.16).
+    cf8) checkout cf8 28 48 17 19 350
          data cf7 ;;
     # cf8's checkout rows on fresh samples where an implementation beats its .d.ts declaration (cf8 answered
     # index.d.ts in 6 of its 8 held-out misses: 634 of cf8-js's 2,015 where answers were .d.ts files), and a larger
-    # full-context share with constants and parameters over-sampled (cf8's params fell from 0.23 to 0.03-0.07)
-    cf9) js cf9-js --budget 3000 --repos 700 --max-questions 10 --seed 29 &
-         js cf9-rare --budget 1200 --repos 3000 --max-questions 10 --seed 49 --types const,params &
-         wait
+    # full-context share with constants and parameters over-sampled (cf8's params fell from 0.23 to 0.03-0.07).
+    # Session 11: 350 steps, 90 of 395 full-context (cf7 107), 18 of 32 held-out names; not committed (model card).
+    cf9) checkout cf9 29 49 18 20 300
          js cf9-qa-js --budget 900 --repos 2500 --max-questions 10 --seed 39 &
          js cf9-rare-qa-js --budget 900 --repos 6000 --max-questions 10 --seed 59 --types const,params,multihop-def,multihop-value &
          wait
          pack cf9-qa 1280 0.08 39 cf9-qa-js cf3-py
          pack cf9-rare-qa 1280 0 59 cf9-rare-qa-js cf3-rare-py
-         local docs=(--docs-share 0.6 --doc-chars 4000 --mtime-share 0.5)
-         potrows cf9-pot cf9-js --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
-           --questions-per-row 5 --rows-per-sample 2 --seed 18 --limit 200 --progress 20 "${docs[@]}" &
-         potrows cf9-rare-pot cf9-rare --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:3000 --reread 256 \
-           --questions-per-row 10 --rows-per-sample 1 --seed 20 --limit 300 --progress 50 "${docs[@]}" &
-         wait
          data cf8 ;;
   esac
 }
