@@ -109,6 +109,18 @@ test('where: the file must be streamed and define the symbol; the verdict names 
   assert.equal((await checkAnswer('Where is `B`, as imported by pkg/util.py, defined?', 'pkg/util.py', repo)).detail, 'pkg/util.py imports `B` from pkg/base.py, not pkg/util.py');
 });
 
+test('where: prose and data files define nothing, even where a usage example reads like code', async () => {
+  const docs = memoryRepo([
+    { path: 'README.md', text: '# once\n\n```js\nvar once = require(\'once\')\nfunction load (file, cb) {}\n```\n' },
+    { path: 'package.json', text: '{ "name": "once" }\n' },
+    { path: 'once.js', text: 'module.exports = once\nfunction once (fn) { return fn }\n' },
+  ]);
+  assert.equal((await outlineFile('README.md', '```js\nfunction load (file, cb) {}\n```\n')).via, 'not-code');
+  const readme = await checkAnswer('Where is `once` defined?', 'README.md', docs);
+  assert.deepEqual([readme.status, readme.detail], ['not-found', 'README.md does not define `once`']);
+  assert.equal((await checkAnswer('Where is `once` defined?', 'once.js', docs)).status, 'checked');
+});
+
 test('value: the literal occurs on a line assigning the constant (any quote style, whole tokens, one hop)', async () => {
   assert.deepEqual(await checkAnswer('What does constant `MAX_SLOTS` equal?', '128', repo), { status: 'checked', kind: 'value', file: 'src/pot.ts', line: 4, detail: 'src/pot.ts assigns `MAX_SLOTS` = 128' });
   assert.equal((await checkAnswer('What is the value of MAX_SLOTS?', '12', repo)).status, 'not-found');

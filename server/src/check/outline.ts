@@ -1,4 +1,5 @@
-// One file's outline (definitions, imports): tree-sitter where a grammar fits, else the definition patterns.
+// One file's outline (definitions, imports): tree-sitter where a grammar fits, else the definition patterns; none
+// for prose and data files.
 // Outlines are cached by path and text, so repeated checks over a workspace do not parse a file twice.
 import { withTree } from './grammars';
 import { outlineByPatterns } from './patternOutline';
@@ -6,11 +7,22 @@ import { outlineTree } from './syntaxOutline';
 import type { FileOutline } from './types';
 
 const CACHE_LIMIT = 512;
+
+/**
+ * Prose and data: a README's usage example (`var once = require('once')`) reads like a definition to the patterns,
+ * and "Where is `once` defined?" answered `README.md` must not check out.
+ */
+const NOT_CODE = /\.(?:md|markdown|mdx|txt|rst|adoc|json|jsonc|ya?ml|toml|lock|ini|cfg|csv)$|(?:^|\/)(?:LICEN[CS]E|COPYING|NOTICE|AUTHORS|CHANGELOG|CHANGES|HISTORY)(?:\.[^/]*)?$/i;
+
+export function isNotCode(file: string): boolean {
+  return NOT_CODE.test(file);
+}
 const cache = new Map<string, { text: string; outline: FileOutline }>();
 
 export async function outlineFile(file: string, text: string): Promise<FileOutline> {
   const hit = cache.get(file);
   if (hit && hit.text === text) return hit.outline;
+  if (isNotCode(file)) return { definitions: [], imports: [], via: 'not-code' };
   let parsed: Omit<FileOutline, 'via'> | undefined;
   try {
     parsed = await withTree(file, text, (tree) => outlineTree(tree));

@@ -64,8 +64,11 @@ export interface ImportRef {
 export interface FileOutline {
   definitions: Definition[];
   imports: ImportRef[];
-  /** 'tree-sitter' when a grammar parsed it; 'patterns' for the definition-pattern fallback. */
-  via: 'tree-sitter' | 'patterns';
+  /**
+   * 'tree-sitter' when a grammar parsed it; 'patterns' for the definition-pattern fallback; 'not-code' for prose and
+   * data files (README, LICENSE, JSON, YAML ...), which define nothing even where an example reads like code.
+   */
+  via: 'tree-sitter' | 'patterns' | 'not-code';
 }
 
 /** A question form RepoPot's own model answers, for clients to offer. */
