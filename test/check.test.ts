@@ -99,7 +99,7 @@ test('where: the file must be streamed and define the symbol; the verdict names 
   assert.equal((await checkAnswer('Where is Run declared?', 'It is in cmd/main.go', repo)).line, 10);
   const wrong = await checkAnswer('Where is `Pot` defined?', 'src/policy.ts', repo);
   assert.equal(wrong.status, 'not-found');
-  assert.match(formatVerdict(wrong), /^not found in the repository \(src\/policy.ts does not define `Pot`\)$/);
+  assert.match(formatVerdict(wrong), /^not found in the repository \(src\/policy.ts does not define `Pot`; src\/pot.ts:7 does\)$/);
   assert.equal((await checkAnswer('Where is `Pot` defined?', 'out/util.js', repo)).status, 'not-found');
   assert.equal((await checkAnswer('Where is `Pot` defined?', 'I do not know', repo)).status, 'not-found');
   // `const { makePot } = require(…)` imports makePot; it does not define it.
@@ -117,7 +117,7 @@ test('where: prose and data files define nothing, even where a usage example rea
   ]);
   assert.equal((await outlineFile('README.md', '```js\nfunction load (file, cb) {}\n```\n')).via, 'not-code');
   const readme = await checkAnswer('Where is `once` defined?', 'README.md', docs);
-  assert.deepEqual([readme.status, readme.detail], ['not-found', 'README.md does not define `once`']);
+  assert.deepEqual([readme.status, readme.detail], ['not-found', 'README.md does not define `once`; once.js:2 does']);
   assert.equal((await checkAnswer('Where is `once` defined?', 'once.js', docs)).status, 'checked');
 });
 

@@ -36,7 +36,7 @@ export async function checkWhere(q: ParsedQuestion, answer: string, repo: RepoVi
   if (notDefining && from && from !== notDefining) {
     return { status: 'not-found', kind: 'where', detail: `${q.via} imports \`${q.symbol}\` from ${from}, not ${notDefining}` };
   }
-  if (notDefining) return { status: 'not-found', kind: 'where', detail: `${notDefining} does not define \`${name}\`` };
+  if (notDefining) return { status: 'not-found', kind: 'where', detail: `${notDefining} does not define \`${name}\`${await whereInstead(repo, name, signal)}` };
   return { status: 'not-found', kind: 'where', detail: `${named[0]} is not in the repository` };
 }
 
@@ -50,4 +50,13 @@ async function importedFrom(repo: RepoView, q: ParsedQuestion): Promise<string |
   const imp = (await outlineFile(via, text)).imports.find((i) => i.names.includes(q.symbol) || i.aliases?.[q.symbol] !== undefined);
   // The file the import resolves to, in the order bundlers and Python try (x.js before x.d.ts).
   return imp ? resolvedTargets(via, imp.spec, paths)[0] : undefined;
+}
+
+/** "; lib/a.js:12 does": where the parser finds the name at the top of a streamed file, so a wrong answer points on. */
+async function whereInstead(repo: RepoView, name: string, signal?: AbortSignal): Promise<string> {
+  const firstPerFile = new Map<string, number>();
+  for (const d of await definitionsOf(repo, name, signal)) if (!d.member && !firstPerFile.has(d.file)) firstPerFile.set(d.file, d.line);
+  const [first, ...others] = [...firstPerFile].map(([file, line]) => `${file}:${line}`);
+  if (!first) return '';
+  return `; ${first} does${others.length ? ` (also ${others.slice(0, 2).join(', ')}${others.length > 2 ? ', …' : ''})` : ''}`;
 }
