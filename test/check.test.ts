@@ -113,11 +113,12 @@ test('where: prose and data files define nothing, even where a usage example rea
   const docs = memoryRepo([
     { path: 'README.md', text: '# once\n\n```js\nvar once = require(\'once\')\nfunction load (file, cb) {}\n```\n' },
     { path: 'package.json', text: '{ "name": "once" }\n' },
+    { path: 'index.d.ts', text: 'declare function once<T>(fn: T): T\nexport = once\n' },
     { path: 'once.js', text: 'module.exports = once\nfunction once (fn) { return fn }\n' },
   ]);
   assert.equal((await outlineFile('README.md', '```js\nfunction load (file, cb) {}\n```\n')).via, 'not-code');
   const readme = await checkAnswer('Where is `once` defined?', 'README.md', docs);
-  assert.deepEqual([readme.status, readme.detail], ['not-found', 'README.md does not define `once`; once.js:2 does']);
+  assert.deepEqual([readme.status, readme.detail], ['not-found', 'README.md does not define `once`; once.js:2 does (also index.d.ts:1)']);
   assert.equal((await checkAnswer('Where is `once` defined?', 'once.js', docs)).status, 'checked');
 });
 

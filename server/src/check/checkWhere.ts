@@ -52,10 +52,31 @@ async function importedFrom(repo: RepoView, q: ParsedQuestion): Promise<string |
   return imp ? resolvedTargets(via, imp.spec, paths)[0] : undefined;
 }
 
-/** "; lib/a.js:12 does": where the parser finds the name at the top of a streamed file, so a wrong answer points on. */
+/** Files parsed at most to point a wrong answer on: a verdict must not wait on a parse of a whole large workspace. */
+const WHERE_INSTEAD_MAX_FILES = 40;
+
+/**
+ * "; lib/a.js:12 does": where the parser finds the name at the top of a streamed file, so a wrong answer points on.
+ * Only files whose text has the name where a definition would put it (after a defining keyword, or before `=`/`:`)
+ * are parsed, at most WHERE_INSTEAD_MAX_FILES: files that merely use the name are skipped unparsed. Implementations
+ * are named before declaration files.
+ */
 async function whereInstead(repo: RepoView, name: string, signal?: AbortSignal): Promise<string> {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const defining = new RegExp(`(?:\\b(?:function|class|def|const|let|var|interface|type|enum|struct|trait|fn|func|module|namespace)\\s+\\*?\\s*${escaped}\\b|(?<![\\w$])${escaped}\\s*[=:](?!=))`);
   const firstPerFile = new Map<string, number>();
-  for (const d of await definitionsOf(repo, name, signal)) if (!d.member && !firstPerFile.has(d.file)) firstPerFile.set(d.file, d.line);
+  let parsed = 0;
+  // Implementations before their declaration files (index.js before index.d.ts).
+  const declaration = (file: string) => /\.d\.[cm]?ts$/.test(file);
+  for (const file of [...repo.paths.filter((f) => !declaration(f)), ...repo.paths.filter(declaration)]) {
+    signal?.throwIfAborted();
+    if (parsed >= WHERE_INSTEAD_MAX_FILES) break;
+    const text = await repo.read(file);
+    if (text === undefined || !defining.test(text)) continue;
+    parsed++;
+    const top = (await definitionsIn(repo, file, name)).find((d) => !d.member);
+    if (top) firstPerFile.set(file, top.line);
+  }
   const [first, ...others] = [...firstPerFile].map(([file, line]) => `${file}:${line}`);
   if (!first) return '';
   return `; ${first} does${others.length ? ` (also ${others.slice(0, 2).join(', ')}${others.length > 2 ? ', …' : ''})` : ''}`;
