@@ -83,8 +83,9 @@ test('ingest --json: summary with skip reasons; ask --json answers with sources 
   // ingest saved the pot; ask found the folder unchanged and reused it.
   assert.equal(answer.pot, 'reused');
   // "What is PORT?" asks for a value: the answer is checked against the assignments of PORT.
-  const check = answer.check as { status: string; file?: string; line?: number };
+  const check = answer.check as { status: string; file?: string; line?: number; detail: string };
   assert.ok(check.status === 'checked' || check.status === 'not-found', JSON.stringify(check));
+  assert.ok(check.detail.length > 0, 'the verdict says why');
   if (check.status === 'checked') assert.deepEqual([check.file, sources[0].file, sources[0].startLine], ['src/config.ts', 'src/config.ts', check.line]);
   else assert.equal(check.file, undefined);
 });

@@ -54,7 +54,9 @@ async function ask(values: Values<typeof askFlags>, positionals: string[]): Prom
     // The answer checked against the repository; a confirming line leads the sources.
     const check = answer.stopReason === 'cancelled' ? undefined : await checkAnswer(question, answer.answer, diskRepo(request.options.repo, summary.filePaths), signal);
     const sources = check?.status === 'checked' ? leadWithConfirmation(answer.sources, check) : answer.sources;
-    const verdict = check ? { status: check.status, ...(check.file ? { file: check.file } : {}), ...(check.line ? { line: check.line } : {}) } : { status: 'unverifiable' as const };
+    const verdict = check
+      ? { status: check.status, ...(check.file ? { file: check.file } : {}), ...(check.line ? { line: check.line } : {}), detail: check.detail }
+      : { status: 'unverifiable' as const, detail: 'the answer was stopped' };
     if (values.json) {
       emitJson({ answer: answer.answer, sources, policy: summary.policy, budget: summary.budget, tokensSeen: summary.tokensSeen, tokensKept: summary.tokensKept, pot: summary.source, check: verdict });
     } else {
