@@ -130,6 +130,10 @@ data() {
          pack cf9-qa 1280 0.08 39 cf9-qa-js cf3-py
          pack cf9-rare-qa 1280 0 59 cf9-rare-qa-js cf3-rare-py
          data cf8 ;;
+    # cf9's rows only (session 11): cf9 kept the `.d.ts` habit of cf7's and cf8's old-rule rows (held-out base64-js:
+    # index.d.ts for every name; with index.d.ts removed, 3 of 3 right), so no old-rule rows at all; windows already
+    # hold .js/.d.ts pairs (149 pairs in 149 sampled windows), now answered with the .js
+    cf10) data cf9 ;;
   esac
 }
 
@@ -143,6 +147,7 @@ STAGES=(
   "cf6  1280 4    900   4e-4  20     -     $T/data/cf6-pot.npy:0.2,$T/data/cf6-pot-b.npy:0.2,$T/data/cf6-qa.npy:0.3,$T/data/cf6-copy.npy:0.3  4  3  0.3  --max-positions=2048"
   "cf8  1280 4    400   3e-4  20     cf7   $T/data/cf8-pot.npy:0.25,$T/data/cf8-rare-pot.npy:0.15,$T/data/cf7-pot.npy:0.05,$T/data/cf7-pot-b.npy:0.1,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.05,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf9  1280 4    450   3e-4  20     cf8/latest   $T/data/cf9-pot.npy:0.2,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf8-pot.npy:0.05,$T/data/cf8-rare-pot.npy:0.05,$T/data/cf7-pot-b.npy:0.05,$T/data/cf7-short-a.npy:0.05,$T/data/cf9-qa.npy:0.2,$T/data/cf9-rare-qa.npy:0.1,$T/data/cf6-qa.npy:0.05,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf10 1280 4    450   3e-4  20     cf9/latest   $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
