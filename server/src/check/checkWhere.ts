@@ -74,7 +74,8 @@ async function whereInstead(repo: RepoView, name: string, signal?: AbortSignal):
     const text = await repo.read(file);
     if (text === undefined || !defining.test(text)) continue;
     parsed++;
-    const top = (await definitionsIn(repo, file, name)).find((d) => !d.member);
+    // The text is in hand: outline it directly rather than through definitionsIn, which would read the file again.
+    const top = (await outlineFile(file, text)).definitions.find((d) => d.name === name && !d.member);
     if (top) firstPerFile.set(file, top.line);
   }
   const [first, ...others] = [...firstPerFile].map(([file, line]) => `${file}:${line}`);

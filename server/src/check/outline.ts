@@ -13,16 +13,12 @@ const CACHE_LIMIT = 512;
  * and "Where is `once` defined?" answered `README.md` must not check out.
  */
 const NOT_CODE = /\.(?:md|markdown|mdx|txt|rst|adoc|json|jsonc|ya?ml|toml|lock|ini|cfg|csv)$|(?:^|\/)(?:LICEN[CS]E|COPYING|NOTICE|AUTHORS|CHANGELOG|CHANGES|HISTORY)(?:\.[^/]*)?$/i;
-
-export function isNotCode(file: string): boolean {
-  return NOT_CODE.test(file);
-}
 const cache = new Map<string, { text: string; outline: FileOutline }>();
 
 export async function outlineFile(file: string, text: string): Promise<FileOutline> {
   const hit = cache.get(file);
   if (hit && hit.text === text) return hit.outline;
-  if (isNotCode(file)) return { definitions: [], imports: [], via: 'not-code' };
+  if (NOT_CODE.test(file)) return { definitions: [], imports: [], via: 'not-code' };
   let parsed: Omit<FileOutline, 'via'> | undefined;
   try {
     parsed = await withTree(file, text, (tree) => outlineTree(tree));
