@@ -39,6 +39,7 @@ export class Ctx implements vscode.Disposable {
   readonly config = new Config();
   readonly output: vscode.LogOutputChannel;
   private client: LanguageClient | undefined;
+  private lifecycle: Promise<void> = Promise.resolve();
   private readonly extDisposables: vscode.Disposable[] = [];
   private clientDisposables: vscode.Disposable[] = [];
   private readonly healthEmitter = new vscode.EventEmitter<ClientHealth>();
@@ -136,9 +137,14 @@ export class Ctx implements vscode.Disposable {
     this.setHealth({ kind: 'stopped' });
   }
 
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
+  /** Restarts run one at a time: two overlapping ones could leave the gauge showing "stopped" over a running server. */
+  restart(): Promise<void> {
+    const next = this.lifecycle.then(async () => {
+      await this.stop();
+      await this.start();
+    });
+    this.lifecycle = next.catch(() => undefined);
+    return next;
   }
 
   /** Settings that apply without a restart go to the running server. */

@@ -73,7 +73,9 @@ export async function activate(extension: vscode.ExtensionContext): Promise<Repo
     'repopot.resume': () => control(resumeRequest, 'Resume'),
     'repopot.rebuildCache': () => control(rebuildRequest, 'Rebuild'),
     'repopot.chooseModel': async () => {
-      if (await chooseModel(extension, c.config, c.output)) await c.restart();
+      const before = c.config.model;
+      // A changed repopot.model restarts the server through the configuration listener; only re-picking the same model restarts here.
+      if ((await chooseModel(extension, c.config, c.output)) && c.config.model === before) await c.restart();
     },
     'repopot.openSettings': () => vscode.commands.executeCommand('workbench.action.openSettings', '@ext:repopot.repopot'),
     'repopot.openLogs': () => c.output.show(),

@@ -274,9 +274,13 @@ async function main(): Promise<void> {
         const deadline = Date.now() + 120_000;
         for (;;) {
           await page.mouse.move(700, 300);
-          await gauge.first().hover();
-          if (await tooltip.waitFor({ timeout: 3_000 }).then(() => true, () => false)) break;
-          if (Date.now() > deadline) throw new Error('the gauge never reported repopot-tiny-code');
+          // While the server restarts and re-ingests, the gauge shows progress instead: keep trying until the deadline.
+          const hovered = await gauge.first().hover({ timeout: 5_000 }).then(() => true, () => false);
+          if (hovered && (await tooltip.waitFor({ timeout: 3_000 }).then(() => true, () => false))) break;
+          if (Date.now() > deadline) {
+            const shown = await page.locator('.statusbar-item').allInnerTexts().catch(() => []);
+            throw new Error(`the gauge never reported repopot-tiny-code; status bar shows: ${shown.join(' | ') || 'nothing'}`);
+          }
         }
       } else {
         await page.locator('.notification-toast', { hasText: 'Choose a model' }).first().waitFor();
