@@ -336,7 +336,8 @@ describe('orderFiles', () => {
   });
 
   it('moves the most recently modified files last, and supports path and mtime orders', () => {
-    const files = [at('a.ts', '', 100), at('b.ts', '', 300), at('c.ts', '', 100), at('d.ts', '', 200), at('e.ts', '', 100), at('f.ts', '', 100)];
+    const minute = 60_000;
+    const files = [at('a.ts', '', 100 * minute), at('b.ts', '', 300 * minute), at('c.ts', '', 100 * minute), at('d.ts', '', 200 * minute), at('e.ts', '', 100 * minute), at('f.ts', '', 100 * minute)];
     assert.deepEqual(paths(orderFiles(files)), ['a.ts', 'c.ts', 'e.ts', 'f.ts', 'd.ts', 'b.ts']);
     assert.deepEqual(paths(orderFiles(files, { recentTail: 1 })), ['a.ts', 'c.ts', 'd.ts', 'e.ts', 'f.ts', 'b.ts']);
     assert.deepEqual(paths(orderFiles(files, { recentTail: 0 })), ['a.ts', 'b.ts', 'c.ts', 'd.ts', 'e.ts', 'f.ts']);
@@ -345,6 +346,9 @@ describe('orderFiles', () => {
     // A fresh checkout (same times everywhere) keeps pure import order.
     const same = files.map((f) => ({ ...f, mtimeMs: 5 }));
     assert.deepEqual(paths(orderFiles(same)), ['a.ts', 'b.ts', 'c.ts', 'd.ts', 'e.ts', 'f.ts']);
+    // So does an unpacked package, whose files were written milliseconds apart (the last ones are not "edited").
+    const unpacked = files.map((f, i) => ({ ...f, mtimeMs: 1_000_000 + 120 * i }));
+    assert.deepEqual(paths(orderFiles(unpacked)), ['a.ts', 'b.ts', 'c.ts', 'd.ts', 'e.ts', 'f.ts']);
   });
 
   it('orders a walked repository using real mtimes', async () => {

@@ -18,13 +18,20 @@ export interface OrderOptions {
   order?: FileOrder;
   /**
    * 'imports' order: at most this many of the most recently modified files move to the end (default 8). Only
-   * files strictly newer than the median modification time qualify, so a fresh checkout, where every file has
-   * about the same time, keeps its import order.
+   * files at least five minutes newer than the median modification time qualify, so a fresh checkout or unpacked
+   * package, where every file has about the same time, keeps its import order.
    */
   recentTail?: number;
 }
 
 const DEFAULT_RECENT_TAIL = 8;
+
+/**
+ * How much newer than the median a file must be to count as recently edited. A clone or an unpacked package writes
+ * its files milliseconds to seconds apart; "strictly newer" alone moved whatever was written last (SECURITY.md,
+ * .travis.yml) to the end of the stream, where the cache keeps it, and the code itself out of it.
+ */
+const RECENT_EDIT_GAP_MS = 5 * 60_000;
 
 type FileOrderer = <T extends OrderableFile>(byPath: T[], options: OrderOptions) => T[];
 
@@ -104,7 +111,7 @@ function findRecentFiles(files: readonly OrderableFile[], limit: number): string
   const times = files.map((f) => f.mtimeMs).sort((a, b) => a - b);
   const median = times[Math.floor((times.length - 1) / 2)]!;
   return files
-    .filter((f) => f.mtimeMs > median)
+    .filter((f) => f.mtimeMs >= median + RECENT_EDIT_GAP_MS)
     .sort((a, b) => b.mtimeMs - a.mtimeMs || compareStrings(a.path, b.path))
     .slice(0, limit)
     .map((f) => f.path);
