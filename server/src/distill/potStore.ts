@@ -15,7 +15,9 @@ import type { SlotSource } from './provenance';
 //    at every compression, which the model reads worse, and is rebuilt.
 // 4: slots of lines that define or import a name carry `outline` (a third tag element), which InfiniPot's default
 //    pin=outline keeps ahead of the scores; a version-3 pot has no such tags and is rebuilt.
-export const POT_FORMAT_VERSION = 4;
+// 5: files written within minutes of each other no longer count as recently edited (order.ts), so an unpacked
+//    package streams its code last instead of whatever was written last; a version-4 pot may hold the old order.
+export const POT_FORMAT_VERSION = 5;
 const MAGIC = Buffer.from('RPPOT\n', 'ascii');
 
 export interface PotMeta {
