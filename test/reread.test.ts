@@ -57,9 +57,10 @@ test('questionNames: backticked spans (and a dotted path\'s last segment), else 
 
 test('rereadLines: the definition line first, then imports, then mentions, whole words only, within maxTokens, tagged as streamed', async () => {
   const names = ['fooBar'];
-  // Everything fits: per file (in the order given) its header, then its matching lines in file order.
+  // Everything fits: per file its header, then its matching lines in file order; the file with mentions only first,
+  // then the importing one, the defining one last (nearest the question).
   const all = await rereadLines(files, names, byteTokenizer, 10_000);
-  const expected = [streamed(files[0], [1, 4]), streamed(files[1], [3]), streamed(files[2], [1])];
+  const expected = [streamed(files[0], [1, 4]), streamed(files[2], [1]), streamed(files[1], [3])];
   assert.deepEqual(all.tokens, expected.flatMap((e) => e.tokens));
   assert.deepEqual(plain(all.sources), expected.flatMap((e) => e.sources), 'header line 0, then each line with its 1-based number; fooBarBaz is not fooBar');
   assert.equal(all.sources.length, all.tokens.length);
@@ -74,7 +75,7 @@ test('rereadLines: the definition line first, then imports, then mentions, whole
   // Room for two: the import comes next.
   const imports = streamed(files[2], [1]);
   const two = await rereadLines(files, names, byteTokenizer, definition.tokens.length + imports.tokens.length);
-  assert.deepEqual(two.tokens, [...definition.tokens, ...imports.tokens], 'grouped by file in the order given');
+  assert.deepEqual(two.tokens, [...imports.tokens, ...definition.tokens], 'grouped by file, the definition last');
   // Never more than maxTokens, whatever the budget.
   for (let budget = 0; budget <= all.tokens.length + 5; budget += 7) {
     const r = await rereadLines(files, names, byteTokenizer, budget);

@@ -83,7 +83,7 @@ type Rank = 0 | 1 | 2;
  * What to put back for `names`: every line of `files` that contains one of them as a whole word, ranked — lines
  * defining the name first (outlineFile's definitions), then import lines naming it, then other mentions; ties in
  * file order — each with its file's header once, until the next piece would pass `maxTokens`. Returned grouped by
- * file (in the order given), lines in file order, tokenized and tagged as the streamer does (header with `encode`,
+ * file, the files with a definition last (then those with an import; ties in the order given), lines in file order, tokenized and tagged as the streamer does (header with `encode`,
  * each line with `encodeContent`; lines that define or import a name tagged `outline`).
  */
 export async function rereadLines(files: readonly StreamableFile[], names: readonly string[], tokenizer: Tokenizer, maxTokens: number): Promise<RereadPieces> {
@@ -133,7 +133,11 @@ export async function rereadLines(files: readonly StreamableFile[], names: reado
     if (!headers.has(c.file)) headers.set(c.file, headerTokens);
     picked.push({ file: c.file, line: c.line, tokens, outline: c.outline });
   }
-  picked.sort((a, b) => a.file - b.file || a.line - b.line);
+  // Groups whose best line is a definition go last, next to the question: a small model leans on what it read
+  // last, and a README's usage example (`var eos = require(...)`) read after the real definition won the answer.
+  const bestRank = new Map<number, Rank>();
+  for (const c of candidates) if (headers.has(c.file) && !bestRank.has(c.file)) bestRank.set(c.file, c.rank);
+  picked.sort((a, b) => bestRank.get(b.file)! - bestRank.get(a.file)! || a.file - b.file || a.line - b.line);
 
   const out: RereadPieces = { tokens: [], sources: [] };
   const push = (tokens: readonly number[], source: SlotSource): void => {
