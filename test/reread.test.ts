@@ -85,6 +85,20 @@ test('rereadLines: the definition line first, then imports, then mentions, whole
   assert.deepEqual((await rereadLines(files, ['absent'], byteTokenizer, 1000)).tokens, []);
 });
 
+test('rereadLines: an implementation goes after its declaration file; prose mentions stay out when code defines the name', async () => {
+  const pkg: StreamableFile[] = [
+    { path: 'README.md', text: '# eos\n\n    var eos = require("end-of-stream")\n' },
+    { path: 'index.js', text: 'var eos = function (stream) {\n  return stream;\n};\nmodule.exports = eos;\n' },
+    { path: 'index.d.ts', text: 'declare function eos(stream: unknown): unknown;\nexport = eos;\n' },
+  ];
+  const read = await rereadLines(pkg, ['eos'], byteTokenizer, 10_000);
+  const order = [...new Set(read.sources.map((s) => s.file))];
+  assert.deepEqual(order, ['index.d.ts', 'index.js'], 'no README mention; the implementation nearest the question');
+  // Without a definition in code, the README's mention is all there is, and it is put back.
+  const proseOnly = await rereadLines([pkg[0]], ['eos'], byteTokenizer, 10_000);
+  assert.deepEqual([...new Set(proseOnly.sources.map((s) => s.file))], ['README.md']);
+});
+
 function pieces(n: number, file = 'src/b.ts'): RereadPieces {
   return { tokens: sampleTokens(n, 259, 11), sources: Array.from({ length: n }, (_, i) => ({ file, line: Math.floor(i / 10) + 1 })) };
 }

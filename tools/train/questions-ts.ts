@@ -3,6 +3,7 @@
 // question generator (gen-questions.ts) and its tests.
 import ts from 'typescript';
 import { posix } from 'node:path';
+import { isDeclarationFile } from '../../server/src/check/outline';
 
 export interface RepoFile { path: string; text: string }
 export interface Question {
@@ -128,7 +129,6 @@ export function resolveSpec(from: string, spec: string, paths: Set<string>): str
 
 // ---------- questions ----------
 export const code = (s: string): string => '`' + s + '`';
-export const isDeclarationFile = (p: string): boolean => /\.d\.[cm]?ts$/.test(p);
 export function questionsFor(files: RepoFile[], keyOf: (f: RepoFile) => string): Question[] {
   const all = files.map((f) => facts(f, keyOf(f)));
   const paths = new Set(files.map((f) => f.path));

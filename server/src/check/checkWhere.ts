@@ -2,7 +2,7 @@
 import { answerPaths } from './answerText';
 import { definitionsIn, definitionsOf, namesViaImport } from './definitions';
 import { resolvedTargets } from './modules';
-import { outlineFile } from './outline';
+import { isDeclarationFile, outlineFile } from './outline';
 import { resolveAnswerPath } from './repoView';
 import type { AnswerCheck, ParsedQuestion, RepoView } from './types';
 
@@ -67,8 +67,7 @@ async function whereInstead(repo: RepoView, name: string, signal?: AbortSignal):
   const firstPerFile = new Map<string, number>();
   let parsed = 0;
   // Implementations before their declaration files (index.js before index.d.ts).
-  const declaration = (file: string) => /\.d\.[cm]?ts$/.test(file);
-  for (const file of [...repo.paths.filter((f) => !declaration(f)), ...repo.paths.filter(declaration)]) {
+  for (const file of [...repo.paths.filter((f) => !isDeclarationFile(f)), ...repo.paths.filter(isDeclarationFile)]) {
     signal?.throwIfAborted();
     if (parsed >= WHERE_INSTEAD_MAX_FILES) break;
     const text = await repo.read(file);

@@ -15,6 +15,9 @@ const CACHE_LIMIT = 512;
 const NOT_CODE = /\.(?:md|markdown|mdx|txt|rst|adoc|json|jsonc|ya?ml|toml|lock|ini|cfg|csv)$|(?:^|\/)(?:LICEN[CS]E|COPYING|NOTICE|AUTHORS|CHANGELOG|CHANGES|HISTORY)(?:\.[^/]*)?$/i;
 const cache = new Map<string, { text: string; outline: FileOutline }>();
 
+/** A TypeScript declaration file (`index.d.ts`): it declares what an implementation beside it defines. */
+export const isDeclarationFile = (file: string): boolean => /\.d\.[cm]?ts$/.test(file);
+
 export async function outlineFile(file: string, text: string): Promise<FileOutline> {
   const hit = cache.get(file);
   if (hit && hit.text === text) return hit.outline;

@@ -7,7 +7,7 @@
 import type { Engine } from '../engine/engine';
 import type { KvCache } from '../engine/kvCache';
 import type { Tokenizer } from '../model/tokenizer';
-import { outlineFile } from '../check/outline';
+import { isDeclarationFile, outlineFile } from '../check/outline';
 import { outlineLineSet } from './outlineLines';
 import { catalystScores } from './policies/infinipot';
 import { topK } from './policies/policy';
@@ -83,13 +83,16 @@ type Rank = 0 | 1 | 2;
  * What to put back for `names`: every line of `files` that contains one of them as a whole word, ranked — lines
  * defining the name first (outlineFile's definitions), then import lines naming it, then other mentions; ties in
  * file order — each with its file's header once, until the next piece would pass `maxTokens`. Returned grouped by
- * file, the files with a definition last (then those with an import; ties in the order given), lines in file order, tokenized and tagged as the streamer does (header with `encode`,
+ * file, the files with a definition last (implementations after declaration files), before them those with an
+ * import, first those with mentions only (prose and data files' mentions are left out when code defines the name;
+ * ties in the order given), lines in file order, tokenized and tagged as the streamer does (header with `encode`,
  * each line with `encodeContent`; lines that define or import a name tagged `outline`).
  */
 export async function rereadLines(files: readonly StreamableFile[], names: readonly string[], tokenizer: Tokenizer, maxTokens: number): Promise<RereadPieces> {
   const header = headerForTokenizer(tokenizer);
   const patterns = names.filter((n) => n.length > 0).map((name) => ({ name, re: wholeWord(name) }));
   const candidates: { file: number; line: number; text: string; rank: Rank; outline: boolean }[] = [];
+  const proseOrData = new Set<number>(); // file indexes outlineFile reads as not code
   if (patterns.length > 0 && maxTokens > 0) {
     for (const [fileIndex, file] of files.entries()) {
       const lines = splitLines(file.text);
@@ -100,6 +103,7 @@ export async function rereadLines(files: readonly StreamableFile[], names: reado
       });
       if (hits.size === 0) continue;
       const outline = await outlineFile(file.path, file.text);
+      if (outline.via === 'not-code') proseOrData.add(fileIndex);
       const defining = new Set<number>();
       for (const d of outline.definitions) if (hits.get(d.line)?.includes(d.name)) defining.add(d.line);
       const importing = new Set<number>();
@@ -121,11 +125,15 @@ export async function rereadLines(files: readonly StreamableFile[], names: reado
     }
   }
   candidates.sort((a, b) => a.rank - b.rank || a.file - b.file || a.line - b.line);
+  // With a definition in code at hand, prose and data files' mentions only compete with it (a README's
+  // `var eos = require('end-of-stream')` reads like one); without one they are all there is.
+  const withDefinition = candidates.some((c) => c.rank === 0);
+  const kept = withDefinition ? candidates.filter((c) => !(c.rank === 2 && proseOrData.has(c.file))) : candidates;
 
   const headers = new Map<number, number[]>(); // file index → its header's tokens, once picked
   const picked: { file: number; line: number; tokens: number[]; outline: boolean }[] = [];
   let used = 0;
-  for (const c of candidates) {
+  for (const c of kept) {
     const headerTokens = headers.has(c.file) ? [] : tokenizer.encode(header(files[c.file].path));
     const tokens = encodeContent(tokenizer, c.text);
     if (used + headerTokens.length + tokens.length > maxTokens) break;
@@ -133,11 +141,11 @@ export async function rereadLines(files: readonly StreamableFile[], names: reado
     if (!headers.has(c.file)) headers.set(c.file, headerTokens);
     picked.push({ file: c.file, line: c.line, tokens, outline: c.outline });
   }
-  // Groups whose best line is a definition go last, next to the question: a small model leans on what it read
-  // last, and a README's usage example (`var eos = require(...)`) read after the real definition won the answer.
-  const bestRank = new Map<number, Rank>();
-  for (const c of candidates) if (headers.has(c.file) && !bestRank.has(c.file)) bestRank.set(c.file, c.rank);
-  picked.sort((a, b) => bestRank.get(b.file)! - bestRank.get(a.file)! || a.file - b.file || a.line - b.line);
+  // Groups whose best line is a definition go last, next to the question, an implementation after its declaration
+  // file (index.js after index.d.ts): a small model leans on what it read last.
+  const groupKey = new Map<number, number>();
+  for (const c of kept) if (headers.has(c.file) && !groupKey.has(c.file)) groupKey.set(c.file, 2 * c.rank + (isDeclarationFile(files[c.file].path) ? 1 : 0));
+  picked.sort((a, b) => groupKey.get(b.file)! - groupKey.get(a.file)! || a.file - b.file || a.line - b.line);
 
   const out: RereadPieces = { tokens: [], sources: [] };
   const push = (tokens: readonly number[], source: SlotSource): void => {
