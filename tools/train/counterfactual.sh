@@ -134,6 +134,10 @@ data() {
     # index.d.ts for every name; with index.d.ts removed, 3 of 3 right), so no old-rule rows at all; windows already
     # hold .js/.d.ts pairs (149 pairs in 149 sampled windows), now answered with the .js
     cf10) data cf9 ;;
+    # Session 12: cf10 at step 450 was committed (111 of 395, held-out ask-trial 42 of 48); its rows again, from its
+    # last checkpoint, at a lower peak LR. The rows predate session 12's re-read order (defining file last, prose
+    # mentions left out when code defines the name): regenerating them with it is the next data change.
+    cf11) data cf9 ;;
   esac
 }
 
@@ -148,6 +152,7 @@ STAGES=(
   "cf8  1280 4    400   3e-4  20     cf7   $T/data/cf8-pot.npy:0.25,$T/data/cf8-rare-pot.npy:0.15,$T/data/cf7-pot.npy:0.05,$T/data/cf7-pot-b.npy:0.1,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.05,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf9  1280 4    450   3e-4  20     cf8/latest   $T/data/cf9-pot.npy:0.2,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf8-pot.npy:0.05,$T/data/cf8-rare-pot.npy:0.05,$T/data/cf7-pot-b.npy:0.05,$T/data/cf7-short-a.npy:0.05,$T/data/cf9-qa.npy:0.2,$T/data/cf9-rare-qa.npy:0.1,$T/data/cf6-qa.npy:0.05,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf10 1280 4    450   3e-4  20     cf9/latest   $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf11 1280 4    450   2e-4  20     cf10/latest  $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
