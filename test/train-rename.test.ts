@@ -66,7 +66,7 @@ test('TypeScript/JavaScript renaming keeps every answer true and leaves nothing 
   }
 });
 
-test('where questions: an implementation beats its .d.ts declaration; a name only declared is asked only for types', () => {
+test('where questions: an implementation beats its .d.ts declaration; a name only declared is asked for types, or when its .js is in the window without it', () => {
   const files: RepoFile[] = [
     { path: 'index.js', text: 'function toBytes(s) { return s; }\nmodule.exports = { toBytes };\n' },
     { path: 'index.d.ts', text: 'export function toBytes(s: string): Uint8Array;\nexport interface Options { strict: boolean }\nexport declare function fromBytes(b: Uint8Array): string;\n' },
@@ -74,7 +74,11 @@ test('where questions: an implementation beats its .d.ts declaration; a name onl
   const where = Object.fromEntries(questionsFor(files, () => '').filter((q) => q.type === 'where').map((q) => [q.name, q.answer]));
   assert.equal(where.toBytes, 'index.js', 'defined in index.js, declared in index.d.ts');
   assert.equal(where.Options, 'index.d.ts', 'a type lives in its declaration file');
-  assert.equal(where.fromBytes, undefined, 'a function whose implementation is not in the window is not asked');
+  assert.equal(where.fromBytes, 'index.d.ts', 'index.js is in the window and does not define it: only the declaration does');
+  const alone = Object.fromEntries(questionsFor([files[1]], () => '').filter((q) => q.type === 'where').map((q) => [q.name, q.answer]));
+  assert.equal(alone.fromBytes, undefined, 'a function whose implementation is not in the window is not asked');
+  assert.equal(alone.toBytes, undefined);
+  assert.equal(alone.Options, 'index.d.ts');
 });
 
 test('Python renaming keeps every answer true (tools/train/test_rename_py.py)', (t) => {

@@ -150,8 +150,11 @@ export function questionsFor(files: RepoFile[], keyOf: (f: RepoFile) => string):
     if (ds.length !== 1 || !valid(name)) continue;
     const d = ds[0];
     const kind = d.value !== undefined ? 'constant' : d.kind;
-    // a function or value only declared (its .js outside the window) has no answer here; types live in .d.ts
-    if (!isDeclarationFile(d.path) || d.kind === 'type') qs.push({ question: `Where is ${code(name)} defined?`, answer: d.path, type: 'where', evidence: [d], name, kind });
+    // A function or value only declared has no answer here when its .js is outside the window; with the .js in the
+    // window and not defining it (it re-exports or uses a global: queue-microtask, wsl-utils), the declaration is
+    // the answer. Types live in .d.ts.
+    const implementationInWindow = paths.has(d.path.replace(/\.d\.([cm]?)ts$/, '.$1js'));
+    if (!isDeclarationFile(d.path) || d.kind === 'type' || implementationInWindow) qs.push({ question: `Where is ${code(name)} defined?`, answer: d.path, type: 'where', evidence: [d], name, kind });
     if (d.kind === 'function' && d.params) qs.push({ question: `What parameters does function ${code(name)} take?`, answer: d.params.length ? d.params.join(', ') : 'none', type: 'params', evidence: [d], name, kind });
     if (d.value !== undefined) qs.push({ question: `What does constant ${code(name)} equal?`, answer: d.value, type: 'const', evidence: [d], name, kind });
   }
