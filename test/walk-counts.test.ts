@@ -40,6 +40,30 @@ test('pruned folders count their files; data files are skipped as data; every fi
   assert.ok(raw.files.some((f) => f.path === 'tables/codes.json'));
 });
 
+test('a package that ships only its build: its dist/ is read; beside source code it stays skipped', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-walk-'));
+  const write = (rel: string, text: string): void => {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  };
+  write('README.md', '# chownr\n');
+  write('package.json', '{ "main": "./dist/commonjs/index.js" }\n');
+  write('dist/commonjs/index.js', 'exports.chownr = function () {};\n');
+  write('dist/esm/index.js', 'export const chownr = () => {};\n');
+  write('dist/esm/index.js.map', '{}\n');
+  write('coverage/lcov.info', 'TN:\n');
+  const built = await walkRepository(dir);
+  assert.deepEqual(built.files.map((f) => f.path), ['README.md', 'dist/commonjs/index.js', 'dist/esm/index.js', 'package.json']);
+  assert.ok(!built.skipped.some((s) => s.path === 'dist'), 'dist/ is no longer counted as skipped');
+  assert.ok(built.skipped.some((s) => s.path === 'dist/esm/index.js.map' && s.reason === 'generated'), 'the filters still apply inside it');
+  assert.ok(built.skipped.some((s) => s.path === 'coverage'), 'only build output folders, not caches or coverage');
+
+  write('src/index.ts', 'export function chownr() {}\n');
+  const withSource = await walkRepository(dir);
+  assert.deepEqual(withSource.files.map((f) => f.path), ['README.md', 'package.json', 'src/index.ts']);
+  assert.equal(withSource.skipped.find((s) => s.path === 'dist')?.reason, 'generated');
+});
+
 test('classifyData: by extension and size only', () => {
   assert.equal(classifyData('package.json', 2000), null);
   assert.match(classifyData('data/big.json', 20_000)!, /JSON > 16 KiB/);

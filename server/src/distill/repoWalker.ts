@@ -114,8 +114,39 @@ export async function walkRepository(root: string, options: WalkOptions = {}): P
   const skipped: SkippedFile[] = [];
   const candidates: string[] = [];
 
-  // Iterative depth-first walk over sorted entries: deterministic, and no recursion limit on deep trees.
-  const pending: string[] = [''];
+  await walkFolders(ctx, [''], skipped, candidates);
+  // A package that ships only its build (npm packages compiled to dist/): with no source file outside the build
+  // folders, those folders are the code, so they are read rather than nothing at all.
+  if (!candidates.some(isSourceCode)) {
+    const builds = skipped.filter((s) => s.reason === 'generated' && (s.files ?? 0) > 0 && BUILD_OUTPUT_DIRS.has(s.path.slice(s.path.lastIndexOf('/') + 1)));
+    if (builds.length > 0) {
+      for (const b of builds) skipped.splice(skipped.indexOf(b), 1);
+      await walkFolders(ctx, builds.map((b) => b.path), skipped, candidates);
+    }
+  }
+
+  const loaded = await mapConcurrently(candidates, READ_CONCURRENCY, (rel) => loadFile(ctx, rel));
+  const files: RepoFile[] = [];
+  for (const item of loaded) {
+    if ('reason' in item) skipped.push(item);
+    else files.push(item);
+  }
+  files.sort((a, b) => compareStrings(a.path, b.path));
+  return { files, skipped, skipCounts: countSkips(skipped) };
+}
+
+/** Build output folders that hold a package's code when it ships nothing else (see walkRepository). */
+const BUILD_OUTPUT_DIRS = new Set(['dist', 'build', 'out']);
+
+/** A file of a programming language (not prose, data or configuration). */
+function isSourceCode(rel: string): boolean {
+  return SOURCE_EXTENSION.test(rel);
+}
+const SOURCE_EXTENSION = /\.(?:[cm]?[jt]sx?|py|rs|go|java|kt|swift|c|cc|cpp|h|hpp|cs|rb|php|scala|dart|lua|sh|vue|svelte)$/i;
+
+/** Depth-first walk of `starts` (relative folders) over sorted entries: deterministic, no recursion limit. */
+async function walkFolders(ctx: WalkContext, starts: readonly string[], skipped: SkippedFile[], candidates: string[]): Promise<void> {
+  const pending: string[] = [...starts].reverse();
   while (pending.length > 0) {
     throwIfAborted(ctx.signal);
     const relDir = pending.pop()!;
@@ -123,7 +154,7 @@ export async function walkRepository(root: string, options: WalkOptions = {}): P
     try {
       entries = await readdir(path.join(ctx.root, relDir), { withFileTypes: true });
     } catch (err) {
-      if (relDir === '') throw new RepoWalkError(root, `cannot list the repository folder: ${describeError(err)}`);
+      if (relDir === '') throw new RepoWalkError(ctx.root, `cannot list the repository folder: ${describeError(err)}`);
       skipped.push({ path: relDir, reason: 'unreadable', detail: errorCode(err) });
       continue;
     }
@@ -145,15 +176,6 @@ export async function walkRepository(root: string, options: WalkOptions = {}): P
     // Pushed in reverse so the stack pops them in name order.
     for (let i = subdirs.length - 1; i >= 0; i--) pending.push(subdirs[i]!);
   }
-
-  const loaded = await mapConcurrently(candidates, READ_CONCURRENCY, (rel) => loadFile(ctx, rel));
-  const files: RepoFile[] = [];
-  for (const item of loaded) {
-    if ('reason' in item) skipped.push(item);
-    else files.push(item);
-  }
-  files.sort((a, b) => compareStrings(a.path, b.path));
-  return { files, skipped, skipCounts: countSkips(skipped) };
 }
 
 /**
