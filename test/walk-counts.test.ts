@@ -9,12 +9,18 @@ import { walkRepository } from '../server/src/distill/repoWalker';
 import { skippedFileCounts } from '../server/src/distill/distiller';
 import { classifyData } from '../server/src/distill/fileFilters';
 
-test('pruned folders count their files; data files are skipped as data; every file is accounted for', async () => {
+/** A fresh temp folder and a writer of files into it (parents created). */
+function tempRepo(): { dir: string; write: (rel: string, text: string) => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-walk-'));
   const write = (rel: string, text: string): void => {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), text);
   };
+  return { dir, write };
+}
+
+test('pruned folders count their files; data files are skipped as data; every file is accounted for', async () => {
+  const { dir, write } = tempRepo();
   write('package.json', '{ "name": "x" }\n');
   write('src/index.js', 'module.exports = 1;\n');
   for (let i = 0; i < 17; i++) write(`dist/sub${i % 3}/f${i}.js`, `var a${i} = ${i};\n`);
@@ -41,11 +47,7 @@ test('pruned folders count their files; data files are skipped as data; every fi
 });
 
 test('a package that ships only its build: its dist/ is read; beside source code it stays skipped', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-walk-'));
-  const write = (rel: string, text: string): void => {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), text);
-  };
+  const { dir, write } = tempRepo();
   write('README.md', '# chownr\n');
   write('package.json', '{ "main": "./dist/commonjs/index.js" }\n');
   write('dist/commonjs/index.js', 'exports.chownr = function () {};\n');
