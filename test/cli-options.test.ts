@@ -90,15 +90,16 @@ test('a folder with nothing to read: ask fails with the skip counts before the m
   assert.match(r.stderr, /no file to read: the folder is empty/);
 
   const skipped = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-skipped-'));
-  fs.mkdirSync(path.join(skipped, 'dist'));
-  for (let i = 0; i < 17; i++) fs.writeFileSync(path.join(skipped, 'dist', `f${i}.js`), `var a${i} = 1;\n`);
+  // coverage/, not dist/: a folder with no source outside dist/ reads dist/ (a package that ships only its build).
+  fs.mkdirSync(path.join(skipped, 'coverage'));
+  for (let i = 0; i < 17; i++) fs.writeFileSync(path.join(skipped, 'coverage', `f${i}.js`), `var a${i} = 1;\n`);
   fs.writeFileSync(path.join(skipped, 'logo.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
   fs.writeFileSync(path.join(skipped, 'table.csv'), 'a,b\n'.repeat(4000));
   fs.writeFileSync(path.join(skipped, 'codes.json'), JSON.stringify(Array.from({ length: 5000 }, (_, i) => i), null, 1));
   fs.writeFileSync(path.join(skipped, 'package-lock.json'), '{}\n');
   const s = repopot(['ask', 'q', '--repo', skipped, '--model', root]);
   assert.equal(s.code, 1);
-  // The pruned dist/ folder counts its 17 files; the table is data, the lock file generated.
+  // The pruned coverage/ folder counts its 17 files; the table is data, the lock file generated.
   assert.match(s.stderr, /every file was skipped \(18 generated, 1 binary, 2 data\)/);
   assert.doesNotMatch(s.stderr, /built|graph/);
 });
