@@ -103,6 +103,14 @@ const GENERATED_DIRS = new Set([
   'obj',
 ]);
 
+/** The build output folders among them: they hold a package's code when it ships nothing else (repoWalker.ts). */
+const BUILD_OUTPUT_DIRS = new Set(['dist', 'build', 'out']);
+
+/** Whether the folder at `relPath` is a build output folder (by its name). */
+export function isBuildOutputDir(relPath: string): boolean {
+  return BUILD_OUTPUT_DIRS.has(relPath.slice(relPath.lastIndexOf('/') + 1));
+}
+
 const LOCK_FILES = new Set([
   'package-lock.json',
   'npm-shrinkwrap.json',

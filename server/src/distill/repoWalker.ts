@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { describeError } from '../model/errors';
 import { throwIfAborted } from '../util/abort';
 import { FileError } from '../util/fileError';
-import { classifyData, classifyPath, classifyText, DEFAULT_EXCLUDES, looksBinary, SKIP_REASONS, type SkipReason } from './fileFilters';
+import { grammarFor } from '../check/grammars';
+import { classifyData, classifyPath, classifyText, DEFAULT_EXCLUDES, isBuildOutputDir, looksBinary, SKIP_REASONS, type SkipReason } from './fileFilters';
 import { GitignoreRules } from './gitignore';
 import { GlobSet } from './glob';
 
@@ -115,10 +116,10 @@ export async function walkRepository(root: string, options: WalkOptions = {}): P
   const candidates: string[] = [];
 
   await walkFolders(ctx, [''], skipped, candidates);
-  // A package that ships only its build (npm packages compiled to dist/): with no source file outside the build
-  // folders, those folders are the code, so they are read rather than nothing at all.
-  if (!candidates.some(isSourceCode)) {
-    const builds = skipped.filter((s) => s.reason === 'generated' && (s.files ?? 0) > 0 && BUILD_OUTPUT_DIRS.has(s.path.slice(s.path.lastIndexOf('/') + 1)));
+  // A package that ships only its build (npm packages compiled to dist/): with no source file (one a grammar reads)
+  // outside the build folders, those folders are the code, so they are read rather than nothing at all.
+  if (!candidates.some((rel) => grammarFor(rel) !== undefined)) {
+    const builds = skipped.filter((s) => s.reason === 'generated' && (s.files ?? 0) > 0 && isBuildOutputDir(s.path));
     if (builds.length > 0) {
       for (const b of builds) skipped.splice(skipped.indexOf(b), 1);
       await walkFolders(ctx, builds.map((b) => b.path), skipped, candidates);
@@ -134,15 +135,6 @@ export async function walkRepository(root: string, options: WalkOptions = {}): P
   files.sort((a, b) => compareStrings(a.path, b.path));
   return { files, skipped, skipCounts: countSkips(skipped) };
 }
-
-/** Build output folders that hold a package's code when it ships nothing else (see walkRepository). */
-const BUILD_OUTPUT_DIRS = new Set(['dist', 'build', 'out']);
-
-/** A file of a programming language (not prose, data or configuration). */
-function isSourceCode(rel: string): boolean {
-  return SOURCE_EXTENSION.test(rel);
-}
-const SOURCE_EXTENSION = /\.(?:[cm]?[jt]sx?|py|rs|go|java|kt|swift|c|cc|cpp|h|hpp|cs|rb|php|scala|dart|lua|sh|vue|svelte)$/i;
 
 /** Depth-first walk of `starts` (relative folders) over sorted entries: deterministic, no recursion limit. */
 async function walkFolders(ctx: WalkContext, starts: readonly string[], skipped: SkippedFile[], candidates: string[]): Promise<void> {
