@@ -12,7 +12,7 @@ import { buildImportGraph } from '../server/src/distill/imports';
 import { topologicalOrder } from '../server/src/distill/graph';
 import { GlobSet, globToRegExp } from '../server/src/distill/glob';
 import { diffRepository, manifestOf } from '../server/src/distill/manifest';
-import { readRepositoryFile, walkRepository, RepoWalkError, type RepoFile } from '../server/src/distill/repoWalker';
+import { walkRepository, RepoWalkError } from '../server/src/distill/repoWalker';
 import {
   fileHeader,
   headerForTokenizer,
@@ -248,29 +248,7 @@ describe('walkRepository', () => {
     controller.abort();
     await assert.rejects(walkRepository(root, { signal: controller.signal }), { name: 'AbortError' });
   });
-
-  it('reads single files with the same rules (freshness)', async () => {
-    const root = makeRepo({
-      '.gitignore': 'tmp/\n',
-      'src/a.ts': 'a\n',
-      'tmp/x.ts': 'x',
-      'node_modules/m/index.js': 'm',
-      'blob.bin.txt': Buffer.from([0, 1, 2]),
-    });
-    const ok = await readRepositoryFile(root, 'src/a.ts');
-    assert.ok(!('reason' in ok) && ok.text === 'a\n');
-    assert.equal((await readRepositoryFile(root, 'tmp/x.ts')).path, 'tmp/x.ts');
-    assert.equal(reason(await readRepositoryFile(root, 'tmp/x.ts')), 'ignored');
-    assert.equal(reason(await readRepositoryFile(root, 'node_modules/m/index.js')), 'vendored');
-    assert.equal(reason(await readRepositoryFile(root, 'blob.bin.txt')), 'binary');
-    assert.equal(reason(await readRepositoryFile(root, 'gone.ts')), 'unreadable');
-    assert.equal(reason(await readRepositoryFile(root, '../escape.ts')), 'outside-root');
-  });
 });
-
-function reason(r: RepoFile | { reason: string }): string | undefined {
-  return 'reason' in r ? r.reason : undefined;
-}
 
 describe('orderFiles', () => {
   const at = (p: string, text: string, mtimeMs = 1000): { path: string; text: string; mtimeMs: number } => ({

@@ -170,37 +170,6 @@ async function walkFolders(ctx: WalkContext, starts: readonly string[], skipped:
   }
 }
 
-/**
- * Reads one file by its relative path with the same rules as the walk (gitignore, globs, filters, content
- * checks): for freshness, when a watcher reports a change. Returns the skip instead when it would be skipped.
- */
-export async function readRepositoryFile(
-  root: string,
-  relPath: string,
-  options: WalkOptions = {},
-): Promise<RepoFile | SkippedFile> {
-  const ctx = await createContext(root, options);
-  const rel = toPosixRelative(relPath);
-  if (rel === null) return { path: relPath, reason: 'outside-root', detail: 'path leaves the repository' };
-  // Ancestor directories get the checks the walk would have applied while descending.
-  const segments = rel.split('/');
-  for (let depth = 1; depth < segments.length; depth++) {
-    const dirRel = segments.slice(0, depth).join('/');
-    const skip = await classifyEntry(ctx, dirRel, 'directory', true);
-    if (skip) return { ...skip, path: rel, detail: `inside ${dirRel}${skip.detail ? `: ${skip.detail}` : ''}` };
-  }
-  let kind: EntryKind;
-  try {
-    kind = kindOfStats(await lstat(path.join(ctx.root, rel)));
-  } catch (err) {
-    return { path: rel, reason: 'unreadable', detail: errorCode(err) };
-  }
-  const skip = await classifyEntry(ctx, rel, kind, false);
-  if (skip) return skip;
-  if (kind === 'directory') return { path: rel, reason: 'not-a-file', detail: 'is a directory' };
-  return loadFile(ctx, rel);
-}
-
 async function createContext(root: string, options: WalkOptions): Promise<WalkContext> {
   throwIfAborted(options.signal);
   const absRoot = path.resolve(root);
@@ -358,13 +327,6 @@ function countSkips(skipped: readonly SkippedFile[]): Record<SkipReason, number>
   const counts = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
   for (const s of skipped) counts[s.reason]++;
   return counts;
-}
-
-/** Normalizes a caller-given relative path to POSIX; null when it escapes the root. */
-function toPosixRelative(relPath: string): string | null {
-  const posix = path.posix.normalize(relPath.split(path.sep).join('/')).replace(/^\.\//, '');
-  if (posix === '..' || posix.startsWith('../') || path.posix.isAbsolute(posix)) return null;
-  return posix;
 }
 
 function errorCode(err: unknown): string {
