@@ -81,6 +81,20 @@ test('where questions: an implementation beats its .d.ts declaration; a name onl
   assert.equal(alone.Options, 'index.d.ts');
 });
 
+test('multi-hop traces name the import\'s source and stay short enough for the judge\'s answer length', () => {
+  const files: RepoFile[] = [
+    { path: 'src/app.ts', text: "import { parseConfig } from './config/parse';\nexport const run = () => parseConfig('x');\n" },
+    { path: 'src/config/parse.ts', text: 'export function parseConfig(text: string, strict?: boolean) { return text; }\n' },
+  ];
+  const hops = questionsFor(files, () => '').filter((q) => q.type.startsWith('multihop'));
+  const def = hops.find((q) => q.type === 'multihop-def');
+  const params = hops.find((q) => q.type === 'multihop-params');
+  assert.equal(def?.answer, 'src/config/parse.ts');
+  assert.equal(def?.trace, "`parseConfig` comes from './config/parse'.");
+  assert.equal(params?.answer, 'text, strict');
+  assert.equal(params?.trace, "`parseConfig` comes from './config/parse', which is src/config/parse.ts.");
+});
+
 test('Python renaming keeps every answer true (tools/train/test_rename_py.py)', (t) => {
   const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import ast, tokenize'], { encoding: 'utf8' }).status === 0);
   if (!python) return t.skip('no python3 on this machine');

@@ -138,6 +138,21 @@ data() {
     # last checkpoint, at a lower peak LR. The rows predate session 12's re-read order (defining file last, prose
     # mentions left out when code defines the name): regenerating them with it is the next data change.
     cf11) data cf9 ;;
+    # Session 13 (a fresh machine: .train/ was gone, so every row is regenerated): fresh checkout rows streamed and
+    # re-read by session 12's product (defining files last, prose mentions left out, a file 5 minutes newer counts as
+    # edited) and asked by its generator (a name only a .d.ts declares is asked when the .js of its stem is in the
+    # window); a larger full-context share, since the judge reads whole windows without a re-read (cf10 answered
+    # the same-stem .js for types a .d.ts or .ts declares: 3 of 15 on JS where 1k).
+    cf12) checkout cf12 30 50 21 22 300
+          js cf12-qa-js --budget 900 --repos 2500 --max-questions 10 --seed 40 &
+          js cf12-rare-qa-js --budget 900 --repos 6000 --max-questions 10 --seed 60 --types const,params,multihop-def,multihop-value &
+          wait
+          py cf3-py --budget 900 --repos 1500 --max-questions 10 --seed 23 &
+          py cf3-rare-py --budget 900 --repos 4000 --max-questions 10 --seed 33 --types const,params,multihop-def,multihop-value &
+          wait
+          pack cf12-qa 1280 0.08 40 cf12-qa-js cf3-py
+          pack cf12-rare-qa 1280 0 60 cf12-rare-qa-js cf3-rare-py
+          copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24 ;;
   esac
 }
 
@@ -153,6 +168,7 @@ STAGES=(
   "cf9  1280 4    450   3e-4  20     cf8/latest   $T/data/cf9-pot.npy:0.2,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf8-pot.npy:0.05,$T/data/cf8-rare-pot.npy:0.05,$T/data/cf7-pot-b.npy:0.05,$T/data/cf7-short-a.npy:0.05,$T/data/cf9-qa.npy:0.2,$T/data/cf9-rare-qa.npy:0.1,$T/data/cf6-qa.npy:0.05,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf10 1280 4    450   3e-4  20     cf9/latest   $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf11 1280 4    450   2e-4  20     cf10/latest  $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf12 1280 4    400   3e-4  20     -            $T/data/cf12-pot.npy:0.25,$T/data/cf12-rare-pot.npy:0.1,$T/data/cf12-qa.npy:0.35,$T/data/cf12-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

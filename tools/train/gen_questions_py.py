@@ -155,14 +155,17 @@ def questions(pkg, files):
                 if len(t) != 1:
                     continue
                 d = t[0]
-                hop1 = f"{im['path']} imports {C(local)} from {spec_text(im)}, which is {d['path']}."
+                # The trace names only the hop the question cannot see: where the import comes from. It stays short
+                # so trace and answer fit the judge's 48 tokens (the longer "X imports Y from S, which is P. P
+                # defines Y." overran it for 38 of 88 held-out multi-hop questions, and the model drifted inside it).
+                hop = f"{C(local)} comes from {spec_text(im)}"
                 ev = [dict(path=im['path'], pos=im['pos']), d]
                 qs.append(dict(question=f"Where is {C(local)}, as imported by {im['path']}, defined?", answer=d['path'],
-                               type='multihop-def', trace=f"{hop1} {d['path']} defines {C(d['name'])}.", evidence=ev))
+                               type='multihop-def', trace=f"{hop}.", evidence=ev))
                 if d['kind'] == 'function':
                     qs.append(dict(question=f"What parameters does {C(local)}, as imported by {im['path']}, take?",
                                    answer=', '.join(d['params']) or 'none', type='multihop-params',
-                                   trace=f"{hop1} There {C(d['name'])} takes ({', '.join(d['params'])}).", evidence=ev))
+                                   trace=f"{hop}, which is {d['path']}.", evidence=ev))
     for defs, imps in allf:
         for a in defs:
             ref = a.get('valueRef')

@@ -181,14 +181,17 @@ export function questionsFor(files: RepoFile[], keyOf: (f: RepoFile) => string):
       const target = all[files.findIndex((f) => f.path === im.resolved)]?.defs.filter((d) => d.name === nm.imported);
       if (!target || target.length !== 1) continue;
       const d = target[0];
-      const hop1 = `${im.path} imports ${code(nm.local)} from '${im.spec}', which is ${d.path}.`;
+      // The trace names only the hop the question cannot see: where the import comes from. It stays short so
+      // trace and answer fit the judge's 48 tokens (the longer "X imports Y from S, which is P. P defines Y."
+      // overran it for 38 of 88 held-out multi-hop questions, and the model drifted inside it).
+      const hop = `${code(nm.local)} comes from '${im.spec}'`;
       const ev = [{ path: im.path, pos: im.pos }, d];
       qs.push({ question: `Where is ${code(nm.local)}, as imported by ${im.path}, defined?`, answer: d.path, type: 'multihop-def',
-        trace: `${hop1} ${d.path} defines ${code(d.name)}.`, evidence: ev });
+        trace: `${hop}.`, evidence: ev });
       if (d.kind === 'function' && d.params) {
         const ans = d.params.length ? d.params.join(', ') : 'none';
         qs.push({ question: `What parameters does ${code(nm.local)}, as imported by ${im.path}, take?`, answer: ans, type: 'multihop-params',
-          trace: `${hop1} There ${code(d.name)} takes (${d.params.join(', ')}).`, evidence: ev });
+          trace: `${hop}, which is ${d.path}.`, evidence: ev });
       }
     }
   }
