@@ -153,6 +153,18 @@ data() {
           pack cf12-qa 1280 0.08 40 cf12-qa-js cf3-py
           pack cf12-rare-qa 1280 0 60 cf12-rare-qa-js cf3-rare-py
           copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24 ;;
+    # (not run yet) cf12's recipe on fresh seeds, from the committed cf12 weights, with session 13's short multi-hop
+    # traces (`Y` comes from 'S'.: trace and answer fit the judge's 48 tokens); Python rows regenerated for them too
+    cf13) checkout cf13 31 51 23 24 300
+          js cf13-qa-js --budget 900 --repos 2500 --max-questions 10 --seed 41 &
+          js cf13-rare-qa-js --budget 900 --repos 6000 --max-questions 10 --seed 61 --types const,params,multihop-def,multihop-value &
+          wait
+          py cf13-py --budget 900 --repos 1500 --max-questions 10 --seed 24 &
+          py cf13-rare-py --budget 900 --repos 4000 --max-questions 10 --seed 34 --types const,params,multihop-def,multihop-value &
+          wait
+          pack cf13-qa 1280 0.08 41 cf13-qa-js cf13-py
+          pack cf13-rare-qa 1280 0 61 cf13-rare-qa-js cf13-rare-py
+          copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24 ;;
   esac
 }
 
@@ -169,6 +181,7 @@ STAGES=(
   "cf10 1280 4    450   3e-4  20     cf9/latest   $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf11 1280 4    450   2e-4  20     cf10/latest  $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf12 1280 4    400   3e-4  20     -            $T/data/cf12-pot.npy:0.25,$T/data/cf12-rare-pot.npy:0.1,$T/data/cf12-qa.npy:0.35,$T/data/cf12-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf13 1280 4    400   3e-4  20     -            $T/data/cf13-pot.npy:0.25,$T/data/cf13-rare-pot.npy:0.1,$T/data/cf13-qa.npy:0.35,$T/data/cf13-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
