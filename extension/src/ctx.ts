@@ -96,11 +96,19 @@ export class Ctx implements vscode.Disposable {
       debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
     };
     const config = this.config;
+    // Document notifications of a client being stopped are dropped: sent while stop() runs, vscode-languageclient
+    // fails them with "Starting server failed" and logs an error (seen when Choose Model restarted the server
+    // right after a document closed).
+    const current = (): boolean => this.client === client;
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }],
       outputChannel: this.output,
       initializationOptions: { settings: this.serverSettings(resolved.dir, resolved.label) },
       middleware: {
+        didOpen: (document, next) => (current() ? next(document) : Promise.resolve()),
+        didChange: (event, next) => (current() ? next(event) : Promise.resolve()),
+        didSave: (document, next) => (current() ? next(document) : Promise.resolve()),
+        didClose: (document, next) => (current() ? next(document) : Promise.resolve()),
         provideHover: async (document, position, token, next) => {
           if (!config.hoverEnabled) return undefined;
           const hover = await next(document, position, token);
