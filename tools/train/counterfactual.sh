@@ -50,6 +50,23 @@ checkout() {
   wait
 }
 
+# cf12's mix (session 13): checkout rows, then full-context rows (~900-token renamed JS repositories with Python
+# ones, and the same with constants, parameters and multi-hop over-sampled), then copy rows.
+#   fresh STAGE JS_SEED RARE_SEED POT_SEED RARE_POT_SEED QA_SEED RARE_QA_SEED PY_PREFIX PY_SEED RARE_PY_SEED
+fresh() {
+  local rare=const,params,multihop-def,multihop-value
+  checkout $1 $2 $3 $4 $5 300
+  js $1-qa-js --budget 900 --repos 2500 --max-questions 10 --seed $6 &
+  js $1-rare-qa-js --budget 900 --repos 6000 --max-questions 10 --seed $7 --types $rare &
+  wait
+  py $8-py --budget 900 --repos 1500 --max-questions 10 --seed $9 &
+  py $8-rare-py --budget 900 --repos 4000 --max-questions 10 --seed ${10} --types $rare &
+  wait
+  pack $1-qa 1280 0.08 $6 $1-qa-js $8-py
+  pack $1-rare-qa 1280 0 $7 $1-rare-qa-js $8-rare-py
+  copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24
+}
+
 data() {
   case $1 in
     # short dense repositories (150-300 tokens, up to 10 questions): retrieval is most of the signal
@@ -143,28 +160,10 @@ data() {
     # edited) and asked by its generator (a name only a .d.ts declares is asked when the .js of its stem is in the
     # window); a larger full-context share, since the judge reads whole windows without a re-read (cf10 answered
     # the same-stem .js for types a .d.ts or .ts declares: 3 of 15 on JS where 1k).
-    cf12) checkout cf12 30 50 21 22 300
-          js cf12-qa-js --budget 900 --repos 2500 --max-questions 10 --seed 40 &
-          js cf12-rare-qa-js --budget 900 --repos 6000 --max-questions 10 --seed 60 --types const,params,multihop-def,multihop-value &
-          wait
-          py cf3-py --budget 900 --repos 1500 --max-questions 10 --seed 23 &
-          py cf3-rare-py --budget 900 --repos 4000 --max-questions 10 --seed 33 --types const,params,multihop-def,multihop-value &
-          wait
-          pack cf12-qa 1280 0.08 40 cf12-qa-js cf3-py
-          pack cf12-rare-qa 1280 0 60 cf12-rare-qa-js cf3-rare-py
-          copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24 ;;
+    cf12) fresh cf12 30 50 21 22 40 60 cf3 23 33 ;;
     # (not run yet) cf12's recipe on fresh seeds, from the committed cf12 weights, with session 13's short multi-hop
     # traces (`Y` comes from 'S'.: trace and answer fit the judge's 48 tokens); Python rows regenerated for them too
-    cf13) checkout cf13 31 51 23 24 300
-          js cf13-qa-js --budget 900 --repos 2500 --max-questions 10 --seed 41 &
-          js cf13-rare-qa-js --budget 900 --repos 6000 --max-questions 10 --seed 61 --types const,params,multihop-def,multihop-value &
-          wait
-          py cf13-py --budget 900 --repos 1500 --max-questions 10 --seed 24 &
-          py cf13-rare-py --budget 900 --repos 4000 --max-questions 10 --seed 34 --types const,params,multihop-def,multihop-value &
-          wait
-          pack cf13-qa 1280 0.08 41 cf13-qa-js cf13-py
-          pack cf13-rare-qa 1280 0 61 cf13-rare-qa-js cf13-rare-py
-          copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24 ;;
+    cf13) fresh cf13 31 51 23 24 41 61 cf13 24 34 ;;
   esac
 }
 
