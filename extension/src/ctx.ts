@@ -148,6 +148,9 @@ export class Ctx implements vscode.Disposable {
   /** Restarts run one at a time: two overlapping ones could leave the gauge showing "stopped" over a running server. */
   restart(): Promise<void> {
     const next = this.lifecycle.then(async () => {
+      // A setting change arrives with its settings file's didClose (code-server keeps settings.json as a file): let
+      // that notification finish on the old client before stopping it, or the library fails it mid-send.
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
       await this.stop();
       await this.start();
     });
