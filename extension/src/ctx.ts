@@ -96,9 +96,9 @@ export class Ctx implements vscode.Disposable {
       debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
     };
     const config = this.config;
-    // Document notifications of a client being stopped are dropped: sent while stop() runs, vscode-languageclient
-    // fails them with "Starting server failed" and logs an error (seen when Choose Model restarted the server
-    // right after a document closed).
+    // Document notifications that arrive once this client is being replaced are dropped: sent while stop() runs,
+    // vscode-languageclient fails them and logs an error. (Ones already in flight when a restart begins are let
+    // through first: restart().)
     const current = (): boolean => this.client === client;
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }],
