@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { NamePool, Renamer, renamePath, type RepoFile } from '../tools/train/rename-ts';
@@ -101,4 +102,36 @@ test('Python renaming keeps every answer true (tools/train/test_rename_py.py)', 
   const r = spawnSync(python, [path.join(root, 'tools', 'train', 'test_rename_py.py')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^ok: \d+ questions checked/m);
+});
+
+test('dense repositories (--dense 1) start at the files that hold the asked-for kinds, many questions to a sample', () => {
+  // one package: a table of 12 constants among 14 files without any; repositories of ~250 tokens hold a few files,
+  // so a random start rarely reaches the table and a dense start always does
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-dense-'));
+  const corpus = path.join(tmp, 'files.jsonl');
+  const rows = [{ path: 'lib/table.js', text: Array.from({ length: 12 }, (_, i) => `export const LEVEL_${String.fromCharCode(65 + i)}${i} = '${'level-' + i}';`).join('\n') + '\n' }];
+  for (let i = 0; i < 14; i++) rows.push({ path: `lib/part${String(i).padStart(2, '0')}.js`, text: `export function part${i}(input) {\n  return input.map((x) => x + ${i});\n}\n` });
+  fs.writeFileSync(corpus, rows.map((r) => JSON.stringify({ pkg: 'table-pkg', split: 'train', lang: 'js', ...r })).join('\n') + '\n');
+  const run = (extra: string[]): { questions: { question: string; answer: string; type: string }[]; files: RepoFile[] }[] => {
+    const out = path.join(tmp, `out-${extra.length}.jsonl`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'tools', 'train', 'gen-questions.ts'), '--mode', 'train', '--split', 'train',
+      '--corpus', corpus, '--tokenizer', path.join(root, 'models', 'repopot-tiny-code'), '--out', out, '--budget', '250', '--repos', '40',
+      '--max-questions', '12', '--types', 'const', '--seed', '3', ...extra], { encoding: 'utf8', cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    return fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  };
+  const plain = run([]);
+  const dense = run(['--dense', '1', '--rounds', '12']);
+  const count = (recs: typeof plain): number => recs.reduce((s, r) => s + r.questions.length, 0);
+  console.log(`# const questions: dense ${count(dense)} in ${dense.length} repositories, plain ${count(plain)} in ${plain.length}`);
+  assert.ok(dense.length >= 30, `dense: ${dense.length} of 40 repositories had a constant`);
+  assert.ok(count(dense) >= 3 * Math.max(1, count(plain)), `const questions: dense ${count(dense)}, plain ${count(plain)}`);
+  for (const r of dense) {
+    for (const q of r.questions) {
+      const name = /`([^`]+)`|(\bLEVEL_\w+)/.exec(q.question);
+      const n = name?.[1] ?? name?.[2];
+      assert.ok(n && r.files.some((f) => f.text.includes(`const ${n} = ${q.answer};`)), `${q.question} -> ${q.answer}`);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
 });

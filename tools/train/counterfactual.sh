@@ -67,6 +67,15 @@ fresh() {
   copy cf6-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --seed 24
 }
 
+# dense STAGE JS_SEED PY_SEED PACK_SEED: constants and parameters many to a sample (--dense), constants alone too
+dense() {
+  js $1-dense-js --budget 900 --repos 2500 --max-questions 12 --seed $2 --types const,params --rounds 8 --dense 1 &
+  js $1-dense-const-js --budget 900 --repos 1500 --max-questions 12 --seed $(($2 + 100)) --types const --rounds 12 --dense 1 &
+  wait
+  py $1-dense-py --budget 900 --repos 1500 --max-questions 12 --seed $3 --types const,params --rounds 8 --dense
+  pack $1-dense 1280 0 $4 $1-dense-js $1-dense-const-js $1-dense-py
+}
+
 data() {
   case $1 in
     # short dense repositories (150-300 tokens, up to 10 questions): retrieval is most of the signal
@@ -161,9 +170,12 @@ data() {
     # window); a larger full-context share, since the judge reads whole windows without a re-read (cf10 answered
     # the same-stem .js for types a .d.ts or .ts declares: 3 of 15 on JS where 1k).
     cf12) fresh cf12 30 50 21 22 40 60 cf3 23 33 ;;
-    # (not run yet) cf12's recipe on fresh seeds, from the committed cf12 weights, with session 13's short multi-hop
-    # traces (`Y` comes from 'S'.: trace and answer fit the judge's 48 tokens); Python rows regenerated for them too
-    cf13) fresh cf13 31 51 23 24 41 61 cf13 24 34 ;;
+    # cf12's recipe on fresh seeds, from the committed cf12 weights, with session 13's short multi-hop traces (`Y`
+    # comes from 'S'.: trace and answer fit the judge's 48 tokens), plus dense rows: repositories started at files
+    # that hold many constants or functions, up to 12 questions each (cf12's rows held ~0.2 constant questions per
+    # repository, so a stage saw ~100 of them; held-out const stayed at 0.24 and params at 0.13)
+    cf13) fresh cf13 31 51 23 24 41 61 cf13 24 34
+          dense cf13 71 72 73 ;;
   esac
 }
 
@@ -180,7 +192,7 @@ STAGES=(
   "cf10 1280 4    450   3e-4  20     cf9/latest   $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf11 1280 4    450   2e-4  20     cf10/latest  $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf12 1280 4    400   3e-4  20     -            $T/data/cf12-pot.npy:0.25,$T/data/cf12-rare-pot.npy:0.1,$T/data/cf12-qa.npy:0.35,$T/data/cf12-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
-  "cf13 1280 4    400   3e-4  20     -            $T/data/cf13-pot.npy:0.25,$T/data/cf13-rare-pot.npy:0.1,$T/data/cf13-qa.npy:0.35,$T/data/cf13-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf13 1280 4    400   3e-4  20     -            $T/data/cf13-pot.npy:0.25,$T/data/cf13-rare-pot.npy:0.1,$T/data/cf13-qa.npy:0.3,$T/data/cf13-rare-qa.npy:0.08,$T/data/cf13-dense.npy:0.15,$T/data/cf6-copy.npy:0.12  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

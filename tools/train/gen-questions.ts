@@ -56,6 +56,10 @@ const TYPES = args.get('types') ? new Set(args.get('types')!.split(',')) : undef
 const RENAME_SHARE = Number(args.get('rename-share') ?? 0);
 const PARAPHRASE_SHARE = Number(args.get('paraphrase-share') ?? 0);
 const PHRASING = (args.get('phrasing') ?? 'canonical') as 'canonical' | 'heldout';
+// train: at most ROUNDS questions of one type per repository; --dense 1 starts each repository at a file that alone
+// holds many questions of --types (weighted by their count), so constants and parameters come many to a sample
+const ROUNDS = Number(args.get('rounds') ?? 4);
+const DENSE = args.get('dense') === '1';
 
 // ---------- rng ----------
 let rs = SEED >>> 0 || 1;
@@ -141,8 +145,7 @@ function truncateText(path: string, text: string, maxTokens: number): string | u
 /** Files of one package fitting `budget` tokens: a random start file, (often) the files it
  * imports (so multi-hop questions exist), then its path-sorted neighbours; files that do not fit
  * may be included as a prefix (cut before a top-level line), at most one per repository. Path-sorted. */
-function makeRepo(files: CorpusFile[], budget: number): CorpusFile[] {
-  const start = Math.floor(rand() * files.length);
+function makeRepo(files: CorpusFile[], budget: number, start = Math.floor(rand() * files.length)): CorpusFile[] {
   const chosen = new Map<number, CorpusFile>();
   let used = 0;
   let truncated = false;
@@ -199,15 +202,25 @@ function main(): void {
     renamer = new Renamer(NamePool.fromSources(poolFiles), rand);
   }
   if (MODE === 'train') {
-    // weight packages by size (sqrt) so big packages don't dominate
-    const w = pkgs.map((p) => Math.sqrt(byPkg.get(p)!.reduce((s, f) => s + f.text.length, 0)));
+    // weight packages by size (sqrt) so big packages don't dominate; dense: by the square root of how many asked-for
+    // questions their files hold one by one (a few constant-table packages would dominate otherwise), the start file by its count
+    const fileScores = DENSE ? pkgs.map((p) => byPkg.get(p)!.map((f) => {
+      try { return questionsFor([{ path: f.path, text: f.text }], () => '').filter((q) => !TYPES || TYPES.has(q.type)).length; } catch { return 0; }
+    })) : undefined;
+    const w = fileScores ? fileScores.map((sc) => Math.sqrt(sc.reduce((a, b) => a + b, 0)))
+      : pkgs.map((p) => Math.sqrt(byPkg.get(p)!.reduce((s, f) => s + f.text.length, 0)));
     const tot = w.reduce((a, b) => a + b, 0);
-    for (let r = 0; r < NREPOS; r++) {
-      let x = rand() * tot;
+    const drawIndex = (weights: number[], total: number): number => {
+      let x = rand() * total;
       let i = 0;
-      while (x > w[i] && i < w.length - 1) { x -= w[i]; i++; }
+      while (x > weights[i] && i < weights.length - 1) { x -= weights[i]; i++; }
+      return i;
+    };
+    for (let r = 0; r < NREPOS; r++) {
+      const i = drawIndex(w, tot);
       const pkg = pkgs[i];
-      const repo = makeRepo(byPkg.get(pkg)!, BUDGET);
+      const sc = fileScores?.[i];
+      const repo = sc ? makeRepo(byPkg.get(pkg)!, BUDGET, drawIndex(sc, sc.reduce((a, b) => a + b, 0))) : makeRepo(byPkg.get(pkg)!, BUDGET);
       if (!repo.length) continue;
       let files = repo.map((f) => ({ path: f.path, text: f.text }));
       const renamed = renamer !== undefined && rand() < RENAME_SHARE;
@@ -223,7 +236,7 @@ function main(): void {
       for (const q of shuffle(qs)) { const a = byType.get(q.type) ?? []; a.push(q); byType.set(q.type, a); }
       const chosen: Question[] = [];
       const nq = !TYPES && rand() < 0.1 ? 0 : MAXQ;
-      for (let round = 0; chosen.length < nq && round < 4; round++) {
+      for (let round = 0; chosen.length < nq && round < ROUNDS; round++) {
         for (const a of shuffle([...byType.values()])) if (a[round] && chosen.length < nq) chosen.push(a[round]);
       }
       const out = chosen.map((q) => {

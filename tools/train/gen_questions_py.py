@@ -218,6 +218,10 @@ def main():
     ap.add_argument('--paraphrase-share', type=float, default=0.0,
                     help='train: share of questions asked in a training paraphrase instead of the canonical wording')
     ap.add_argument('--types', default=None, help='only these question types (comma-separated)')
+    ap.add_argument('--rounds', type=int, default=4, help='train: at most this many questions of one type per repository')
+    ap.add_argument('--dense', action='store_true',
+                    help='train: start each repository at a file that alone holds many --types questions (weighted by '
+                         'their count), so constants and parameters come many to a sample')
     ap.add_argument('--phrasing', default='canonical', choices=['canonical', 'heldout'],
                     help='eval: wording of the questions (heldout = paraphrases never trained on)')
     a = ap.parse_args()
@@ -247,9 +251,9 @@ def main():
             tc[k] = 1 + ntok(f" {f['path']}\n{f['text']}\n")
         return tc[k]
 
-    def make_repo(pkg, budget):
+    def make_repo(pkg, budget, start=None):
         fs = by[pkg]
-        s = rnd.randrange(len(fs))
+        s = rnd.randrange(len(fs)) if start is None else start
         paths = {f['path'] for f in fs}
         pidx = {f['path']: i for i, f in enumerate(fs)}
         order = [s]
@@ -296,9 +300,19 @@ def main():
     if a.mode == 'train':
         import math
         w = [math.sqrt(sum(len(f['text']) for f in by[p])) for p in pkgs]
+        file_scores = None
+        if a.dense:
+            def alone(pkg, f):
+                try:
+                    return sum(1 for q in questions(pkg, [{'path': f['path'], 'text': f['text']}]) if not a.types or q['type'] in a.types.split(','))
+                except Exception:
+                    return 0
+            file_scores = {p: [alone(p, f) for f in by[p]] for p in pkgs}
+            w = [math.sqrt(sum(file_scores[p])) for p in pkgs]  # sqrt: a few constant-table packages would dominate
         for _ in range(a.repos):
             pkg = rnd.choices(pkgs, weights=w)[0]
-            files = make_repo(pkg, a.budget)
+            sc = file_scores[pkg] if file_scores else None
+            files = make_repo(pkg, a.budget, rnd.choices(range(len(sc)), weights=sc)[0] if sc and sum(sc) else None)
             if not files:
                 continue
             renamed = renamer is not None and rnd.random() < a.rename_share
@@ -315,7 +329,7 @@ def main():
                 bt.setdefault(q['type'], []).append(q)
             chosen = []
             nq = 0 if rnd.random() < 0.1 else a.max_questions
-            for r in range(4):
+            for r in range(a.rounds):
                 groups = list(bt.values()); rnd.shuffle(groups)
                 for g in groups:
                     if r < len(g) and len(chosen) < nq:
