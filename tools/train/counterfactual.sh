@@ -173,7 +173,9 @@ data() {
     # cf12's recipe on fresh seeds, from the committed cf12 weights, with session 13's short multi-hop traces (`Y`
     # comes from 'S'.: trace and answer fit the judge's 48 tokens), plus dense rows: repositories started at files
     # that hold many constants or functions, up to 12 questions each (cf12's rows held ~0.2 constant questions per
-    # repository, so a stage saw ~100 of them; held-out const stayed at 0.24 and params at 0.13)
+    # repository, so a stage saw ~100 of them; held-out const stayed at 0.24 and params at 0.13).
+    # Session 14: 104 (step 400) and 112 (step 300) of 395 against cf12's 114; const and params did not move, and
+    # bare multi-hop answers began in the trace's backtick (Python 8 -> 2 of 14). Not committed.
     cf13) fresh cf13 31 51 23 24 41 61 cf13 24 34
           dense cf13 71 72 73 ;;
   esac
