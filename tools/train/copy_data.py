@@ -31,6 +31,15 @@ def span_at_line(rnd, text, chars):
     return text[s:s + chars]
 
 
+def ambiguous_share(ids):
+    """Share of positions (the first excluded) whose previous token is followed by more than one token in ids:
+    there, copying from one token of context is not enough."""
+    followers = {}
+    for t, u in zip(ids, ids[1:]):
+        followers.setdefault(t, set()).add(u)
+    return sum(len(followers[t]) > 1 for t in ids[:-1]) / max(1, len(ids) - 1)
+
+
 def rows(a):
     rnd = random.Random(a.seed)
     tok = Tokenizer(a.tokenizer)
@@ -40,11 +49,18 @@ def rows(a):
     while len(units) < a.rows * 3:
         f = rnd.choice(files)
         n = rnd.randint(a.min_span, a.max_span)
-        ids = tok.encode_ordinary(span_at_line(rnd, f['text'], n * 4))[:n]
-        if len(ids) < a.min_span:
+        near = a.near_filler > 0 and rnd.random() < a.near_filler
+        # near filler: the code right after the span in the same file, which repeats the span's n-grams with other
+        # continuations (a table of similar constants, similar calls), so the repeat needs a longer match
+        m = rnd.randint(8, a.max_filler) if near else 0
+        ids = tok.encode_ordinary(span_at_line(rnd, f['text'], (n + m) * 4))
+        span, filler = ids[:n], ids[n:n + m]
+        if len(span) < a.min_span or (near and len(filler) < 8):
             continue
-        filler = []
-        if rnd.random() < 0.6:
+        if a.min_ambiguous > 0 and ambiguous_share(span + filler) < a.min_ambiguous:
+            continue
+        ids = span
+        if not near and rnd.random() < 0.6:
             g = rnd.choice(files)
             filler = tok.encode_ordinary(span_at_line(rnd, g['text'], 400))[:rnd.randint(8, a.max_filler)]
         seq = [S['<|endoftext|>']] + ids + filler + ids
@@ -108,6 +124,11 @@ def main():
     ap.add_argument('--min-span', type=int, default=24)
     ap.add_argument('--max-span', type=int, default=160)
     ap.add_argument('--max-filler', type=int, default=96)
+    ap.add_argument('--near-filler', type=float, default=0.0,
+                    help='rows: share of rows whose filler is the code right after the span in the same file')
+    ap.add_argument('--min-ambiguous', type=float, default=0.0,
+                    help='rows: keep only spans (with their filler) where at least this share of positions has a '
+                         'previous token followed by more than one token (ambiguous_share)')
     ap.add_argument('--spans', type=int, default=48)
     ap.add_argument('--tokens', type=int, default=80)
     a = ap.parse_args()
