@@ -178,6 +178,10 @@ data() {
     # bare multi-hop answers began in the trace's backtick (Python 8 -> 2 of 14). Not committed.
     cf13) fresh cf13 31 51 23 24 41 61 cf13 24 34
           dense cf13 71 72 73 ;;
+    # (session 14, started at its end, not measured yet) a copy phase at a low LR from the committed cf12: half the
+    # rows copy spans with the code that follows them in between (--near-filler) and ambiguous one-token contexts
+    # (--min-ambiguous), where copy_errors.py finds the copy probe's misses; cf12's own question rows keep the rest
+    cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
 
@@ -195,6 +199,7 @@ STAGES=(
   "cf11 1280 4    450   2e-4  20     cf10/latest  $T/data/cf9-pot.npy:0.3,$T/data/cf9-rare-pot.npy:0.1,$T/data/cf9-qa.npy:0.3,$T/data/cf9-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf12 1280 4    400   3e-4  20     -            $T/data/cf12-pot.npy:0.25,$T/data/cf12-rare-pot.npy:0.1,$T/data/cf12-qa.npy:0.35,$T/data/cf12-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf13 1280 4    400   3e-4  20     -            $T/data/cf13-pot.npy:0.25,$T/data/cf13-rare-pot.npy:0.1,$T/data/cf13-qa.npy:0.3,$T/data/cf13-rare-qa.npy:0.08,$T/data/cf13-dense.npy:0.15,$T/data/cf6-copy.npy:0.12  4  3  0.3  --max-positions=2048"
+  "cf14c 1280 4   300   1e-4  20     -            $T/data/cf14c-copy.npy:0.5,$T/data/cf12-qa.npy:0.3,$T/data/cf12-pot.npy:0.2  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
