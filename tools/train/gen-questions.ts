@@ -207,8 +207,8 @@ function main(): void {
     const fileScores = DENSE ? pkgs.map((p) => byPkg.get(p)!.map((f) => {
       try { return questionsFor([{ path: f.path, text: f.text }], () => '').filter((q) => !TYPES || TYPES.has(q.type)).length; } catch { return 0; }
     })) : undefined;
-    const w = fileScores ? fileScores.map((sc) => Math.sqrt(sc.reduce((a, b) => a + b, 0)))
-      : pkgs.map((p) => Math.sqrt(byPkg.get(p)!.reduce((s, f) => s + f.text.length, 0)));
+    const fileTotals = fileScores?.map((sc) => sc.reduce((a, b) => a + b, 0));
+    const w = fileTotals ? fileTotals.map(Math.sqrt) : pkgs.map((p) => Math.sqrt(byPkg.get(p)!.reduce((s, f) => s + f.text.length, 0)));
     const tot = w.reduce((a, b) => a + b, 0);
     const drawIndex = (weights: number[], total: number): number => {
       let x = rand() * total;
@@ -220,7 +220,7 @@ function main(): void {
       const i = drawIndex(w, tot);
       const pkg = pkgs[i];
       const sc = fileScores?.[i];
-      const repo = sc ? makeRepo(byPkg.get(pkg)!, BUDGET, drawIndex(sc, sc.reduce((a, b) => a + b, 0))) : makeRepo(byPkg.get(pkg)!, BUDGET);
+      const repo = sc ? makeRepo(byPkg.get(pkg)!, BUDGET, drawIndex(sc, fileTotals![i])) : makeRepo(byPkg.get(pkg)!, BUDGET);
       if (!repo.length) continue;
       let files = repo.map((f) => ({ path: f.path, text: f.text }));
       const renamed = renamer !== undefined && rand() < RENAME_SHARE;
