@@ -1,6 +1,7 @@
 // Training-data checks, in Python (skipped where python3 lacks what they import): the read heads' attention targets
 // (issue 11, tools/train/read_heads.py): file bodies point at their own header's path, answers at the context span
-// they copy; pot-shaped samples (prepare_data.py --thin-share) keep every line a question needs; gapped positions
+// they copy (only its definition site with the name head, which points answers and definitions at the name);
+// synthetic recall samples (recall_data.py) answer truly; pot-shaped samples (prepare_data.py --thin-share) keep every line a question needs; gapped positions
 // (position_gaps.py) look like a pot's kept slots; rows read from a pot (pot-rows.ts) keep their positions in train.Sources.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,10 @@ function pythonCheck(t: TestContext, script: string, modules: string[], okLine: 
 
 test('read-head targets point at the header and the copied span (tools/train/test_read_heads.py)', (t) => {
   pythonCheck(t, 'test_read_heads.py', ['numpy'], /^read_heads ok$/m);
+});
+
+test('synthetic recall samples: every answer is true of the generated files, with near-duplicate names (tools/train/test_recall_data.py)', (t) => {
+  pythonCheck(t, 'test_recall_data.py', ['ast'], /^recall_data ok$/m);
 });
 
 test('pot-shaped training samples keep every header and every line a question needs (tools/train/test_pot_shaped.py)', (t) => {

@@ -181,6 +181,28 @@ data() {
     # (session 14, started at its end, not measured yet) a copy phase at a low LR from the committed cf12: half the
     # rows copy spans with the code that follows them in between (--near-filler) and ambiguous one-token contexts
     # (--min-ambiguous), where copy_errors.py finds the copy probe's misses; cf12's own question rows keep the rest
+    # (session 15) short dense samples (300-400 tokens, up to 12 questions) of constants and parameters, and of every
+    # kind, many packed to a row: the committed cf12 misread even a 40-token file (`MAX_DEPTH = 12` -> 9), and its
+    # answer head attended to every `= value` alike whatever the name asked about; trained with the name head
+    # (READ_HEADS with a third head) on these and cf12's own rows
+    cf15) js cf15-short-js --budget 300 --repos 4000 --max-questions 12 --seed 81 --types const,params --rounds 8 --dense 1 &
+          js cf15-short-all-js --budget 400 --repos 3000 --max-questions 10 --seed 82 &
+          wait
+          py cf15-short-py --budget 300 --repos 2000 --max-questions 12 --seed 83 --types const,params --rounds 8 --dense &
+          py cf15-short-all-py --budget 400 --repos 1500 --max-questions 10 --seed 84 &
+          wait
+          pack cf15-short 1280 0 81 cf15-short-js cf15-short-all-js cf15-short-py cf15-short-all-py
+          # Python parameter lists are rare in --types const,params samples (250 of 1,753): a set of their own (added
+          # at step 100, when held-out short JS params had risen from 0.12 to 0.65 and Python params had not)
+          py cf15-pyparams --budget 600 --repos 6000 --max-questions 12 --seed 85 --types params --rounds 8 --dense
+          pack cf15-pyparams 1280 0 85 cf15-pyparams ;;
+    # synthetic recall (recall_data.py): many same-shaped definitions a file, near-duplicate names, so only the asked
+    # name tells the answer (session 15: the answer head ignored the name); names, values and paths from cf15/cf12 rows
+    cf16) data cf15
+          [ -s $T/qa/cf16-recall.jsonl ] || nice -n ${NICE:-5} $PY tools/train/recall_data.py --samples 6000 --seed 91 \
+            --pool $T/qa/cf15-short-js.jsonl $T/qa/cf15-short-all-js.jsonl $T/qa/cf15-short-py.jsonl $T/qa/cf15-short-all-py.jsonl $T/qa/cf12-qa-js.jsonl \
+            --out $T/qa/cf16-recall.jsonl
+          pack cf16-recall 1280 0 91 cf16-recall ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
@@ -200,6 +222,8 @@ STAGES=(
   "cf12 1280 4    400   3e-4  20     -            $T/data/cf12-pot.npy:0.25,$T/data/cf12-rare-pot.npy:0.1,$T/data/cf12-qa.npy:0.35,$T/data/cf12-rare-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf13 1280 4    400   3e-4  20     -            $T/data/cf13-pot.npy:0.25,$T/data/cf13-rare-pot.npy:0.1,$T/data/cf13-qa.npy:0.3,$T/data/cf13-rare-qa.npy:0.08,$T/data/cf13-dense.npy:0.15,$T/data/cf6-copy.npy:0.12  4  3  0.3  --max-positions=2048"
   "cf14c 1280 4   300   1e-4  20     -            $T/data/cf14c-copy.npy:0.5,$T/data/cf12-qa.npy:0.3,$T/data/cf12-pot.npy:0.2  4  3  0.3  --max-positions=2048"
+  "cf15 1280 4    400   3e-4  20     -            $T/data/cf15-short.npy:0.3,$T/data/cf15-pyparams.npy:0.1,$T/data/cf12-qa.npy:0.2,$T/data/cf12-rare-qa.npy:0.05,$T/data/cf12-pot.npy:0.2,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf16 1280 4    400   3e-4  20     -            $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

@@ -14,7 +14,7 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama
-from read_heads import token_marks, read_targets
+from read_heads import token_marks, token_texts, read_targets
 from position_gaps import gapped_positions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -103,18 +103,18 @@ def watched(model, layer, head):
     return attn.watched[:, attn.watch.index(head)]
 
 
-def read_head_loss(model, inp, heads, newline, comma):
+def read_head_loss(model, inp, heads, newline, comma, texts=None):
     """Attention supervision of the lookup circuit (issue 11): a "file" head that knows which file each token is in,
-    and an "answer" head that, at the answer, attends to the context span the answer copies. -log of the mass on the
-    targets, averaged over the positions that have one; the two heads' losses are added."""
+    an "answer" head that, at the answer, attends to the context span the answer copies, and (a third head, with
+    texts) a "name" head that carries the asked name on the question side and the defined name at its definition.
+    -log of the mass on the targets, averaged over the positions that have one; the heads' losses are added."""
     xs = inp.cpu().numpy()
     total = inp.new_zeros((), dtype=torch.float32)
     B, T = xs.shape
-    per_head = [[], []]
+    per_head = [[], [], []]
     for b in range(B):
-        ft, at = read_targets(xs[b], newline, comma)
-        per_head[0].append(ft)
-        per_head[1].append(at)
+        for k, targets in enumerate(read_targets(xs[b], newline, comma, texts)):
+            per_head[k].append(targets)
     for (layer, head), rows in zip(heads, per_head):
         if not any(rows):
             continue
@@ -196,7 +196,9 @@ def main():
     ap.add_argument('--copy-head-weight', type=float, default=1.0)
     ap.add_argument('--read-heads', default='',
                     help='bootstrap lookup: "LF.HF,LA.HA" supervises a file head (body tokens attend to their file\'s path) '
-                         'and an answer head (answer positions attend to the context span the answer copies)')
+                         'and an answer head (answer positions attend to the context span the answer copies); a third '
+                         '"LN.HN", a name head (answer positions attend to the asked name, a definition\'s value to the '
+                         'defined name), also narrows the answer head to definition sites (read_heads.py)')
     ap.add_argument('--read-head-weight', type=float, default=1.0)
     ap.add_argument('--tokenizer-dir', default=os.path.join(ROOT, '.train/tok'), help='for --read-heads (newline/comma tokens)')
     ap.add_argument('--gap-share', type=float, default=0.0,
@@ -255,6 +257,10 @@ def main():
         attn = model.model.layers[layer].self_attn
         attn.watch = tuple(attn.watch) + (head,)
     marks = token_marks(a.tokenizer_dir) if rheads or a.gap_share else None
+    if len(rheads) > 3:
+        raise SystemExit('--read-heads: at most three heads (file, answer, name)')
+    # a name head needs each token's text (read_heads.token_texts); the answer head's targets narrow with it too
+    texts = token_texts(a.tokenizer_dir) if len(rheads) == 3 else None
     nparams = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -338,7 +344,7 @@ def main():
             loss = loss + a.copy_head_weight * ch
             head_losses += f' copy-heads {float(ch):.3f}'
         if rheads:
-            rh = read_head_loss(model, inp, rheads, *marks)
+            rh = read_head_loss(model, inp, rheads, *marks, texts)
             loss = loss + a.read_head_weight * rh
             head_losses += f' read-heads {float(rh):.3f}'
 
