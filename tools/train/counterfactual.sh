@@ -198,7 +198,7 @@ data() {
           pack cf15-pyparams 1280 0 85 cf15-pyparams ;;
     # synthetic recall (recall_data.py): many same-shaped definitions a file, near-duplicate names, so only the asked
     # name tells the answer (session 15: the answer head ignored the name); names, values and paths from cf15/cf12 rows
-    cf16) data cf15
+    cf16|cf16b|cf16c) data cf15
           [ -s $T/qa/cf16-recall.jsonl ] || nice -n ${NICE:-5} $PY tools/train/recall_data.py --samples 6000 --seed 91 \
             --pool $T/qa/cf15-short-js.jsonl $T/qa/cf15-short-all-js.jsonl $T/qa/cf15-short-py.jsonl $T/qa/cf15-short-all-py.jsonl $T/qa/cf12-qa-js.jsonl \
             --out $T/qa/cf16-recall.jsonl
@@ -224,6 +224,8 @@ STAGES=(
   "cf14c 1280 4   300   1e-4  20     -            $T/data/cf14c-copy.npy:0.5,$T/data/cf12-qa.npy:0.3,$T/data/cf12-pot.npy:0.2  4  3  0.3  --max-positions=2048"
   "cf15 1280 4    400   3e-4  20     -            $T/data/cf15-short.npy:0.3,$T/data/cf15-pyparams.npy:0.1,$T/data/cf12-qa.npy:0.2,$T/data/cf12-rare-qa.npy:0.05,$T/data/cf12-pot.npy:0.2,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf16 1280 4    400   3e-4  20     -            $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf16b 1280 4   330   3e-4  20     cf16/latest  $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf16c 1280 4   400   2e-4  20     cf16b        $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

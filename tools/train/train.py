@@ -107,7 +107,8 @@ def read_head_loss(model, inp, heads, newline, comma, texts=None):
     """Attention supervision of the lookup circuit (issue 11): a "file" head that knows which file each token is in,
     an "answer" head that, at the answer, attends to the context span the answer copies, and (a third head, with
     texts) a "name" head that carries the asked name on the question side and the defined name at its definition.
-    -log of the mass on the targets, averaged over the positions that have one; the heads' losses are added."""
+    -log of the mass on the targets (the name head: the mean -log over its targets, so it spreads over the whole name),
+    averaged over the positions that have one; the heads' losses are added."""
     xs = inp.cpu().numpy()
     total = inp.new_zeros((), dtype=torch.float32)
     B, T = xs.shape
@@ -115,7 +116,7 @@ def read_head_loss(model, inp, heads, newline, comma, texts=None):
     for b in range(B):
         for k, targets in enumerate(read_targets(xs[b], newline, comma, texts)):
             per_head[k].append(targets)
-    for (layer, head), rows in zip(heads, per_head):
+    for k, ((layer, head), rows) in enumerate(zip(heads, per_head)):
         if not any(rows):
             continue
         tgt = torch.zeros(B, T, T, dtype=torch.bool)
@@ -125,8 +126,14 @@ def read_head_loss(model, inp, heads, newline, comma, texts=None):
         tgt = tgt.to(inp.device)
         has = tgt.any(-1)
         att = watched(model, layer, head)
-        mass = (att * tgt).sum(-1).clamp_min(1e-9)
-        total = total + -(torch.log(mass) * has).sum() / has.sum()
+        if k == 2:
+            # the name head spreads over every token of the name (cross-entropy to uniform on them): the first token
+            # alone, where -log(mass) let it settle, is the one split differently after a backtick than after a space
+            logp = torch.log(att.clamp_min(1e-9))
+            per_pos = -(logp * tgt).sum(-1) / tgt.sum(-1).clamp_min(1)
+        else:
+            per_pos = -torch.log((att * tgt).sum(-1).clamp_min(1e-9))
+        total = total + (per_pos * has).sum() / has.sum()
     return total
 
 
