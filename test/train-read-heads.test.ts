@@ -2,7 +2,8 @@
 // (issue 11, tools/train/read_heads.py): file bodies point at their own header's path, answers at the context span
 // they copy (only its definition site with the name head, which points answers and definitions at the name);
 // synthetic recall samples (recall_data.py) answer truly; pot-shaped samples (prepare_data.py --thin-share) keep every line a question needs; gapped positions
-// (position_gaps.py) look like a pot's kept slots; rows read from a pot (pot-rows.ts) keep their positions in train.Sources.
+// (position_gaps.py) look like a pot's kept slots; rows read from a pot (pot-rows.ts) keep their positions in train.Sources;
+// the trainer's blocked causal attention (model.py) equals the plain one.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -25,6 +26,10 @@ test('read-head targets point at the header and the copied span (tools/train/tes
 
 test('synthetic recall samples: every answer is true of the generated files, with near-duplicate names (tools/train/test_recall_data.py)', (t) => {
   pythonCheck(t, 'test_recall_data.py', ['ast'], /^recall_data ok$/m);
+});
+
+test('blocked causal attention in the trainer equals the plain masked softmax, gradients included (tools/train/test_model_attention.py)', (t) => {
+  pythonCheck(t, 'test_model_attention.py', ['torch'], /^model attention ok$/m);
 });
 
 test('pot-shaped training samples keep every header and every line a question needs (tools/train/test_pot_shaped.py)', (t) => {

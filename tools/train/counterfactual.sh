@@ -224,8 +224,10 @@ STAGES=(
   "cf14c 1280 4   300   1e-4  20     -            $T/data/cf14c-copy.npy:0.5,$T/data/cf12-qa.npy:0.3,$T/data/cf12-pot.npy:0.2  4  3  0.3  --max-positions=2048"
   "cf15 1280 4    400   3e-4  20     -            $T/data/cf15-short.npy:0.3,$T/data/cf15-pyparams.npy:0.1,$T/data/cf12-qa.npy:0.2,$T/data/cf12-rare-qa.npy:0.05,$T/data/cf12-pot.npy:0.2,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf16 1280 4    400   3e-4  20     -            $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  # cf16 was stopped after step 100 (its latest.pt, judge 0.25): cf16b restarts there with the name head's loss spread
+  # over the whole name (train.py), cf16c continues cf16b at a lower LR (session 16)
   "cf16b 1280 4   330   3e-4  20     cf16/latest  $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
-  "cf16c 1280 4   400   2e-4  20     cf16b        $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf16c 1280 4   500   2e-4  20     cf16b        $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

@@ -26,6 +26,31 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
+# Query rows per block of the explicit attention: a block attends only to the keys up to its last row, so the masked
+# upper triangle (about half of a T x T score matrix) is never computed, stored or differentiated.
+ATTN_BLOCK = 256
+
+
+def causal_attention(q, k, v, mask, watch=(), scale=1.0, block=None):
+    """Softmax attention of q [B, H, T, D] over k, v [B, H, Tk, D] (Tk >= T: a cache before the rows) under the causal
+    mask [T, Tk], computed in blocks of query rows. Returns the output [B, H, T, D] and, for the heads in `watch`, the
+    full probabilities [B, len(watch), T, Tk] (the trainer supervises them), else None. The watched heads are read
+    from the same softmax that produces the output, not computed a second time."""
+    T, Tk = q.shape[2], k.shape[2]
+    before, block = Tk - T, block or ATTN_BLOCK
+    ys, probs = [], []
+    for s in range(0, T, block):
+        e = min(T, s + block)
+        n = before + e  # keys the block's last row can see
+        att = (q[:, :, s:e] @ k[:, :, :n].transpose(-1, -2)) * scale
+        att = att.masked_fill_(mask[s:e, :n], float('-inf')).softmax(-1)
+        ys.append(att @ v[:, :, :n])
+        if watch:
+            probs.append(F.pad(att[:, list(watch)], (0, Tk - n)))
+    y = ys[0] if len(ys) == 1 else torch.cat(ys, 2)
+    return y, (torch.cat(probs, 2) if watch else None)
+
+
 class Attention(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -56,16 +81,14 @@ class Attention(nn.Module):
         if rep > 1:
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
-        if self.watch:  # explicit form for the supervised heads (their probabilities are needed)
-            w = list(self.watch)
-            att = (q[:, w] @ k[:, w].transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
-            self.watched = att.masked_fill(mask, float('-inf')).softmax(-1)
         if hasattr(F, 'scaled_dot_product_attention'):  # PyTorch >= 2 (the GPU machines): fused attention
+            if self.watch:  # explicit form for the supervised heads (their probabilities are needed)
+                w = list(self.watch)
+                att = (q[:, w] @ k[:, w].transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
+                self.watched = att.masked_fill(mask, float('-inf')).softmax(-1)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=~mask)
         else:  # Debian's PyTorch 1.13 on the build machine
-            att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.hd))
-            att = att.masked_fill(mask, float('-inf'))
-            y = att.softmax(-1) @ v
+            y, self.watched = causal_attention(q, k, v, mask, self.watch, 1.0 / math.sqrt(self.hd))
         y = y.transpose(1, 2).reshape(B, T, self.nh * self.hd)
         return self.o_proj(y)
 
