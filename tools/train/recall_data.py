@@ -143,9 +143,34 @@ def func_file(lang, names, pools, rnd):
     return '\n'.join(chunks), facts
 
 
-def sample(lang, pools, rnd, budget_chars):
-    """One synthetic repository: one to four files of constants and functions, with questions on up to 10 names."""
-    ext = '.py' if lang == 'py' else rnd.choice(['.js', '.ts', '.mjs'])
+TS_TYPES = ['string', 'number', 'boolean', 'unknown', 'any', 'string[]', 'Buffer', 'Record<string, unknown>']
+
+
+def declaration_file(functions, type_names, pools, rnd):
+    """A `.d.ts` beside a `.js` of the same stem: the `.js`'s functions declared again, plus types only it defines.
+    As in the generators, a function is asked where its `.js` defines it, a type where the `.d.ts` does, so the name
+    (present in both files or in one) decides the answer, not the extension nor "the file that mentions it"."""
+    chunks, facts = [], []
+    for n in type_names:
+        if rnd.random() < 0.5:
+            fields = ''.join(f'  {rnd.choice(pools.params)}?: {rnd.choice(TS_TYPES)};\n' for _ in range(rnd.randint(1, 3)))
+            chunks.append(f'export interface {n} {{\n{fields}}}\n')
+        else:
+            chunks.append(f'export type {n} = {rnd.choice(TS_TYPES)} | {rnd.choice(TS_TYPES)};\n')
+        facts.append(dict(name=n, kind='type', type='where-only'))
+    for f in functions:
+        ps = [] if f['answer'] == 'none' else f['answer'].split(', ')
+        chunks.append(f'export declare function {f["name"]}({", ".join(p + ": " + rnd.choice(TS_TYPES) for p in ps)}): '
+                      f'{rnd.choice(TS_TYPES)};\n')
+    rnd.shuffle(chunks)
+    return ''.join(chunks), facts
+
+
+def sample(lang, pools, rnd, budget_chars, dts_share=0.0):
+    """One synthetic repository: one to four files of constants and functions, with questions on up to 10 names; for
+    JS, with probability dts_share, the first file of functions gets a `.d.ts` of the same stem."""
+    pair = lang == 'js' and rnd.random() < dts_share
+    ext = '.py' if lang == 'py' else '.js' if pair else rnd.choice(['.js', '.ts', '.mjs'])
     d = '/'.join(rnd.sample(pools.dirs, rnd.randint(0, 2)))
     nfiles = rnd.choice([1, 1, 2, 3, 4])
     stems = names_for(nfiles, type('P', (), dict(names=pools.stems, words=pools.words))(), rnd)
@@ -158,7 +183,12 @@ def sample(lang, pools, rnd, budget_chars):
             continue
         path = (d + '/' if d else '') + stem + ext
         kind = rnd.random()
-        if kind < 0.45:
+        declaration = None
+        if pair and i == 0:
+            text, fs = func_file(lang, chunk, pools, rnd)
+            extra = [n for n in names_for(rnd.randint(1, 4), pools, rnd) if n not in names]
+            declaration = declaration_file(fs, extra, pools, rnd)
+        elif kind < 0.45:
             text, fs = const_file(lang, chunk, pools, rnd)
         elif kind < 0.8:
             text, fs = func_file(lang, chunk, pools, rnd)
@@ -172,13 +202,17 @@ def sample(lang, pools, rnd, budget_chars):
         files.append(dict(path=path, text=text))
         for f in fs:
             facts.append(dict(f, path=path))
+        if declaration:
+            dts_path = path[:-len(ext)] + '.d.ts'
+            files.insert(rnd.randint(0, len(files)), dict(path=dts_path, text=declaration[0]))
+            facts += [dict(f, path=dts_path) for f in declaration[1]]
     return files, facts
 
 
 def questions(files, facts, rnd, max_questions, paraphrase_share):
     qs = []
     for f in rnd.sample(facts, min(max_questions, len(facts))):
-        if len(files) > 1 and rnd.random() < 0.4:
+        if f['type'] == 'where-only' or (len(files) > 1 and rnd.random() < 0.4):
             q = dict(name=f['name'], kind=f['kind'], type='where', answer=f['path'])
             base = f"Where is {C(f['name'])} defined?"
         elif f['type'] == 'const':
@@ -201,6 +235,8 @@ def main():
     ap.add_argument('--max-questions', type=int, default=10)
     ap.add_argument('--paraphrase-share', type=float, default=0.5)
     ap.add_argument('--budget-chars', type=int, default=1600, help='stop adding files past this many characters a file')
+    ap.add_argument('--dts-share', type=float, default=0.0,
+                    help='JS samples whose first file of functions has a .d.ts of the same stem with types of its own')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--out', required=True)
     a = ap.parse_args()
@@ -214,7 +250,7 @@ def main():
     with open(tmp, 'w') as out:
         while n < a.samples:
             lang = 'py' if rnd.random() < a.py_share else 'js'
-            files, facts = sample(lang, pools, rnd, a.budget_chars)
+            files, facts = sample(lang, pools, rnd, a.budget_chars, a.dts_share)
             if not facts:
                 continue
             qs = questions(files, facts, rnd, a.max_questions, a.paraphrase_share)
