@@ -206,7 +206,7 @@ data() {
     # fresh recall rows, 3 in 10 JS samples with a .d.ts beside a .js (types only the .d.ts defines): the name, not
     # the extension, decides between them (held-out misses: `Options`, `isWsl` answered index.js for index.d.ts); more
     # of cf12's full-context questions (0.25), since cf16c lost JS importers (5 -> 1 of 15) on a mix with 0.15 of them
-    cf16d) data cf16
+    cf16d|cf16e) data cf16
           [ -s $T/qa/cf16d-recall.jsonl ] || nice -n ${NICE:-5} $PY tools/train/recall_data.py --samples 10000 --seed 92 --dts-share 0.3 \
             --pool $T/qa/cf15-short-js.jsonl $T/qa/cf15-short-all-js.jsonl $T/qa/cf15-short-py.jsonl $T/qa/cf15-short-all-py.jsonl $T/qa/cf12-qa-js.jsonl \
             --out $T/qa/cf16d-recall.jsonl
@@ -233,10 +233,12 @@ STAGES=(
   "cf15 1280 4    400   3e-4  20     -            $T/data/cf15-short.npy:0.3,$T/data/cf15-pyparams.npy:0.1,$T/data/cf12-qa.npy:0.2,$T/data/cf12-rare-qa.npy:0.05,$T/data/cf12-pot.npy:0.2,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf16 1280 4    400   3e-4  20     -            $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   # cf16 was stopped after step 100 (its latest.pt, judge 0.25): cf16b restarts there with the name head's loss spread
-  # over the whole name (train.py), cf16c continues cf16b at a lower LR, cf16d cf16c on fresh recall rows (session 16)
+  # over the whole name (train.py), cf16c continues cf16b at a lower LR, cf16d cf16c on fresh recall rows,
+  # cf16e cf16d at a lower LR (session 16's last 25 minutes, judged in session 17)
   "cf16b 1280 4   330   3e-4  20     cf16/latest  $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf16c 1280 4   500   2e-4  20     cf16b        $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf16d 1280 4   450   1.5e-4 20    cf16c        $T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf16e 1280 4   300   1e-4  20     cf16d        $T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
