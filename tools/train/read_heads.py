@@ -41,6 +41,10 @@ def definition_sites(ctext, name, item):
         yield m.start(), m.end()
 
 
+# read_targets returns (file, answer, name): the name head's place in --read-heads
+NAME_HEAD = 2
+
+
 def read_targets(x, newline, comma, texts=None):
     """Targets of the two read heads for one packed row x (numpy, input positions).
     file: each token of a file body -> the path tokens of its own `<|file|>` header (which file am I in).

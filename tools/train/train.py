@@ -14,7 +14,7 @@ import torch
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Llama
-from read_heads import token_marks, token_texts, read_targets
+from read_heads import NAME_HEAD, token_marks, token_texts, read_targets
 from position_gaps import gapped_positions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -126,7 +126,7 @@ def read_head_loss(model, inp, heads, newline, comma, texts=None):
         tgt = tgt.to(inp.device)
         has = tgt.any(-1)
         att = watched(model, layer, head)
-        if k == 2:
+        if k == NAME_HEAD:
             # the name head spreads over every token of the name (cross-entropy to uniform on them): the first token
             # alone, where -log(mass) let it settle, is the one split differently after a backtick than after a space
             logp = torch.log(att.clamp_min(1e-9))
