@@ -3,7 +3,7 @@
 // they copy (only its definition site with the name head, which points answers and definitions at the name);
 // synthetic recall samples (recall_data.py) answer truly; pot-shaped samples (prepare_data.py --thin-share) keep every line a question needs; gapped positions
 // (position_gaps.py) look like a pot's kept slots; rows read from a pot (pot-rows.ts) keep their positions in train.Sources;
-// the trainer's blocked causal attention (model.py) equals the plain one.
+// the trainer's blocked causal attention (model.py) equals the plain one, and bf16 autocast matches fp32 where the CPU has native bf16.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

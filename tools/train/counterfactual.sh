@@ -211,6 +211,16 @@ data() {
             --pool $T/qa/cf15-short-js.jsonl $T/qa/cf15-short-all-js.jsonl $T/qa/cf15-short-py.jsonl $T/qa/cf15-short-all-py.jsonl $T/qa/cf12-qa-js.jsonl \
             --out $T/qa/cf16d-recall.jsonl
           pack cf16d-recall 1280 0 92 cf16d-recall ;;
+    # session 17: rows the cf16d line has not seen, from data already made: cf13's full-context, dense and pot rows
+    # (only ever trained from cf12) replace cf12's, whose multi-hop traces are the long pre-session-13 form ("X imports
+    # Y from S, which is P. P defines Y.", too long for the judge's 48 tokens: every held-out trace answer ran out
+    # before <|final|>); cf16d drew ~450 of cf16d-recall's 4,494 rows and cf16e drew the same ones again (train.py's
+    # row draw is a function of (seed, step)), so cf17 draws with a seed of its own; plus multi-hop questions alone,
+    # half of them with the short trace
+    cf17) data cf16d; data cf13; data cf14c
+          js cf17-hop-js --budget 900 --repos 25000 --max-questions 10 --seed 93 --types multihop-def,multihop-params
+          py cf17-hop-py --budget 900 --repos 40000 --max-questions 10 --seed 94 --types multihop-def,multihop-params
+          pack cf17-hop 1280 0 93 cf17-hop-js cf17-hop-py ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
@@ -239,6 +249,7 @@ STAGES=(
   "cf16c 1280 4   500   2e-4  20     cf16b        $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf16d 1280 4   450   1.5e-4 20    cf16c        $T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf16e 1280 4   300   1e-4  20     cf16d        $T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
+  "cf17 1280 4    3000  2e-4  20     cf16d        $T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03  4  3  0.3  --max-positions=2048,--seed=17"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

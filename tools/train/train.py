@@ -98,9 +98,10 @@ def load_init(path):
 
 
 def watched(model, layer, head):
-    """The kept attention probabilities [B, T, T] of one supervised head."""
+    """The kept attention probabilities [B, T, T] of one supervised head, in fp32 (bf16 under autocast: the losses
+    take their log)."""
     attn = model.model.layers[layer].self_attn
-    return attn.watched[:, attn.watch.index(head)]
+    return attn.watched[:, attn.watch.index(head)].float()
 
 
 def read_head_loss(model, inp, heads, newline, comma, texts=None):
@@ -165,6 +166,17 @@ def copy_head_loss(model, inp, heads):
     return prev_loss + ind_loss
 
 
+def cpu_has_bf16():
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): there autocast to bf16 runs a training step
+    ~2.6x faster (session 17, build machine: 1.76 vs 4.6 s at batch 4 x 1280) with the same loss to 3 decimals and
+    gradients at cosine 0.999 to fp32's. Without it, bf16 would be emulated and slower."""
+    try:
+        flags = open('/proc/cpuinfo').read()
+    except OSError:
+        return False
+    return 'avx512_bf16' in flags or 'amx_bf16' in flags
+
+
 def save(path, obj):
     tmp = path + '.tmp'
     torch.save(obj, tmp)
@@ -216,6 +228,9 @@ def main():
     ap.add_argument('--eval-every', type=int, default=0, help='run the held-out judge (judge.py) every N steps')
     ap.add_argument('--eval-sets', nargs='*', default=['data/eval/lookup-1k.jsonl', 'data/eval/lookup-py-1k.jsonl'])
     ap.add_argument('--eval-per-type', type=int, default=16)
+    ap.add_argument('--bf16', choices=['auto', 'on', 'off'], default='auto',
+                    help='forward passes under bfloat16 autocast (weights, optimizer, loss and judge stay fp32); auto: on a '
+                         'GPU, and on a CPU that multiplies bf16 natively (cpu_has_bf16)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -258,6 +273,7 @@ def main():
             f'the data carries positions up to {data_max} (a .pos.npy beside --data) but the model has '
             f'max_position_embeddings {cfg["max_position_embeddings"]}: pass --max-positions {data_max + 1} or more')
     model = Llama(cfg).to(dev)
+    bf16 = a.bf16 == 'on' or (a.bf16 == 'auto' and (dev == 'cuda' or cpu_has_bf16()))
     parse_heads = lambda spec: [tuple(int(v) for v in h.split('.')) for h in spec.split(',') if h] if spec else []
     heads, rheads = parse_heads(a.copy_heads), parse_heads(a.read_heads)
     for layer, head in heads + rheads:
@@ -287,7 +303,7 @@ def main():
         model.load_state_dict(init['model'])
         print(f'initialised from {a.init_from} (step {init["step"]} of {init.get("stage")})', flush=True)
         history = init.get('history', [])
-    print(f'{a.stage}: params {nparams/1e6:.2f}M, rows {N}, seq {a.seq}, batch {a.batch}, steps {a.steps}, device {dev}, threads {a.threads}', flush=True)
+    print(f'{a.stage}: params {nparams/1e6:.2f}M, rows {N}, seq {a.seq}, batch {a.batch}, steps {a.steps}, device {dev}, threads {a.threads}, bf16 {bf16}', flush=True)
     t0 = time.time()
     tw, tok_count, last_save = time.time(), 0, step
     model.train()
@@ -332,7 +348,7 @@ def main():
                 elif a.gap_share and grng.random() < a.gap_share:
                     P[b] = gapped_positions(rows[b], marks[0], cfg['max_position_embeddings'], grng)
             positions = torch.from_numpy(P).to(dev)
-        with torch.autocast('cuda', dtype=torch.bfloat16) if dev == 'cuda' else contextlib.nullcontext():
+        with torch.autocast(dev, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
             logits = model(inp, positions=positions)
         logits = logits.float()
         ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction='none')
