@@ -3,7 +3,8 @@
 // they copy (only its definition site with the name head, which points answers and definitions at the name);
 // synthetic recall samples (recall_data.py) answer truly; pot-shaped samples (prepare_data.py --thin-share) keep every line a question needs; gapped positions
 // (position_gaps.py) look like a pot's kept slots; rows read from a pot (pot-rows.ts) keep their positions in train.Sources;
-// the trainer's blocked causal attention (model.py) equals the plain one, and bf16 autocast matches fp32 where the CPU has native bf16.
+// the trainer's blocked causal attention (model.py) equals the plain one, and bf16 autocast matches fp32 where the CPU has native bf16;
+// depth growth (grow.py) keeps the model's logits.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -30,6 +31,10 @@ test('synthetic recall samples: every answer is true of the generated files, wit
 
 test('blocked causal attention in the trainer equals the plain masked softmax, gradients included (tools/train/test_model_attention.py)', (t) => {
   pythonCheck(t, 'test_model_attention.py', ['torch'], /^model attention ok$/m);
+});
+
+test('depth growth keeps the model\'s logits exactly and the new layers train (tools/train/test_grow.py)', (t) => {
+  pythonCheck(t, 'test_grow.py', ['torch', 'numpy'], /^grow ok$/m);
 });
 
 test('pot-shaped training samples keep every header and every line a question needs (tools/train/test_pot_shaped.py)', (t) => {
