@@ -308,6 +308,7 @@ def main():
     tw, tok_count, last_save = time.time(), 0, step
     model.train()
     end = min(a.steps, a.stop_at) if a.stop_at else a.steps
+    over = False
     while step < end:
         if src is None:
             if pos + a.batch > N:
@@ -404,7 +405,8 @@ def main():
         if over:
             print('time limit reached; saved', flush=True)
             break
-    if step >= end:
+    # a time-scheduled stage is over when its time is (its LR has decayed); a plain --max-minutes only pauses it
+    if step >= end or (over and a.time_schedule):
         save(os.path.join(cdir, 'final.pt'), {'model': model.state_dict(), 'step': step, 'history': history,
                                                'config': cfg, 'stage': a.stage})
         print(f'{a.stage} done', flush=True)
