@@ -4,7 +4,10 @@
 //   walk + order ─► streamRepository ─► pot.append (compress when over budget) ─► savePot
 //   question ─► prompt after the pot ─► generate ─► attention of the answer on pot slots ─► sources
 
-import { pathSnap } from '../engine/pathSnap';
+import { pathSnap, type TokenConstraint } from '../engine/pathSnap';
+import { parseQuestion } from '../check/question';
+import { grammarFor } from '../check/grammars';
+import type { Tokenizer } from '../model/tokenizer';
 import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -440,6 +443,18 @@ export async function streamIntoPot(
   return streamed;
 }
 
+/**
+ * Path snapping for an answer (engine/pathSnap.ts). A where-question's answer is one source file: its snap holds from
+ * the first token, over the files a definition can live in (those with a grammar: no README, licence or manifest).
+ */
+export function answerSnap(question: string, paths: readonly string[], tokenizer: Tokenizer): TokenConstraint {
+  if (parseQuestion(question).kind === 'where') {
+    const sources = paths.filter((p) => grammarFor(p) !== undefined);
+    if (sources.length > 0) return pathSnap(sources, tokenizer, { fromStart: true });
+  }
+  return pathSnap(paths, tokenizer);
+}
+
 /** Answers after the pot without changing it (the question and answer go into a clone). */
 export async function askPot(engine: Engine, pot: Pot, question: string, options: AskOptions = {}): Promise<Answer> {
   const prompt = questionPrompt(engine, question);
@@ -466,7 +481,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     signal: options.signal,
     onText: options.onText ? displayStream(options.onText) : undefined,
     // Path snapping (engine/pathSnap.ts) rides on sequential and steered decoding; the parallel decoder stays exact to plain greedy.
-    constrain: options.snapPaths && options.snapPaths.length > 0 ? pathSnap(options.snapPaths, engine.tokenizer) : undefined,
+    constrain: options.snapPaths && options.snapPaths.length > 0 ? answerSnap(question, options.snapPaths, engine.tokenizer) : undefined,
   };
   // One-shot KV-cache steering: the same decode after a single edit of the slot before the last prompt token.
   const result = options.steer

@@ -5,6 +5,10 @@
 // only tokens that keep it a prefix of one are allowed, and a separator or an end token only once it is a whole path.
 // The model still chooses which path; the snap only removes the drift. Anything that is not a path prefix (a value,
 // a name, a path the workspace does not have) is left alone.
+//
+// `fromStart` (a where-question, whose answer is one file): the snap holds from the answer's first token, so the
+// first item must begin one of `paths`; a model that drifts at its first token (`RE` + `INVALID.js`, copied from an
+// `EINVAL` in the code) still chooses among the files, by its own scores.
 
 import type { Tokenizer } from '../model/tokenizer';
 
@@ -17,11 +21,16 @@ const tokenTexts = new WeakMap<Tokenizer, Map<number, string>>();
 /** Ends an item: whitespace, list and quote punctuation. */
 const SEPARATOR = /^[\s,;)\]`'"]/;
 
+export interface PathSnapOptions {
+  /** The first item is constrained from its first token (not only once it has a `/` or `.`): it must be one of `paths`. */
+  fromStart?: boolean;
+}
+
 /**
  * The snap for `paths` (workspace-relative, as the pot's headers write them). Token texts are decoded once, lazily;
  * special tokens (`<|end|>` and the like) count as separators.
  */
-export function pathSnap(paths: readonly string[], tokenizer: Tokenizer): TokenConstraint {
+export function pathSnap(paths: readonly string[], tokenizer: Tokenizer, options: PathSnapOptions = {}): TokenConstraint {
   const unique = [...new Set(paths.filter((p) => p.length > 0))];
   // Shared by every ask with this tokenizer: a large vocabulary is decoded once, not once per answer.
   const texts = tokenTexts.get(tokenizer) ?? new Map<number, string>();
@@ -32,9 +41,26 @@ export function pathSnap(paths: readonly string[], tokenizer: Tokenizer): TokenC
     return t;
   };
   const isSpecial = (text: string): boolean => /^<\|[^|]*\|>$/.test(text) || text === '</s>' || text === '<s>';
+  let prefixes: Set<string> | undefined;
   return (text: string) => {
     const item = /[^\s,;()[\]`'"]*$/.exec(text)![0];
-    if (item.length === 0 || !/[/.]/.test(item)) return undefined;
+    // The answer's first item, under fromStart: nothing before it but whitespace.
+    const first = options.fromStart === true && unique.length > 0 && text.trimStart() === item;
+    if (first && item.length === 0) {
+      // Not begun: a token that begins a path (after whitespace, when none came yet), or whitespace alone before it.
+      // Every token of the vocabulary is asked once: a set of the paths' prefixes answers each in one look-up.
+      prefixes ??= new Set(unique.flatMap((p) => Array.from({ length: p.length }, (_, i) => p.slice(0, i + 1))));
+      const begins = prefixes;
+      return (token: number) => {
+        const t = textOf(token);
+        if (t.length === 0 || isSpecial(t)) return false;
+        const begun = t.trimStart();
+        if (begun.length === 0) return text.length === 0;
+        if (begun.length < t.length && text.length > 0) return false;
+        return begins.has(begun);
+      };
+    }
+    if (item.length === 0 || (!first && !/[/.]/.test(item))) return undefined;
     const rests = unique.filter((p) => p.startsWith(item)).map((p) => p.slice(item.length));
     if (rests.length === 0) return undefined;
     const complete = rests.includes('');
