@@ -221,10 +221,10 @@ data() {
           js cf17-hop-js --budget 900 --repos 25000 --max-questions 10 --seed 93 --types multihop-def,multihop-params
           py cf17-hop-py --budget 900 --repos 40000 --max-questions 10 --seed 94 --types multihop-def,multihop-params
           pack cf17-hop 1280 0 93 cf17-hop-js cf17-hop-py ;;
-    # session 17, a depth-growth A/B from cf17's final weights, each for the same wall-clock time on cf17's mix
-    # (another row draw): cf18g has two new layers after layer 2 (grow.py: copies of layer 2 with zeroed output
-    # projections, so it starts as cf17 exactly; its answer head moves from layer 4 to 6: READ_HEADS=1.0,6.0,2.1),
-    # cf18c is the 5-layer control
+    # session 17, a depth-growth A/B from cf17's final weights on cf17's mix (another row draw): cf18g has two new
+    # layers after layer 2 (grow.py: copies of layer 2 with zeroed output projections, so it starts as cf17 exactly;
+    # its answer head moves from layer 4 to 6: READ_HEADS=1.0,6.0,2.1), run for 25 minutes (MAX_MINUTES=25
+    # TIME_SCHEDULE=1: 401 steps); cf18c is the 5-layer control for the same 401 steps on a step schedule
     cf18g) data cf17
            [ -f $T/ckpt/grow/cf18g.pt ] || $PY tools/train/grow.py --init $T/ckpt/cf17/final.pt --after 2 --count 2 --out $T/ckpt/grow/cf18g.pt ;;
     cf18c) data cf17 ;;
@@ -258,7 +258,7 @@ STAGES=(
   "cf16e 1280 4   300   1e-4  20     cf16d        $T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf17 1280 4    3000  2e-4  20     cf16d        $T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03  4  3  0.3  --max-positions=2048,--seed=17"
   "cf18g 1280 4   3000  2e-4  20     grow/cf18g   $T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03  4  3  0.3  --max-positions=2048,--seed=18"
-  "cf18c 1280 4   3000  2e-4  20     cf17         $T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03  4  3  0.3  --max-positions=2048,--seed=18"
+  "cf18c 1280 4   401  2e-4  20     cf17         $T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03  4  3  0.3  --max-positions=2048,--seed=18"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
