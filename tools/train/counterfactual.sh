@@ -232,6 +232,9 @@ data() {
   esac
 }
 
+# mixes shared by stages: cf16d and cf16e; cf17 and the cf18 depth-growth arms that continue it
+MIX_CF16D="$T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15"
+MIX_CF17="$T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03"
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew  extra (train.py flags, - for none)
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3  -"
@@ -254,11 +257,11 @@ STAGES=(
   # cf16e cf16d at a lower LR (session 16's last 25 minutes, judged in session 17)
   "cf16b 1280 4   330   3e-4  20     cf16/latest  $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
   "cf16c 1280 4   500   2e-4  20     cf16b        $T/data/cf16-recall.npy:0.35,$T/data/cf15-short.npy:0.15,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.15,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
-  "cf16d 1280 4   450   1.5e-4 20    cf16c        $T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
-  "cf16e 1280 4   300   1e-4  20     cf16d        $T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
-  "cf17 1280 4    3000  2e-4  20     cf16d        $T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03  4  3  0.3  --max-positions=2048,--seed=17"
-  "cf18g 1280 4   3000  2e-4  20     grow/cf18g   $T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03  4  3  0.3  --max-positions=2048,--seed=18"
-  "cf18c 1280 4   401  2e-4  20     cf17         $T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03  4  3  0.3  --max-positions=2048,--seed=18"
+  "cf16d 1280 4   450   1.5e-4 20    cf16c        $MIX_CF16D  4  3  0.3  --max-positions=2048"
+  "cf16e 1280 4   300   1e-4  20     cf16d        $MIX_CF16D  4  3  0.3  --max-positions=2048"
+  "cf17 1280 4    3000  2e-4  20     cf16d        $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=17"
+  "cf18g 1280 4   3000  2e-4  20     grow/cf18g   $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=18"
+  "cf18c 1280 4   401  2e-4  20     cf17         $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=18"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

@@ -41,23 +41,23 @@ export function pathSnap(paths: readonly string[], tokenizer: Tokenizer, options
     return t;
   };
   const isSpecial = (text: string): boolean => /^<\|[^|]*\|>$/.test(text) || text === '</s>' || text === '<s>';
-  let prefixes: Set<string> | undefined;
+  let sortedPaths: string[] | undefined;
   return (text: string) => {
     const item = /[^\s,;()[\]`'"]*$/.exec(text)![0];
     // The answer's first item, under fromStart: nothing before it but whitespace.
     const first = options.fromStart === true && unique.length > 0 && text.trimStart() === item;
     if (first && item.length === 0) {
       // Not begun: a token that begins a path (after whitespace, when none came yet), or whitespace alone before it.
-      // Every token of the vocabulary is asked once: a set of the paths' prefixes answers each in one look-up.
-      prefixes ??= new Set(unique.flatMap((p) => Array.from({ length: p.length }, (_, i) => p.slice(0, i + 1))));
-      const begins = prefixes;
+      // Every token of the vocabulary is asked once: a binary search over the sorted paths answers each (a set of
+      // every prefix would hold millions of strings in a large workspace).
+      const sorted = (sortedPaths ??= [...unique].sort());
       return (token: number) => {
         const t = textOf(token);
         if (t.length === 0 || isSpecial(t)) return false;
         const begun = t.trimStart();
         if (begun.length === 0) return text.length === 0;
         if (begun.length < t.length && text.length > 0) return false;
-        return begins.has(begun);
+        return beginsSome(sorted, begun);
       };
     }
     if (item.length === 0 || (!first && !/[/.]/.test(item))) return undefined;
@@ -72,4 +72,16 @@ export function pathSnap(paths: readonly string[], tokenizer: Tokenizer, options
       return longer.some((r) => r.startsWith(t));
     };
   };
+}
+
+/** Whether some string of `sorted` (ascending) starts with `prefix`: the first one not below it is the only candidate. */
+function beginsSome(sorted: readonly string[], prefix: string): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && sorted[lo].startsWith(prefix);
 }
