@@ -136,6 +136,14 @@ test('bench distill: niah, lookup and cost run end to end with policy variants a
   const fullRow = lookupLines.find((l) => l.policy === 'full' && !l.summary);
   assert.equal(fullRow?.evidenceKept, 1, JSON.stringify(fullRow));
   assert.ok(lookupLines.every((l) => l.summary || (Number(l.evidenceKept) >= 0 && Number(l.evidenceKept) <= 1)));
+  // Bare (each repository alone), the requested length only caps which repositories are asked about: the lines
+  // report the largest repository asked, so a bare run never reads as a longer stream than it streamed.
+  const bare = repopot(['bench', 'distill', '--suite', 'lookup', '--policies', 'streaming', '--streams', '4096', '--budgets', '192', '--limit', '2', '--bare', '--json']);
+  assert.equal(bare.code, 0, bare.stderr);
+  const bareRow = jsonLines(bare.stdout).find((l) => !l.summary)!;
+  assert.equal(bareRow.bare, true);
+  assert.equal(bareRow.streamLimit, 4096);
+  assert.ok(Number(bareRow.streamTokens) > 0 && Number(bareRow.streamTokens) < 4096, JSON.stringify(bareRow));
 
   // Each cost measurement runs in a fresh process, so peak RSS is that run's alone.
   const cost = repopot(['bench', 'distill', '--suite', 'cost', '--policies', 'infinipot,streaming', '--streams', '700,1400', '--budgets', '128', '--json']);

@@ -228,6 +228,17 @@ data() {
     cf18g) data cf17
            [ -f $T/ckpt/grow/cf18g.pt ] || $PY tools/train/grow.py --init $T/ckpt/cf17/final.pt --after 2 --count 2 --out $T/ckpt/grow/cf18g.pt ;;
     cf18c) data cf17 ;;
+    # session 18: cf17 read whole windows better than cf16d but answered fewer questions through the pot (178 of 224
+    # product answers against 190): its pot rows were cf13's, streamed by session 13's product, 309 + 297 rows that
+    # cf17 drew ~2.3 times each. Fresh checkout rows streamed and re-read by today's product, with cf17's mix.
+    cf19) data cf17
+          checkout cf19 33 53 26 27 300
+          # checkout streams the first 200 of cf19-js's 696 samples (306 rows); two more slices of it, so the stage
+          # draws each pot row ~1.5 times instead of ~5
+          [ -s $T/qa/cf19-js-b.jsonl ] || { sed -n 201,420p $T/qa/cf19-js.jsonl > $T/qa/cf19-js-b.jsonl; sed -n 421,640p $T/qa/cf19-js.jsonl > $T/qa/cf19-js-c.jsonl; }
+          for p in b c; do potrows cf19-pot-$p cf19-js-$p --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
+            --questions-per-row 5 --rows-per-sample 2 --seed 28 --progress 50 --docs-share 0.6 --doc-chars 4000 --mtime-share 0.5 & done
+          wait ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
@@ -235,6 +246,7 @@ data() {
 # mixes shared by stages: cf16d and cf16e; cf17 and the cf18 depth-growth arms that continue it
 MIX_CF16D="$T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15"
 MIX_CF17="$T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03"
+MIX_CF19="$T/data/cf16d-recall.npy:0.16,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rare-qa.npy:0.05,$T/data/cf17-hop.npy:0.06,$T/data/cf13-dense.npy:0.1,$T/data/cf19-pot.npy:0.05,$T/data/cf19-pot-b.npy:0.05,$T/data/cf19-pot-c.npy:0.05,$T/data/cf19-rare-pot.npy:0.06,$T/data/cf13-pot.npy:0.04,$T/data/cf13-rare-pot.npy:0.02,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.06,$T/data/cf14c-copy.npy:0.02"
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew  extra (train.py flags, - for none)
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3  -"
@@ -262,6 +274,7 @@ STAGES=(
   "cf17 1280 4    3000  2e-4  20     cf16d        $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=17"
   "cf18g 1280 4   3000  2e-4  20     grow/cf18g   $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=18"
   "cf18c 1280 4   401  2e-4  20     cf17         $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=18"
+  "cf19 1280 4    3000  1.5e-4 20    cf17         $MIX_CF19  4  3  0.3  --max-positions=2048,--seed=19"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

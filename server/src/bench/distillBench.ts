@@ -278,8 +278,11 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
   for (const streamTokens of streams) {
     // The same questions for every policy and budget: where and const in turn, repositories that fit the stream.
     const sample = interleaveTypes(records.filter((r) => (r.tokens ?? 1000) + 64 <= streamTokens), ['where', 'const']).slice(0, o.limit ?? 20);
-    // Bare, the stream is each record's repository alone: the full cache fits when the largest one does.
+    // Bare, the stream is each record's repository alone: the full cache fits when the largest one does, and the
+    // stream length reported is that largest repository's (the requested length only caps which repositories are
+    // asked about: a bare run at "4096" over 1-2k repositories must not read as a 4k stream).
     const longest = o.bare ? Math.max(0, ...sample.map((r) => r.tokens ?? 1000)) : streamTokens;
+    const reported = o.bare ? { streamTokens: longest, streamLimit: streamTokens } : { streamTokens };
     for (const budget of budgets) {
       for (const policy of o.policies) {
         if (needsWholeStream(policy) && !fitsContext(engine, longest)) continue;
@@ -295,12 +298,13 @@ export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Em
           const hasEvidence = evidenceKept(kept, r);
           if (correct) hits++;
           if (hasEvidence) withEvidence++;
-          if (o.answers) emit({ bench: 'distill', suite: 'lookup', answer: true, policy, budget, streamTokens, id: r.id, type: r.type, question: r.question, expected: r.answer, got: answer, correct, evidenceKept: hasEvidence });
+          if (o.answers) emit({ bench: 'distill', suite: 'lookup', answer: true, policy, budget, ...reported, id: r.id, type: r.type, question: r.question, expected: r.answer, got: answer, correct, evidenceKept: hasEvidence });
         }
         const accuracy = hits / Math.max(1, sample.length);
-        summary[`${policy}@${budget}/${streamTokens}`] = accuracy;
-        evidence[`${policy}@${budget}/${streamTokens}`] = withEvidence / Math.max(1, sample.length);
-        emit({ bench: 'distill', suite: 'lookup', policy, budget, streamTokens, bare: o.bare ?? false, depth: null, accuracy, evidenceKept: withEvidence / Math.max(1, sample.length), n: sample.length });
+        const key = `${policy}@${budget}/${reported.streamTokens}${o.bare ? ' bare' : ''}`;
+        summary[key] = accuracy;
+        evidence[key] = withEvidence / Math.max(1, sample.length);
+        emit({ bench: 'distill', suite: 'lookup', policy, budget, ...reported, bare: o.bare ?? false, depth: null, accuracy, evidenceKept: withEvidence / Math.max(1, sample.length), n: sample.length });
       }
     }
   }

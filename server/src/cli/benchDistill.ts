@@ -30,7 +30,7 @@ const benchDistillFlags = {
   lengths: { type: 'string', value: 'N,N', help: 'niah haystack lengths', shows: 'the suite\'s' },
   depths: { type: 'string', value: 'X,X', help: 'niah needle depths (0-1)', shows: 'the suite\'s' },
   trials: { type: 'string', value: 'N', help: 'niah trials per cell', shows: 'the suite\'s' },
-  streams: { type: 'string', value: 'N,N', help: 'stream lengths in tokens (lookup, cost)', shows: 'the suite\'s' },
+  streams: { type: 'string', value: 'N,N', help: 'stream lengths in tokens (lookup, cost); lookup --bare: the largest repository asked about (lines report the largest one asked)', shows: 'the suite\'s' },
   limit: { type: 'string', value: 'N', help: 'lookup questions', shows: 'all' },
   split: { type: 'string', value: 'S', help: 'lookup: only questions from one half of the held-out packages (fourier calibrate --objective lookup uses calibration)', choices: PACKAGE_SPLITS, shows: 'both' },
   bare: { type: 'boolean', default: false, help: 'lookup: each record\'s repository alone, without other held-out code around it' },
