@@ -239,6 +239,14 @@ data() {
           for p in b c; do potrows cf19-pot-$p cf19-js-$p --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
             --questions-per-row 5 --rows-per-sample 2 --seed 28 --progress 50 --docs-share 0.6 --doc-chars 4000 --mtime-share 0.5 & done
           wait ;;
+    # session 18 (started at its end, resumable: a step schedule): cf19's recipe on fresh pot rows, plus Python
+    # multi-hop questions (half with the trace): cf19's Python trace answers fell to 0 of 14, and cf17-hop held only
+    # 857 Python questions against 6,069 JS
+    cf20) data cf19
+          checkout cf20 34 54 29 30 300 &
+          py cf20-hop-py --budget 900 --repos 60000 --max-questions 10 --seed 95 --types multihop-def,multihop-params &
+          wait
+          pack cf20-hop 1280 0 95 cf20-hop-py ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
@@ -247,6 +255,7 @@ data() {
 MIX_CF16D="$T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf15-short.npy:0.1,$T/data/cf15-pyparams.npy:0.05,$T/data/cf12-qa.npy:0.25,$T/data/cf12-pot.npy:0.15,$T/data/cf6-copy.npy:0.15"
 MIX_CF17="$T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03"
 MIX_CF19="$T/data/cf16d-recall.npy:0.16,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rare-qa.npy:0.05,$T/data/cf17-hop.npy:0.06,$T/data/cf13-dense.npy:0.1,$T/data/cf19-pot.npy:0.05,$T/data/cf19-pot-b.npy:0.05,$T/data/cf19-pot-c.npy:0.05,$T/data/cf19-rare-pot.npy:0.06,$T/data/cf13-pot.npy:0.04,$T/data/cf13-rare-pot.npy:0.02,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.06,$T/data/cf14c-copy.npy:0.02"
+MIX_CF20="$T/data/cf16d-recall.npy:0.17,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rare-qa.npy:0.05,$T/data/cf17-hop.npy:0.05,$T/data/cf20-hop.npy:0.05,$T/data/cf13-dense.npy:0.1,$T/data/cf20-pot.npy:0.07,$T/data/cf20-rare-pot.npy:0.04,$T/data/cf19-pot.npy:0.03,$T/data/cf19-pot-b.npy:0.03,$T/data/cf19-pot-c.npy:0.03,$T/data/cf19-rare-pot.npy:0.03,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew  extra (train.py flags, - for none)
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3  -"
@@ -275,6 +284,7 @@ STAGES=(
   "cf18g 1280 4   3000  2e-4  20     grow/cf18g   $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=18"
   "cf18c 1280 4   401  2e-4  20     cf17         $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=18"
   "cf19 1280 4    3000  1.5e-4 20    cf17         $MIX_CF19  4  3  0.3  --max-positions=2048,--seed=19"
+  "cf20 1280 4    2400  1.5e-4 20    cf19         $MIX_CF20  4  3  0.3  --max-positions=2048,--seed=20"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
