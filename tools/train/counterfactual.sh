@@ -42,12 +42,15 @@ checkout() {
   js $1-js --budget 3000 --repos 700 --max-questions 10 --seed $2 &
   js $1-rare --budget 1200 --repos 3000 --max-questions 10 --seed $3 --types const,params &
   wait
-  local docs=(--docs-share 0.6 --doc-chars 4000 --mtime-share 0.5)
-  potrows $1-pot $1-js --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
-    --questions-per-row 5 --rows-per-sample 2 --seed $4 --limit 200 --progress 20 "${docs[@]}" &
-  potrows $1-rare-pot $1-rare --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:3000 --reread 256 \
-    --questions-per-row 10 --rows-per-sample 1 --seed $5 --limit $6 --progress 50 "${docs[@]}" &
+  workspace_rows $1-pot $1-js --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed $4 --limit 200 --progress 20 &
+  workspace_rows $1-rare-pot $1-rare --mix-tokens 0:3000 --questions-per-row 10 --rows-per-sample 1 --seed $5 --limit $6 --progress 50 &
   wait
+}
+# workspace_rows NAME QA [pot-rows.ts flags]: the checkout's pot rows (InfiniPot at 768 with the outline, re-read 256,
+# other packages' docs and spread modification times), as checkout and the stages that add slices of its samples make them
+workspace_rows() {
+  potrows $1 $2 --budget 768 --seq 1280 --policy infinipot:pin=outline --reread 256 \
+    --docs-share 0.6 --doc-chars 4000 --mtime-share 0.5 "${@:3}"
 }
 
 # cf12's mix (session 13): checkout rows, then full-context rows (~900-token renamed JS repositories with Python
@@ -228,16 +231,15 @@ data() {
     cf18g) data cf17
            [ -f $T/ckpt/grow/cf18g.pt ] || $PY tools/train/grow.py --init $T/ckpt/cf17/final.pt --after 2 --count 2 --out $T/ckpt/grow/cf18g.pt ;;
     cf18c) data cf17 ;;
-    # session 18: cf17 read whole windows better than cf16d but answered fewer questions through the pot (178 of 224
-    # product answers against 190): its pot rows were cf13's, streamed by session 13's product, 309 + 297 rows that
-    # cf17 drew ~2.3 times each. Fresh checkout rows streamed and re-read by today's product, with cf17's mix.
+    # session 18: cf17's pot rows were cf13's, streamed by session 13's product, 309 + 297 rows that cf17 drew ~2.3
+    # times each (session 17 also read a loss through the pot into mislabeled bench cells; re-run, cf17 equals cf16d
+    # there). Fresh checkout rows streamed and re-read by today's product, with cf17's mix.
     cf19) data cf17
           checkout cf19 33 53 26 27 300
           # checkout streams the first 200 of cf19-js's 696 samples (306 rows); two more slices of it, so the stage
           # draws each pot row ~1.5 times instead of ~5
           [ -s $T/qa/cf19-js-b.jsonl ] || { sed -n 201,420p $T/qa/cf19-js.jsonl > $T/qa/cf19-js-b.jsonl; sed -n 421,640p $T/qa/cf19-js.jsonl > $T/qa/cf19-js-c.jsonl; }
-          for p in b c; do potrows cf19-pot-$p cf19-js-$p --budget 768 --seq 1280 --policy infinipot:pin=outline --mix-tokens 0:8000 --reread 256 \
-            --questions-per-row 5 --rows-per-sample 2 --seed 28 --progress 50 --docs-share 0.6 --doc-chars 4000 --mtime-share 0.5 & done
+          for p in b c; do workspace_rows cf19-pot-$p cf19-js-$p --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed 28 --progress 50 & done
           wait ;;
     # session 18 (started at its end, resumable: a step schedule): cf19's recipe on fresh pot rows, plus Python
     # multi-hop questions (half with the trace): cf19's Python trace answers fell to 0 of 14, and cf17-hop held only
