@@ -182,6 +182,16 @@ test('eval lookup: exact match per type, language and context, pooled in the sum
   }
   const summary = lines[lines.length - 1];
   assert.ok(summary.summary && typeof summary.pooledEm === 'object' && Number.isFinite(summary.heldOutLoss));
+
+  // --answers: one line per question, and their verdicts add up to the set's row
+  const one = repopot(['eval', 'lookup', '--limit', '2', '--types', 'const', '--contexts', '1024', '--answers', '--json']);
+  assert.equal(one.code, 0, one.stderr);
+  const all = jsonLines(one.stdout);
+  const answers = all.filter((l) => l.answer === true);
+  const sets = all.filter((l) => l.eval === 'lookup' && !l.summary && l.answer !== true);
+  assert.equal(answers.length, sets.reduce((n, l) => n + (l.n as number), 0));
+  for (const a of answers) assert.ok(a.type === 'const' && typeof a.got === 'string' && typeof a.expected === 'string' && typeof a.correct === 'boolean', JSON.stringify(a));
+  for (const s of sets) assert.equal(answers.filter((a) => a.language === s.language && a.wording === s.wording && a.correct).length, Math.round((s.em as number) * (s.n as number)), JSON.stringify(s));
 });
 
 test('fourier calibrate writes the choice with its evidence; bench distill --suite fourier prints the summary line', () => {

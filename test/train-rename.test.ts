@@ -135,3 +135,35 @@ test('dense repositories (--dense 1) start at the files that hold the asked-for 
   }
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+test('--confusable 1 asks `where` only where the answer has a look-alike file in the window (same stem, or same name elsewhere)', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-confusable-'));
+  const corpus = path.join(tmp, 'files.jsonl');
+  const rows = [
+    { path: 'lib/index.js', text: 'export function openStore(dir) {\n  return { dir };\n}\n' },
+    { path: 'lib/index.d.ts', text: 'export interface StoreOptions {\n  dir: string;\n}\nexport declare function openStore(dir: string): StoreOptions;\n' },
+    { path: 'dist/esm/util.js', text: 'export function trimSlash(p) {\n  return p.replace(/\\/$/, "");\n}\n' },
+    { path: 'dist/commonjs/util.js', text: 'function splitPath(p) {\n  return p.split("/");\n}\nexports.splitPath = splitPath;\n' },
+    ...Array.from({ length: 6 }, (_, i) => ({ path: `src/part${i}.js`, text: `export function part${i}(input) {\n  return input + ${i};\n}\n` })),
+  ];
+  fs.writeFileSync(corpus, rows.map((r) => JSON.stringify({ pkg: 'lookalike-pkg', split: 'train', lang: 'js', ...r })).join('\n') + '\n');
+  const run = (extra: string[]): { questions: { answer: string; type: string }[]; files: RepoFile[] }[] => {
+    const out = path.join(tmp, `out-${extra.length}.jsonl`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'tools', 'train', 'gen-questions.ts'), '--mode', 'train', '--split', 'train',
+      '--corpus', corpus, '--tokenizer', path.join(root, 'models', 'repopot-tiny-code'), '--out', out, '--budget', '400', '--repos', '60',
+      '--max-questions', '10', '--types', 'where', '--seed', '5', ...extra], { encoding: 'utf8', cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    return fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  };
+  const stemOf = (p: string): string => p.replace(/(\.d)?\.[cm]?[jt]sx?$/, '');
+  const lookAlike = (answer: string, files: RepoFile[]): boolean => files.some((f) => f.path !== answer &&
+    (stemOf(f.path) === stemOf(answer) || path.posix.basename(stemOf(f.path)) === path.posix.basename(stemOf(answer))));
+  const answers = (recs: ReturnType<typeof run>): [string, RepoFile[]][] => recs.flatMap((r) => r.questions.map((q) => [q.answer, r.files] as [string, RepoFile[]]));
+  const plain = answers(run([]));
+  const confusable = answers(run(['--confusable', '1']));
+  assert.ok(plain.some(([a, files]) => !lookAlike(a, files)), 'the plain generator asks about files without a look-alike too');
+  assert.ok(confusable.length >= 20, `${confusable.length} confusable where questions`);
+  for (const [a, files] of confusable) assert.ok(lookAlike(a, files), `${a} has no look-alike in ${files.map((f) => f.path).join(', ')}`);
+  assert.ok(confusable.some(([a]) => a.startsWith('lib/')) && confusable.some(([a]) => a.startsWith('dist/')), 'both kinds of look-alike are asked');
+  fs.rmSync(tmp, { recursive: true, force: true });
+});

@@ -249,6 +249,33 @@ data() {
           py cf20-hop-py --budget 900 --repos 60000 --max-questions 10 --seed 95 --types multihop-def,multihop-params &
           wait
           pack cf20-hop 1280 0 95 cf20-hop-py ;;
+    # session 19 (a fresh machine: .train/ was gone with cf20's step-450 checkpoint and every row): cf20's recipe on
+    # rows made new, from the committed cf19 weights: fresh checkout rows through today's product, full-context, dense,
+    # short and recall rows on new seeds, and multi-hop questions with Python over-sampled (cf19's Python trace answers:
+    # 0 of 14); sized so that the rows are made in ~30 minutes of the 2-core machine; run with MAX_MINUTES=95 TIME_SCHEDULE=1
+    cf21) fresh cf21 35 55 31 32 42 62 cf21 25 35
+          dense cf21 77 78 79
+          js cf21-short-js --budget 300 --repos 3000 --max-questions 12 --seed 86 --types const,params --rounds 8 --dense 1 &
+          js cf21-short-all-js --budget 400 --repos 2000 --max-questions 10 --seed 87 &
+          wait
+          py cf21-short-py --budget 300 --repos 1500 --max-questions 12 --seed 88 --types const,params --rounds 8 --dense &
+          py cf21-pyparams --budget 600 --repos 4000 --max-questions 12 --seed 89 --types params --rounds 8 --dense &
+          wait
+          pack cf21-short 1280 0 86 cf21-short-js cf21-short-all-js cf21-short-py
+          pack cf21-pyparams 1280 0 89 cf21-pyparams
+          [ -s $T/qa/cf21-recall.jsonl ] || nice -n ${NICE:-5} $PY tools/train/recall_data.py --samples 8000 --seed 96 --dts-share 0.3 \
+            --pool $T/qa/cf21-short-js.jsonl $T/qa/cf21-short-all-js.jsonl $T/qa/cf21-short-py.jsonl $T/qa/cf21-qa-js.jsonl \
+            --out $T/qa/cf21-recall.jsonl
+          pack cf21-recall 1280 0 96 cf21-recall
+          js cf21-hop-js --budget 900 --repos 12000 --max-questions 10 --seed 97 --types multihop-def,multihop-params &
+          py cf21-hop-py --budget 900 --repos 30000 --max-questions 10 --seed 98 --types multihop-def,multihop-params &
+          wait
+          pack cf21-hop 1280 0 97 cf21-hop-js cf21-hop-py
+          # `where` questions whose answer has a look-alike in the window (index.js / index.d.ts, dist/esm/x.js /
+          # dist/commonjs/x.js): 6 of cf19's 9 JS misses at 1k were asked in such a window (src/NodeType.ts beside lib/src/NodeType.js)
+          js cf21-conf-js --budget 900 --repos 5000 --max-questions 10 --seed 99 --types where --confusable 1
+          pack cf21-conf 1280 0 99 cf21-conf-js
+          data cf14c ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
@@ -258,6 +285,7 @@ MIX_CF16D="$T/data/cf16d-recall.npy:0.25,$T/data/cf16-recall.npy:0.05,$T/data/cf
 MIX_CF17="$T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rare-qa.npy:0.06,$T/data/cf17-hop.npy:0.07,$T/data/cf13-dense.npy:0.1,$T/data/cf13-pot.npy:0.12,$T/data/cf13-rare-pot.npy:0.05,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.07,$T/data/cf14c-copy.npy:0.03"
 MIX_CF19="$T/data/cf16d-recall.npy:0.16,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rare-qa.npy:0.05,$T/data/cf17-hop.npy:0.06,$T/data/cf13-dense.npy:0.1,$T/data/cf19-pot.npy:0.05,$T/data/cf19-pot-b.npy:0.05,$T/data/cf19-pot-c.npy:0.05,$T/data/cf19-rare-pot.npy:0.06,$T/data/cf13-pot.npy:0.04,$T/data/cf13-rare-pot.npy:0.02,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.06,$T/data/cf14c-copy.npy:0.02"
 MIX_CF20="$T/data/cf16d-recall.npy:0.17,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rare-qa.npy:0.05,$T/data/cf17-hop.npy:0.05,$T/data/cf20-hop.npy:0.05,$T/data/cf13-dense.npy:0.1,$T/data/cf20-pot.npy:0.07,$T/data/cf20-rare-pot.npy:0.04,$T/data/cf19-pot.npy:0.03,$T/data/cf19-pot-b.npy:0.03,$T/data/cf19-pot-c.npy:0.03,$T/data/cf19-rare-pot.npy:0.03,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
+MIX_CF21="$T/data/cf21-recall.npy:0.15,$T/data/cf21-qa.npy:0.17,$T/data/cf21-rare-qa.npy:0.05,$T/data/cf21-conf.npy:0.08,$T/data/cf21-hop.npy:0.09,$T/data/cf21-dense.npy:0.1,$T/data/cf21-pot.npy:0.1,$T/data/cf21-rare-pot.npy:0.06,$T/data/cf21-short.npy:0.05,$T/data/cf21-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.08,$T/data/cf14c-copy.npy:0.03"
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew  extra (train.py flags, - for none)
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3  -"
@@ -287,6 +315,7 @@ STAGES=(
   "cf18c 1280 4   401  2e-4  20     cf17         $MIX_CF17  4  3  0.3  --max-positions=2048,--seed=18"
   "cf19 1280 4    3000  1.5e-4 20    cf17         $MIX_CF19  4  3  0.3  --max-positions=2048,--seed=19"
   "cf20 1280 4    2400  1.5e-4 20    cf19         $MIX_CF20  4  3  0.3  --max-positions=2048,--seed=20"
+  "cf21 1280 4    3000  1.5e-4 20    -            $MIX_CF21  4  3  0.3  --max-positions=2048,--seed=21"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})

@@ -60,6 +60,21 @@ const PHRASING = (args.get('phrasing') ?? 'canonical') as 'canonical' | 'heldout
 // holds many questions of --types (weighted by their count), so constants and parameters come many to a sample
 const ROUNDS = Number(args.get('rounds') ?? 4);
 const DENSE = args.get('dense') === '1';
+// train: --confusable 1 keeps only the `where` questions whose answer has a look-alike in the window: the same stem
+// with another extension (index.js / index.d.ts) or the same file name in another folder (dist/esm/index.js /
+// dist/commonjs/index.js), where the held-out misses are (a .js answered for what only its .d.ts declares, and back)
+const CONFUSABLE = args.get('confusable') === '1';
+const STEM_RE = /(\.d)?\.[cm]?[jt]sx?$/;
+/** Another file of the window that a reader could take for `answer`: same stem, or same file name elsewhere. */
+function hasLookAlike(answer: string, paths: string[]): boolean {
+  const stem = answer.replace(STEM_RE, '');
+  const name = stem.slice(stem.lastIndexOf('/') + 1);
+  return paths.some((p) => {
+    if (p === answer) return false;
+    const other = p.replace(STEM_RE, '');
+    return other === stem || other.slice(other.lastIndexOf('/') + 1) === name;
+  });
+}
 
 // ---------- rng ----------
 let rs = SEED >>> 0 || 1;
@@ -227,6 +242,7 @@ function main(): void {
       if (renamed) files = renamer!.rename(files).files;
       let qs: Question[] = [];
       try { qs = questionsFor(files, renamed ? () => '' : keyOf(pkg)); } catch { qs = []; }
+      if (CONFUSABLE) qs = qs.filter((q) => q.type !== 'where' || hasLookAlike(q.answer, files.map((f) => f.path)));
       if (TYPES) {
         qs = qs.filter((q) => TYPES.has(q.type));
         if (qs.length === 0) continue;

@@ -13,6 +13,7 @@ const evalFlags = {
   types: { type: 'string', value: 'T,T', help: 'question types (where, const, ...)', shows: 'all' },
   contexts: { type: 'string', value: 'N,N', help: 'context lengths', shows: 'the sets\'' },
   json: { type: 'boolean', default: false, help: 'JSON lines' },
+  answers: { type: 'boolean', default: false, help: 'one JSON line per question with its answer' },
 } as const;
 
 export const evalCommand = command('eval lookup', evalFlags, {
@@ -43,6 +44,7 @@ async function evalLookup(values: Values<typeof evalFlags>): Promise<number> {
     maxTokens: intOption(values['max-tokens'], 'max-tokens', evalFlags['max-tokens'].shows, 1),
     types: values.types?.split(','),
     contexts: numberList(values.contexts, 'contexts', (x) => Number.isInteger(x) && x >= 1, 'positive integers'),
+    answers: values.answers,
     signal: interruptSignal(),
   };
   return withEngine(loadEngine(modelChoice(values), cliLog), async (engine) => {

@@ -23,6 +23,8 @@ export interface LookupEvalOptions {
   types?: string[];
   /** Only these context sizes in tokens (1024, 2048); default all sets. */
   contexts?: number[];
+  /** One line per question (its answer, the expected one, the verdict): to read the misses, not only count them. */
+  answers?: boolean;
   signal?: AbortSignal;
 }
 
@@ -94,6 +96,7 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
           const right = exactMatch(answer, r.answer);
           if (right) hits++;
           const { status } = await checkAnswer(r.question, answer, memoryRepo(r.files), options.signal);
+          if (options.answers) emit({ eval: 'lookup', answer: true, id: r.id, type: mode === 'trace' ? `${r.type}+trace` : r.type, language, wording, context, question: r.question, expected: r.answer, got: answer, correct: right, verdict: status });
           verdicts[status]++;
           if (status === 'checked' && !right) verdicts.checkedWrong++;
           if (status === 'not-found' && right) verdicts.notFoundRight++;
