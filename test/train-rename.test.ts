@@ -24,6 +24,19 @@ function seeded(seed: number): () => number {
   return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
 }
 
+type TrainRecord = { questions: { question: string; answer: string; type: string }[]; files: RepoFile[] };
+
+/** gen-questions.ts in train mode over a one-package corpus written to `tmp` (rows: its files), with `args`. */
+function generateTrain(tmp: string, pkg: string, rows: { path: string; text: string }[], args: string[]): TrainRecord[] {
+  const corpus = path.join(tmp, 'files.jsonl');
+  fs.writeFileSync(corpus, rows.map((r) => JSON.stringify({ pkg, split: 'train', lang: 'js', ...r })).join('\n') + '\n');
+  const out = path.join(tmp, `out-${fs.readdirSync(tmp).length}.jsonl`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'tools', 'train', 'gen-questions.ts'), '--mode', 'train', '--split', 'train',
+    '--corpus', corpus, '--tokenizer', path.join(root, 'models', 'repopot-tiny-code'), '--out', out, ...args], { encoding: 'utf8', cwd: root });
+  assert.equal(r.status, 0, r.stderr);
+  return fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TrainRecord);
+}
+
 function syntaxErrors(f: RepoFile): string[] {
   const out = ts.transpileModule(f.text, { fileName: f.path, reportDiagnostics: true, compilerOptions: { allowJs: true } });
   return (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
@@ -108,18 +121,10 @@ test('dense repositories (--dense 1) start at the files that hold the asked-for 
   // one package: a table of 12 constants among 14 files without any; repositories of ~250 tokens hold a few files,
   // so a random start rarely reaches the table and a dense start always does
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-dense-'));
-  const corpus = path.join(tmp, 'files.jsonl');
   const rows = [{ path: 'lib/table.js', text: Array.from({ length: 12 }, (_, i) => `export const LEVEL_${String.fromCharCode(65 + i)}${i} = '${'level-' + i}';`).join('\n') + '\n' }];
   for (let i = 0; i < 14; i++) rows.push({ path: `lib/part${String(i).padStart(2, '0')}.js`, text: `export function part${i}(input) {\n  return input.map((x) => x + ${i});\n}\n` });
-  fs.writeFileSync(corpus, rows.map((r) => JSON.stringify({ pkg: 'table-pkg', split: 'train', lang: 'js', ...r })).join('\n') + '\n');
-  const run = (extra: string[]): { questions: { question: string; answer: string; type: string }[]; files: RepoFile[] }[] => {
-    const out = path.join(tmp, `out-${extra.length}.jsonl`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'tools', 'train', 'gen-questions.ts'), '--mode', 'train', '--split', 'train',
-      '--corpus', corpus, '--tokenizer', path.join(root, 'models', 'repopot-tiny-code'), '--out', out, '--budget', '250', '--repos', '40',
-      '--max-questions', '12', '--types', 'const', '--seed', '3', ...extra], { encoding: 'utf8', cwd: root });
-    assert.equal(r.status, 0, r.stderr);
-    return fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  };
+  const run = (extra: string[]): TrainRecord[] => generateTrain(tmp, 'table-pkg', rows,
+    ['--budget', '250', '--repos', '40', '--max-questions', '12', '--types', 'const', '--seed', '3', ...extra]);
   const plain = run([]);
   const dense = run(['--dense', '1', '--rounds', '12']);
   const count = (recs: typeof plain): number => recs.reduce((s, r) => s + r.questions.length, 0);
@@ -138,7 +143,6 @@ test('dense repositories (--dense 1) start at the files that hold the asked-for 
 
 test('--confusable 1 asks `where` only where the answer has a look-alike file in the window (same stem, or same name elsewhere)', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'repopot-confusable-'));
-  const corpus = path.join(tmp, 'files.jsonl');
   const rows = [
     { path: 'lib/index.js', text: 'export function openStore(dir) {\n  return { dir };\n}\n' },
     { path: 'lib/index.d.ts', text: 'export interface StoreOptions {\n  dir: string;\n}\nexport declare function openStore(dir: string): StoreOptions;\n' },
@@ -146,15 +150,8 @@ test('--confusable 1 asks `where` only where the answer has a look-alike file in
     { path: 'dist/commonjs/util.js', text: 'function splitPath(p) {\n  return p.split("/");\n}\nexports.splitPath = splitPath;\n' },
     ...Array.from({ length: 6 }, (_, i) => ({ path: `src/part${i}.js`, text: `export function part${i}(input) {\n  return input + ${i};\n}\n` })),
   ];
-  fs.writeFileSync(corpus, rows.map((r) => JSON.stringify({ pkg: 'lookalike-pkg', split: 'train', lang: 'js', ...r })).join('\n') + '\n');
-  const run = (extra: string[]): { questions: { answer: string; type: string }[]; files: RepoFile[] }[] => {
-    const out = path.join(tmp, `out-${extra.length}.jsonl`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'tools', 'train', 'gen-questions.ts'), '--mode', 'train', '--split', 'train',
-      '--corpus', corpus, '--tokenizer', path.join(root, 'models', 'repopot-tiny-code'), '--out', out, '--budget', '400', '--repos', '60',
-      '--max-questions', '10', '--types', 'where', '--seed', '5', ...extra], { encoding: 'utf8', cwd: root });
-    assert.equal(r.status, 0, r.stderr);
-    return fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  };
+  const run = (extra: string[]): TrainRecord[] => generateTrain(tmp, 'lookalike-pkg', rows,
+    ['--budget', '400', '--repos', '60', '--max-questions', '10', '--types', 'where', '--seed', '5', ...extra]);
   const stemOf = (p: string): string => p.replace(/(\.d)?\.[cm]?[jt]sx?$/, '');
   const lookAlike = (answer: string, files: RepoFile[]): boolean => files.some((f) => f.path !== answer &&
     (stemOf(f.path) === stemOf(answer) || path.posix.basename(stemOf(f.path)) === path.posix.basename(stemOf(answer))));
