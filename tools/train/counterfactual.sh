@@ -276,6 +276,13 @@ data() {
           js cf21-conf-js --budget 900 --repos 5000 --max-questions 10 --seed 99 --types where --confusable 1
           pack cf21-conf 1280 0 99 cf21-conf-js
           data cf14c ;;
+    # (session 19, defined at its end, not run) from the committed cf21, whose 4k product cell fell 35 -> 29 of 40 with
+    # the workspace rows at 0.16 of the batch (cf19: 0.27): cf21's rows plus two more slices of cf21-js streamed as
+    # workspace rows (checkout streams its first 200 samples), the workspace rows back at 0.28
+    cf22) data cf21
+          [ -s $T/qa/cf21-js-b.jsonl ] || { sed -n 201,420p $T/qa/cf21-js.jsonl > $T/qa/cf21-js-b.jsonl; sed -n 421,640p $T/qa/cf21-js.jsonl > $T/qa/cf21-js-c.jsonl; }
+          for p in b c; do workspace_rows cf21-pot-$p cf21-js-$p --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed 36 --progress 50 & done
+          wait ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
@@ -286,6 +293,7 @@ MIX_CF17="$T/data/cf16d-recall.npy:0.2,$T/data/cf13-qa.npy:0.22,$T/data/cf13-rar
 MIX_CF19="$T/data/cf16d-recall.npy:0.16,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rare-qa.npy:0.05,$T/data/cf17-hop.npy:0.06,$T/data/cf13-dense.npy:0.1,$T/data/cf19-pot.npy:0.05,$T/data/cf19-pot-b.npy:0.05,$T/data/cf19-pot-c.npy:0.05,$T/data/cf19-rare-pot.npy:0.06,$T/data/cf13-pot.npy:0.04,$T/data/cf13-rare-pot.npy:0.02,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.06,$T/data/cf14c-copy.npy:0.02"
 MIX_CF20="$T/data/cf16d-recall.npy:0.17,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rare-qa.npy:0.05,$T/data/cf17-hop.npy:0.05,$T/data/cf20-hop.npy:0.05,$T/data/cf13-dense.npy:0.1,$T/data/cf20-pot.npy:0.07,$T/data/cf20-rare-pot.npy:0.04,$T/data/cf19-pot.npy:0.03,$T/data/cf19-pot-b.npy:0.03,$T/data/cf19-pot-c.npy:0.03,$T/data/cf19-rare-pot.npy:0.03,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
 MIX_CF21="$T/data/cf21-recall.npy:0.15,$T/data/cf21-qa.npy:0.17,$T/data/cf21-rare-qa.npy:0.05,$T/data/cf21-conf.npy:0.08,$T/data/cf21-hop.npy:0.09,$T/data/cf21-dense.npy:0.1,$T/data/cf21-pot.npy:0.1,$T/data/cf21-rare-pot.npy:0.06,$T/data/cf21-short.npy:0.05,$T/data/cf21-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.08,$T/data/cf14c-copy.npy:0.03"
+MIX_CF22="$T/data/cf21-recall.npy:0.14,$T/data/cf21-qa.npy:0.17,$T/data/cf21-rare-qa.npy:0.04,$T/data/cf21-conf.npy:0.07,$T/data/cf21-hop.npy:0.08,$T/data/cf21-dense.npy:0.08,$T/data/cf21-pot.npy:0.08,$T/data/cf21-pot-b.npy:0.07,$T/data/cf21-pot-c.npy:0.07,$T/data/cf21-rare-pot.npy:0.06,$T/data/cf21-short.npy:0.04,$T/data/cf21-pyparams.npy:0.03,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew  extra (train.py flags, - for none)
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3  -"
@@ -316,6 +324,7 @@ STAGES=(
   "cf19 1280 4    3000  1.5e-4 20    cf17         $MIX_CF19  4  3  0.3  --max-positions=2048,--seed=19"
   "cf20 1280 4    2400  1.5e-4 20    cf19         $MIX_CF20  4  3  0.3  --max-positions=2048,--seed=20"
   "cf21 1280 4    3000  1.5e-4 20    -            $MIX_CF21  4  3  0.3  --max-positions=2048,--seed=21"
+  "cf22 1280 4    3000  1.5e-4 20    -            $MIX_CF22  4  3  0.3  --max-positions=2048,--seed=22"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
