@@ -242,7 +242,10 @@ function main(): void {
       if (renamed) files = renamer!.rename(files).files;
       let qs: Question[] = [];
       try { qs = questionsFor(files, renamed ? () => '' : keyOf(pkg)); } catch { qs = []; }
-      if (CONFUSABLE) qs = qs.filter((q) => q.type !== 'where' || hasLookAlike(q.answer, files.map((f) => f.path)));
+      if (CONFUSABLE) {
+        const paths = files.map((f) => f.path);
+        qs = qs.filter((q) => q.type !== 'where' || hasLookAlike(q.answer, paths));
+      }
       if (TYPES) {
         qs = qs.filter((q) => TYPES.has(q.type));
         if (qs.length === 0) continue;

@@ -84,6 +84,7 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
         let skipped = 0;
         // Every answer's verdict (server/src/check), and how it agrees with exact match.
         const verdicts: Record<CheckStatus, number> & { checkedWrong: number; notFoundRight: number } = { checked: 0, 'not-found': 0, unverifiable: 0, checkedWrong: 0, notFoundRight: 0 };
+        const modeType = mode === 'trace' ? `${type}+trace` : type;
         for (const r of records) {
           throwIfAborted(options.signal);
           let answer: string;
@@ -96,14 +97,14 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
           const right = exactMatch(answer, r.answer);
           if (right) hits++;
           const { status } = await checkAnswer(r.question, answer, memoryRepo(r.files), options.signal);
-          if (options.answers) emit({ eval: 'lookup', answer: true, id: r.id, type: mode === 'trace' ? `${r.type}+trace` : r.type, language, wording, context, question: r.question, expected: r.answer, got: answer, correct: right, verdict: status });
+          if (options.answers) emit({ eval: 'lookup', answer: true, id: r.id, type: modeType, language, wording, context, question: r.question, expected: r.answer, got: answer, correct: right, verdict: status });
           verdicts[status]++;
           if (status === 'checked' && !right) verdicts.checkedWrong++;
           if (status === 'not-found' && right) verdicts.notFoundRight++;
         }
         const n = records.length - skipped;
         const em = n ? hits / n : NaN;
-        const label = (paraphrase ? 'paraphrase:' : '') + (mode === 'trace' ? `${type}+trace` : type);
+        const label = (paraphrase ? 'paraphrase:' : '') + modeType;
         summary[`${language === 'py' ? 'py:' : ''}${label}@${context}`] = em;
         const both = pooled.get(`${label}@${context}`) ?? { hits: 0, n: 0 };
         pooled.set(`${label}@${context}`, { hits: both.hits + hits, n: both.n + n });
