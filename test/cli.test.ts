@@ -192,6 +192,16 @@ test('eval lookup: exact match per type, language and context, pooled in the sum
   assert.equal(answers.length, sets.reduce((n, l) => n + (l.n as number), 0));
   for (const a of answers) assert.ok(a.type === 'const' && typeof a.got === 'string' && typeof a.expected === 'string' && typeof a.correct === 'boolean', JSON.stringify(a));
   for (const s of sets) assert.equal(answers.filter((a) => a.language === s.language && a.wording === s.wording && a.correct).length, Math.round((s.em as number) * (s.n as number)), JSON.stringify(s));
+
+  // Multi-hop records come in trace/bare pairs of one question: each question is asked once per mode, not twice.
+  const hops = repopot(['eval', 'lookup', '--limit', '3', '--types', 'multihop-def', '--contexts', '1024', '--answers', '--json']);
+  assert.equal(hops.code, 0, hops.stderr);
+  const hopAnswers = jsonLines(hops.stdout).filter((l) => l.answer === true && l.language === 'js' && l.wording === 'canonical');
+  for (const mode of ['multihop-def', 'multihop-def+trace']) {
+    const asked = hopAnswers.filter((a) => a.type === mode).map((a) => a.question);
+    assert.equal(asked.length, 3, mode);
+    assert.equal(new Set(asked).size, 3, `${mode} asks distinct questions: ${asked.join(' | ')}`);
+  }
 });
 
 test('fourier calibrate writes the choice with its evidence; bench distill --suite fourier prints the summary line', () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Judge an exported model the way a stage's export is judged before it is committed (issue 11, issue 15):
-#   1. full context: `repopot eval lookup --limit 15` (data/eval, 395 questions) and the held-out ask trial
+#   1. full context: `repopot eval lookup --limit 15` (data/eval, 363 distinct questions; 395 before session 20, which
+#      counted each multi-hop question twice per mode) and the held-out ask trial
 #      (48 random names of 12 held-out packages through `repopot ask`), side by side;
 #   2. the product's ask (pot, then the query-aware re-read, then path snapping), InfiniPot and StreamingLLM on the
 #      same questions, one cell after another:

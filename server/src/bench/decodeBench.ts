@@ -19,7 +19,7 @@ import type { KvCache, KvDtype } from '../engine/kvCache';
 import type { WeightFormat } from '../graph/contract';
 import { questionPrompt } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
-import { evalSetNames, loadEvalSet, median, type EvalRecord } from '../eval/evalSet';
+import { evalSetNames, loadEvalSet, median, promptKey, type EvalRecord } from '../eval/evalSet';
 import { hfConfigToModelConfig } from '../model/hfConfig';
 import { randomWeights } from '../model/randomWeights';
 import { sampleTokens } from '../util/random';
@@ -103,7 +103,7 @@ function evalPrompts(engine: Engine, evalDir: string, limit: number, answerRoom:
     for (const rs of byType.values()) {
       if (i >= rs.length || picked.length >= limit) continue;
       const r = rs[Math.floor((i * 7919) % rs.length)];
-      const key = `${r.question}\0${r.files.map((f) => `${f.path}:${f.text.length}`).join(',')}`;
+      const key = promptKey(r);
       if (!asked.has(key)) picked.push(r);
       asked.add(key);
     }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine';
-import { evalSetNames, exactMatch, loadEvalSet, median } from '../eval/evalSet';
+import { evalSetNames, exactMatch, loadEvalSet, median, promptKey } from '../eval/evalSet';
 import { encodeExample, promptFormat, type PromptFormat, type SteeringFile, type SteeringPair } from '../steer/pairs';
 import { applySteering, generateSteered, type SteerSettings } from '../steer/apply';
 import { logProbOf } from '../engine/sampling';
@@ -72,7 +72,7 @@ export function multihopQuestions(evalDir: string): SteerQuestion[] {
   for (const name of evalSetNames(evalDir)) {
     for (const r of loadEvalSet(path.join(evalDir, name))) {
       if (!r.type.startsWith('multihop')) continue;
-      const key = JSON.stringify([r.files.map((f) => f.path), r.question]);
+      const key = promptKey(r);
       if (!out.has(key)) out.set(key, { id: r.id, files: r.files, question: r.question, answer: r.answer });
     }
   }

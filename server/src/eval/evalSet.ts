@@ -59,3 +59,8 @@ export function exactMatch(predicted: string, expected: string): boolean {
 }
 
 export { median } from '../util/stats';
+
+/** One question on one repository: records with the same key are the same prompt (a multi-hop trace/bare twin, or a question that sits in several sets). */
+export function promptKey(record: EvalRecord): string {
+  return JSON.stringify([record.question, record.files.map((f) => `${f.path}:${f.text.length}`)]);
+}

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { questionPrompt, splitTrace } from '../distill/prompt';
 import { headerForTokenizer, tokenizeWithProvenance } from '../distill/streamer';
-import { COPY_PROBE, exactMatch, loadEvalSet, type EvalRecord } from './evalSet';
+import { COPY_PROBE, exactMatch, loadEvalSet, promptKey, type EvalRecord } from './evalSet';
 import { readJsonLines } from '../util/jsonl';
 import { checkAnswer, memoryRepo, type CheckStatus } from '../check/index';
 
@@ -71,8 +71,14 @@ export async function runLookupEval(engine: Engine, options: LookupEvalOptions, 
     const wording = paraphrase ? 'paraphrase' : 'canonical';
     if (options.contexts && !options.contexts.includes(context)) continue;
     const byType = new Map<string, EvalRecord[]>();
+    // Multi-hop records come in pairs (the trace form and the bare form of one question on the same files); every
+    // question is asked in both modes below, so a twin would only count the same prompt twice.
+    const asked = new Set<string>();
     for (const r of loadEvalSet(path.join(options.evalDir, set))) {
       if (options.types && !options.types.includes(r.type)) continue;
+      const key = promptKey(r);
+      if (asked.has(key)) continue;
+      asked.add(key);
       const list = byType.get(r.type) ?? [];
       if (list.length < (options.limit ?? Infinity)) list.push(r);
       byType.set(r.type, list);
