@@ -283,6 +283,33 @@ data() {
           [ -s $T/qa/cf21-js-b.jsonl ] || { sed -n 201,420p $T/qa/cf21-js.jsonl > $T/qa/cf21-js-b.jsonl; sed -n 421,640p $T/qa/cf21-js.jsonl > $T/qa/cf21-js-c.jsonl; }
           for p in b c; do workspace_rows cf21-pot-$p cf21-js-$p --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed 36 --progress 50 & done
           wait ;;
+    # (session 20, defined at its end) from the committed cf22: cf21's recipe on new seeds (fresh rows, so the stage does
+    # not draw cf21's rows a third time), cf22's two extra workspace slices (the workspace rows at 0.28 won back the 4k
+    # cell: 29 -> 38 of 40), and more JS multi-hop rows (cf22's JS multi-hop fell 5/14 -> 1/14 bare)
+    cf23) fresh cf23 101 102 103 104 105 106 cf23 107 108
+          dense cf23 109 110 111
+          js cf23-short-js --budget 300 --repos 3000 --max-questions 12 --seed 112 --types const,params --rounds 8 --dense 1 &
+          js cf23-short-all-js --budget 400 --repos 2000 --max-questions 10 --seed 113 &
+          wait
+          py cf23-short-py --budget 300 --repos 1500 --max-questions 12 --seed 114 --types const,params --rounds 8 --dense &
+          py cf23-pyparams --budget 600 --repos 4000 --max-questions 12 --seed 115 --types params --rounds 8 --dense &
+          wait
+          pack cf23-short 1280 0 112 cf23-short-js cf23-short-all-js cf23-short-py
+          pack cf23-pyparams 1280 0 115 cf23-pyparams
+          [ -s $T/qa/cf23-recall.jsonl ] || nice -n ${NICE:-5} $PY tools/train/recall_data.py --samples 8000 --seed 116 --dts-share 0.3 \
+            --pool $T/qa/cf23-short-js.jsonl $T/qa/cf23-short-all-js.jsonl $T/qa/cf23-short-py.jsonl $T/qa/cf23-qa-js.jsonl \
+            --out $T/qa/cf23-recall.jsonl
+          pack cf23-recall 1280 0 116 cf23-recall
+          js cf23-hop-js --budget 900 --repos 20000 --max-questions 10 --seed 117 --types multihop-def,multihop-params &
+          py cf23-hop-py --budget 900 --repos 30000 --max-questions 10 --seed 118 --types multihop-def,multihop-params &
+          wait
+          pack cf23-hop 1280 0 117 cf23-hop-js cf23-hop-py
+          js cf23-conf-js --budget 900 --repos 5000 --max-questions 10 --seed 119 --types where --confusable 1
+          pack cf23-conf 1280 0 119 cf23-conf-js
+          [ -s $T/qa/cf23-js-b.jsonl ] || { sed -n 201,420p $T/qa/cf23-js.jsonl > $T/qa/cf23-js-b.jsonl; sed -n 421,640p $T/qa/cf23-js.jsonl > $T/qa/cf23-js-c.jsonl; }
+          for p in b c; do workspace_rows cf23-pot-$p cf23-js-$p --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed 120 --progress 50 & done
+          wait
+          data cf14c ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
@@ -294,6 +321,7 @@ MIX_CF19="$T/data/cf16d-recall.npy:0.16,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rar
 MIX_CF20="$T/data/cf16d-recall.npy:0.17,$T/data/cf13-qa.npy:0.2,$T/data/cf13-rare-qa.npy:0.05,$T/data/cf17-hop.npy:0.05,$T/data/cf20-hop.npy:0.05,$T/data/cf13-dense.npy:0.1,$T/data/cf20-pot.npy:0.07,$T/data/cf20-rare-pot.npy:0.04,$T/data/cf19-pot.npy:0.03,$T/data/cf19-pot-b.npy:0.03,$T/data/cf19-pot-c.npy:0.03,$T/data/cf19-rare-pot.npy:0.03,$T/data/cf15-short.npy:0.04,$T/data/cf15-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
 MIX_CF21="$T/data/cf21-recall.npy:0.15,$T/data/cf21-qa.npy:0.17,$T/data/cf21-rare-qa.npy:0.05,$T/data/cf21-conf.npy:0.08,$T/data/cf21-hop.npy:0.09,$T/data/cf21-dense.npy:0.1,$T/data/cf21-pot.npy:0.1,$T/data/cf21-rare-pot.npy:0.06,$T/data/cf21-short.npy:0.05,$T/data/cf21-pyparams.npy:0.04,$T/data/cf6-copy.npy:0.08,$T/data/cf14c-copy.npy:0.03"
 MIX_CF22="$T/data/cf21-recall.npy:0.14,$T/data/cf21-qa.npy:0.17,$T/data/cf21-rare-qa.npy:0.04,$T/data/cf21-conf.npy:0.07,$T/data/cf21-hop.npy:0.08,$T/data/cf21-dense.npy:0.08,$T/data/cf21-pot.npy:0.08,$T/data/cf21-pot-b.npy:0.07,$T/data/cf21-pot-c.npy:0.07,$T/data/cf21-rare-pot.npy:0.06,$T/data/cf21-short.npy:0.04,$T/data/cf21-pyparams.npy:0.03,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
+MIX_CF23="$T/data/cf23-recall.npy:0.12,$T/data/cf23-qa.npy:0.17,$T/data/cf23-rare-qa.npy:0.04,$T/data/cf23-conf.npy:0.07,$T/data/cf23-hop.npy:0.10,$T/data/cf23-dense.npy:0.08,$T/data/cf23-pot.npy:0.08,$T/data/cf23-pot-b.npy:0.07,$T/data/cf23-pot-c.npy:0.07,$T/data/cf23-rare-pot.npy:0.06,$T/data/cf23-short.npy:0.04,$T/data/cf23-pyparams.npy:0.03,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew  extra (train.py flags, - for none)
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3  -"
@@ -325,6 +353,7 @@ STAGES=(
   "cf20 1280 4    2400  1.5e-4 20    cf19         $MIX_CF20  4  3  0.3  --max-positions=2048,--seed=20"
   "cf21 1280 4    3000  1.5e-4 20    -            $MIX_CF21  4  3  0.3  --max-positions=2048,--seed=21"
   "cf22 1280 4    3000  1.5e-4 20    -            $MIX_CF22  4  3  0.3  --max-positions=2048,--seed=22"
+  "cf23 1280 4    3000  1.5e-4 20    -            $MIX_CF23  4  3  0.3  --max-positions=2048,--seed=23"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
