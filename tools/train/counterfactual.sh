@@ -79,6 +79,42 @@ dense() {
   pack $1-dense 1280 0 $4 $1-dense-js $1-dense-const-js $1-dense-py
 }
 
+# the rows session 19 added beside fresh's (cf21 on): short dense constants and parameters, Python parameter lists,
+# recall rows drawn from them, multi-hop questions (half with the trace), and `where` questions whose answer has a
+# look-alike in the window (index.js / index.d.ts, dist/esm/x.js / dist/commonjs/x.js: 6 of cf19's 9 JS misses at
+# 1k were asked in such a window, src/NodeType.ts beside lib/src/NodeType.js)
+#   session_rows STAGE DENSE_SEED SHORT_SEED RECALL_SEED JS_HOP_REPOS   (seeds DENSE..+2, SHORT..+3, RECALL..+3)
+session_rows() {
+  local s=$1 d=$2 h=$3 r=$4
+  dense $s $d $((d + 1)) $((d + 2))
+  js $s-short-js --budget 300 --repos 3000 --max-questions 12 --seed $h --types const,params --rounds 8 --dense 1 &
+  js $s-short-all-js --budget 400 --repos 2000 --max-questions 10 --seed $((h + 1)) &
+  wait
+  py $s-short-py --budget 300 --repos 1500 --max-questions 12 --seed $((h + 2)) --types const,params --rounds 8 --dense &
+  py $s-pyparams --budget 600 --repos 4000 --max-questions 12 --seed $((h + 3)) --types params --rounds 8 --dense &
+  wait
+  pack $s-short 1280 0 $h $s-short-js $s-short-all-js $s-short-py
+  pack $s-pyparams 1280 0 $((h + 3)) $s-pyparams
+  [ -s $T/qa/$s-recall.jsonl ] || nice -n ${NICE:-5} $PY tools/train/recall_data.py --samples 8000 --seed $r --dts-share 0.3 \
+    --pool $T/qa/$s-short-js.jsonl $T/qa/$s-short-all-js.jsonl $T/qa/$s-short-py.jsonl $T/qa/$s-qa-js.jsonl \
+    --out $T/qa/$s-recall.jsonl
+  pack $s-recall 1280 0 $r $s-recall
+  js $s-hop-js --budget 900 --repos $5 --max-questions 10 --seed $((r + 1)) --types multihop-def,multihop-params &
+  py $s-hop-py --budget 900 --repos 30000 --max-questions 10 --seed $((r + 2)) --types multihop-def,multihop-params &
+  wait
+  pack $s-hop 1280 0 $((r + 1)) $s-hop-js $s-hop-py
+  js $s-conf-js --budget 900 --repos 5000 --max-questions 10 --seed $((r + 3)) --types where --confusable 1
+  pack $s-conf 1280 0 $((r + 3)) $s-conf-js
+}
+
+# two more slices of a checkout's samples (checkout streams the first 200) streamed as workspace rows, STAGE-pot-b
+# and STAGE-pot-c, so a stage draws each pot row fewer times: workspace_slices STAGE QA SEED
+workspace_slices() {
+  [ -s $T/qa/$2-b.jsonl ] || { sed -n 201,420p $T/qa/$2.jsonl > $T/qa/$2-b.jsonl; sed -n 421,640p $T/qa/$2.jsonl > $T/qa/$2-c.jsonl; }
+  for p in b c; do workspace_rows $1-pot-$p $2-$p --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed $3 --progress 50 & done
+  wait
+}
+
 data() {
   case $1 in
     # short dense repositories (150-300 tokens, up to 10 questions): retrieval is most of the signal
@@ -238,9 +274,7 @@ data() {
           checkout cf19 33 53 26 27 300
           # checkout streams the first 200 of cf19-js's 696 samples (306 rows); two more slices of it, so the stage
           # draws each pot row ~1.5 times instead of ~5
-          [ -s $T/qa/cf19-js-b.jsonl ] || { sed -n 201,420p $T/qa/cf19-js.jsonl > $T/qa/cf19-js-b.jsonl; sed -n 421,640p $T/qa/cf19-js.jsonl > $T/qa/cf19-js-c.jsonl; }
-          for p in b c; do workspace_rows cf19-pot-$p cf19-js-$p --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed 28 --progress 50 & done
-          wait ;;
+          workspace_slices cf19 cf19-js 28 ;;
     # session 18 (started at its end, resumable: a step schedule): cf19's recipe on fresh pot rows, plus Python
     # multi-hop questions (half with the trace): cf19's Python trace answers fell to 0 of 14, and cf17-hop held only
     # 857 Python questions against 6,069 JS
@@ -254,61 +288,19 @@ data() {
     # short and recall rows on new seeds, and multi-hop questions with Python over-sampled (cf19's Python trace answers:
     # 0 of 14); sized so that the rows are made in ~30 minutes of the 2-core machine; run with MAX_MINUTES=95 TIME_SCHEDULE=1
     cf21) fresh cf21 35 55 31 32 42 62 cf21 25 35
-          dense cf21 77 78 79
-          js cf21-short-js --budget 300 --repos 3000 --max-questions 12 --seed 86 --types const,params --rounds 8 --dense 1 &
-          js cf21-short-all-js --budget 400 --repos 2000 --max-questions 10 --seed 87 &
-          wait
-          py cf21-short-py --budget 300 --repos 1500 --max-questions 12 --seed 88 --types const,params --rounds 8 --dense &
-          py cf21-pyparams --budget 600 --repos 4000 --max-questions 12 --seed 89 --types params --rounds 8 --dense &
-          wait
-          pack cf21-short 1280 0 86 cf21-short-js cf21-short-all-js cf21-short-py
-          pack cf21-pyparams 1280 0 89 cf21-pyparams
-          [ -s $T/qa/cf21-recall.jsonl ] || nice -n ${NICE:-5} $PY tools/train/recall_data.py --samples 8000 --seed 96 --dts-share 0.3 \
-            --pool $T/qa/cf21-short-js.jsonl $T/qa/cf21-short-all-js.jsonl $T/qa/cf21-short-py.jsonl $T/qa/cf21-qa-js.jsonl \
-            --out $T/qa/cf21-recall.jsonl
-          pack cf21-recall 1280 0 96 cf21-recall
-          js cf21-hop-js --budget 900 --repos 12000 --max-questions 10 --seed 97 --types multihop-def,multihop-params &
-          py cf21-hop-py --budget 900 --repos 30000 --max-questions 10 --seed 98 --types multihop-def,multihop-params &
-          wait
-          pack cf21-hop 1280 0 97 cf21-hop-js cf21-hop-py
-          # `where` questions whose answer has a look-alike in the window (index.js / index.d.ts, dist/esm/x.js /
-          # dist/commonjs/x.js): 6 of cf19's 9 JS misses at 1k were asked in such a window (src/NodeType.ts beside lib/src/NodeType.js)
-          js cf21-conf-js --budget 900 --repos 5000 --max-questions 10 --seed 99 --types where --confusable 1
-          pack cf21-conf 1280 0 99 cf21-conf-js
+          session_rows cf21 77 86 96 12000
           data cf14c ;;
     # (session 19, defined at its end, not run) from the committed cf21, whose 4k product cell fell 35 -> 29 of 40 with
     # the workspace rows at 0.16 of the batch (cf19: 0.27): cf21's rows plus two more slices of cf21-js streamed as
     # workspace rows (checkout streams its first 200 samples), the workspace rows back at 0.28
     cf22) data cf21
-          [ -s $T/qa/cf21-js-b.jsonl ] || { sed -n 201,420p $T/qa/cf21-js.jsonl > $T/qa/cf21-js-b.jsonl; sed -n 421,640p $T/qa/cf21-js.jsonl > $T/qa/cf21-js-c.jsonl; }
-          for p in b c; do workspace_rows cf21-pot-$p cf21-js-$p --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed 36 --progress 50 & done
-          wait ;;
+          workspace_slices cf21 cf21-js 36 ;;
     # (session 20, defined at its end) from the committed cf22: cf21's recipe on new seeds (fresh rows, so the stage does
     # not draw cf21's rows a third time), cf22's two extra workspace slices (the workspace rows at 0.28 won back the 4k
     # cell: 29 -> 38 of 40), and more JS multi-hop rows (cf22's JS multi-hop fell 5/14 -> 1/14 bare)
     cf23) fresh cf23 101 102 103 104 105 106 cf23 107 108
-          dense cf23 109 110 111
-          js cf23-short-js --budget 300 --repos 3000 --max-questions 12 --seed 112 --types const,params --rounds 8 --dense 1 &
-          js cf23-short-all-js --budget 400 --repos 2000 --max-questions 10 --seed 113 &
-          wait
-          py cf23-short-py --budget 300 --repos 1500 --max-questions 12 --seed 114 --types const,params --rounds 8 --dense &
-          py cf23-pyparams --budget 600 --repos 4000 --max-questions 12 --seed 115 --types params --rounds 8 --dense &
-          wait
-          pack cf23-short 1280 0 112 cf23-short-js cf23-short-all-js cf23-short-py
-          pack cf23-pyparams 1280 0 115 cf23-pyparams
-          [ -s $T/qa/cf23-recall.jsonl ] || nice -n ${NICE:-5} $PY tools/train/recall_data.py --samples 8000 --seed 116 --dts-share 0.3 \
-            --pool $T/qa/cf23-short-js.jsonl $T/qa/cf23-short-all-js.jsonl $T/qa/cf23-short-py.jsonl $T/qa/cf23-qa-js.jsonl \
-            --out $T/qa/cf23-recall.jsonl
-          pack cf23-recall 1280 0 116 cf23-recall
-          js cf23-hop-js --budget 900 --repos 20000 --max-questions 10 --seed 117 --types multihop-def,multihop-params &
-          py cf23-hop-py --budget 900 --repos 30000 --max-questions 10 --seed 118 --types multihop-def,multihop-params &
-          wait
-          pack cf23-hop 1280 0 117 cf23-hop-js cf23-hop-py
-          js cf23-conf-js --budget 900 --repos 5000 --max-questions 10 --seed 119 --types where --confusable 1
-          pack cf23-conf 1280 0 119 cf23-conf-js
-          [ -s $T/qa/cf23-js-b.jsonl ] || { sed -n 201,420p $T/qa/cf23-js.jsonl > $T/qa/cf23-js-b.jsonl; sed -n 421,640p $T/qa/cf23-js.jsonl > $T/qa/cf23-js-c.jsonl; }
-          for p in b c; do workspace_rows cf23-pot-$p cf23-js-$p --mix-tokens 0:8000 --questions-per-row 5 --rows-per-sample 2 --seed 120 --progress 50 & done
-          wait
+          session_rows cf23 109 112 116 20000
+          workspace_slices cf23 cf23-js 120
           data cf14c ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
