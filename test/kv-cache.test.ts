@@ -47,6 +47,18 @@ test('append grows capacity and keeps positions and tags', () => {
   assert.equal(cache.bytes, 10 * row * 4 * 2 * 2);
 });
 
+test('a clone is independent and keeps the capacity, so decoding from it does not re-allocate', () => {
+  const cache = filled(10); // capacity 16 after doubling from 2
+  const copy = cache.clone();
+  assert.equal(copy.capacity, cache.capacity);
+  assert.deepEqual(copy.tags(), cache.tags());
+  const k = [0, 1].map(() => new Float32Array(row).fill(1));
+  copy.append(k, k, [10]);
+  assert.equal(copy.capacity, cache.capacity, 'an append within the capacity keeps the storage');
+  assert.equal(cache.length, 10);
+  assert.deepEqual(Array.from(copy.readRow('key', 1, 3)), Array.from(cache.readRow('key', 1, 3)));
+});
+
 test('remove + compactPositions equals keys rotated directly to the new positions (CR-RoPE)', () => {
   const cache = filled(12);
   cache.remove([0, 3, 4, 11]);

@@ -563,8 +563,12 @@ export class KvCache<Tag = unknown> {
     return row;
   }
 
+  /**
+   * An independent copy with the same capacity: a clone is usually made to decode from (an answer from a pot, a
+   * bench run), and a copy cut to its length would re-allocate and copy itself whole on its first append.
+   */
   clone(): KvCache<Tag> {
-    const copy = new KvCache<Tag>(this.shape, Math.max(1, this.size), { layout: this.storageLayout, kvDtype: this.dtype });
+    const copy = new KvCache<Tag>(this.shape, Math.max(1, this.capacity), { layout: this.storageLayout, kvDtype: this.dtype });
     copy.appendRows(
       this.keys.map((k) => this.tokenMajor(k, true)),
       this.values.map((v) => this.tokenMajor(v, false)),
