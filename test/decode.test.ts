@@ -106,6 +106,28 @@ test('exact mode: stop sequences end mid-block exactly as sequential, and stream
   await engine.dispose();
 });
 
+test('exact mode with a token constraint (path snapping) equals sequential greedy under the same constraint', async () => {
+  const model = withTokenizer(randomModel('llama', {}, 13));
+  const engine = await Engine.fromModel(model, { cacheDir });
+  const vocab = model.config.vocabSize;
+  // Every other step only even token ids; sometimes a verdict refuses everything (then the step is free, as in Engine.generate).
+  const constrain = (text: string) => (text.length % 2 === 0 ? (t: number) => t % 2 === 0 : text.length % 7 === 3 ? () => false : undefined);
+  for (let p = 0; p < 4; p++) {
+    const prompt = sampleTokens(4 + p, vocab, 300 + p);
+    const free = await run(new SequentialDecoder(engine), engine, prompt, { maxTokens: 24 });
+    const sequential = await run(new SequentialDecoder(engine), engine, prompt, { maxTokens: 24, constrain });
+    assert.notDeepEqual(sequential.result.tokens, free.result.tokens, 'the constraint changes the output');
+    for (const [name, history] of Object.entries({ constrained: [...prompt, ...sequential.result.tokens], free: [...prompt, ...free.result.tokens] })) {
+      for (const block of [4, 16]) {
+        const parallel = await run(new ParallelDecoder(engine, { block }), engine, prompt, { maxTokens: 24, constrain, history });
+        assertSameOutcome(parallel, sequential, `prompt ${p}, block ${block}, drafts from the ${name} output`);
+        if (name === 'constrained' && block === 16) assert.ok(parallel.result.decodePasses < sequential.result.decodePasses, 'right drafts save passes');
+      }
+    }
+  }
+  await engine.dispose();
+});
+
 test('exact mode: cancellation mid-block keeps the same partial answer and cache as sequential', async () => {
   const model = withTokenizer(randomModel('qwen2', {}, 5));
   const engine = await Engine.fromModel(model, { cacheDir });

@@ -8,13 +8,15 @@
 //   drop every slot off the accepted path (cache.truncate / cache.remove) ─► next block
 //
 // The sampler is called once per emitted token, in order, on logits of the true context, so greedy output equals
-// sequential greedy (and seeded sampling consumes the same random numbers as Engine.generate). The confidence
-// rule (confidence.ts) plugs in after the first disagreement and is the only lossy part.
+// sequential greedy (and seeded sampling consumes the same random numbers as Engine.generate). A token constraint
+// (DecodeOptions.constrain, e.g. path snapping) is applied to each decision on the text emitted so far, as
+// Engine.generate applies it; drafts stay unconstrained guesses. The confidence rule (confidence.ts) plugs in after
+// the first disagreement and is the only lossy part.
 
 import { EngineError, type Engine } from '../engine/engine';
 import { throwIfAborted } from '../util/abort';
 import type { KvCache } from '../engine/kvCache';
-import { argmax, GREEDY, Sampler, type Sampling } from '../engine/sampling';
+import { argmax, constrained, GREEDY, Sampler, type Sampling } from '../engine/sampling';
 import { MASK_NEG } from '../graph/contract';
 import { Drafter, type DrafterOptions } from './drafts';
 import { OutputCollector, prefillPasses, type DecodeOptions, type DecodeResult, type Decoder, type DecoderName } from '../engine/decoder';
@@ -100,6 +102,9 @@ export class ParallelDecoder implements Decoder {
     let decodePasses = 0;
     let draftsProposed = 0;
     let draftsAccepted = 0;
+    const constrain = options.constrain;
+    /** The constraint's verdict for the next token, given what has been emitted (undefined: free). */
+    const allowNext = () => constrain?.(engine.tokenizer.decode(out.tokens));
     const emit = (token: number): boolean => {
       const before = out.tokens.length;
       const ended = out.offer(token);
@@ -109,7 +114,7 @@ export class ParallelDecoder implements Decoder {
 
     // The first token comes from the prefill's logits, as in Engine.generate.
     let committed: number[] = [];
-    if (!out.mustStop() && !emit(sampler.next(cache.lastLogits, 0, vocab))) committed = [out.tokens[out.tokens.length - 1]];
+    if (!out.mustStop() && !emit(sampler.next(constrained(cache.lastLogits, 0, vocab, allowNext()), 0, vocab))) committed = [out.tokens[out.tokens.length - 1]];
 
     /** The pass whose row `row` holds the logits after the last true-context slot. */
     let lastRows: { logits: Float32Array; row: number } | undefined;
@@ -132,7 +137,11 @@ export class ParallelDecoder implements Decoder {
       // Each row's argmax is needed up to three times (greedy decision, Jacobi guess, pool): compute it once.
       const argmaxOfRow = new Int32Array(input.length).fill(-1);
       const predicted = (row: number): number => (argmaxOfRow[row] >= 0 ? argmaxOfRow[row] : (argmaxOfRow[row] = argmax(r.logits, row * vocab, vocab)));
-      const decide = (row: number): number => (sampling.kind === 'greedy' ? predicted(row) : sampler.next(r.logits, row * vocab, vocab));
+      const decide = (row: number): number => {
+        const allow = allowNext();
+        if (allow) return sampler.next(constrained(r.logits, row * vocab, vocab, allow), 0, vocab);
+        return sampling.kind === 'greedy' ? predicted(row) : sampler.next(r.logits, row * vocab, vocab);
+      };
       const path: number[] = [];
       committed = [];
       while (!out.mustStop()) {

@@ -480,7 +480,8 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     stop: [...prompt.stop, ...(options.stop ?? [])],
     signal: options.signal,
     onText: options.onText ? displayStream(options.onText) : undefined,
-    // Path snapping (engine/pathSnap.ts) rides on sequential and steered decoding; the parallel decoder stays exact to plain greedy.
+    // Path snapping (engine/pathSnap.ts) constrains every decoder that decides token by token (sequential, steered, parallel
+    // exact and confidence); block diffusion ignores it.
     constrain: options.snapPaths && options.snapPaths.length > 0 ? answerSnap(question, options.snapPaths, engine.tokenizer) : undefined,
   };
   // One-shot KV-cache steering: the same decode after a single edit of the slot before the last prompt token.

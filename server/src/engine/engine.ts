@@ -19,7 +19,7 @@ import { openSession, type Device, type HostTensor, type RuntimeSession } from '
 import { DEFAULT_KV_DTYPE, KV_DTYPES, PREFILL_CHUNK_TOKENS, type KvDtype } from '../vocab';
 import { throwIfAborted } from '../util/abort';
 import { KvCache, type CacheLayout, type CacheShape } from './kvCache';
-import { argmax, logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
+import { argmax, constrained, logProbOf, Sampler, GREEDY, type Sampling } from './sampling';
 import { defaultCacheDir } from './paths';
 
 export class EngineError extends Error {
@@ -142,18 +142,6 @@ export interface GenerateResult {
   tokens: number[];
   stopReason: StopReason;
   forwardPasses: number;
-}
-
-/** A copy of `logits` with the tokens `allow` refuses masked out; `logits` itself when there is no `allow` or it refuses every token. */
-function constrained(logits: Float32Array, vocab: number, allow: ((token: number) => boolean) | undefined): Float32Array {
-  if (!allow) return logits;
-  const masked = logits.slice(0, vocab);
-  let left = 0;
-  for (let i = 0; i < vocab; i++) {
-    if (allow(i)) left++;
-    else masked[i] = -Infinity;
-  }
-  return left > 0 ? masked : logits;
 }
 
 /** REPOPOT_KERNELS=standard|fused overrides the default kernels (A/B measurements through the CLI and server). */
@@ -505,7 +493,7 @@ export class Engine {
         stopReason = 'cancelled';
         break;
       }
-      const next = sampler.next(constrained(logits, vocab, options.constrain?.(this.tokenizer.decode(tokens))), 0, vocab);
+      const next = sampler.next(constrained(logits, 0, vocab, options.constrain?.(this.tokenizer.decode(tokens))), 0, vocab);
       if (eos.has(next)) {
         stopReason = 'eos';
         break;

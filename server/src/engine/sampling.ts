@@ -31,6 +31,22 @@ export function logProbOf(logits: Float32Array, offset: number, vocab: number, t
 }
 
 
+/**
+ * Row `offset` of `logits` with the tokens `allow` refuses set to -Infinity (a copy, `vocab` long); the row itself (a
+ * view) when there is no `allow` or it refuses every token. Every decoder applies a TokenConstraint through this.
+ */
+export function constrained(logits: Float32Array, offset: number, vocab: number, allow: ((token: number) => boolean) | undefined): Float32Array {
+  const row = logits.subarray(offset, offset + vocab);
+  if (!allow) return row;
+  const masked = row.slice();
+  let left = 0;
+  for (let i = 0; i < vocab; i++) {
+    if (allow(i)) left++;
+    else masked[i] = -Infinity;
+  }
+  return left > 0 ? masked : row;
+}
+
 export class Sampler {
   private readonly random: () => number;
 
