@@ -163,7 +163,6 @@ interface Tally {
   /** Draft tokens verified and accepted, over the decoding passes (parallel decoders). */
   drafts: number;
   accepted: number;
-  decodePasses: number;
   identical: number;
   tokenAgreement: number;
   n: number;
@@ -186,7 +185,7 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
   const tally = (mode: string, block: number): Tally => {
     const key = `${mode}/${block}`;
     let t = tallies.get(key);
-    if (!t) tallies.set(key, (t = { mode, block, tokens: 0, passes: 0, ms: 0, decodeMs: 0, drafts: 0, accepted: 0, decodePasses: 0, identical: 0, tokenAgreement: 0, n: 0 }));
+    if (!t) tallies.set(key, (t = { mode, block, tokens: 0, passes: 0, ms: 0, decodeMs: 0, drafts: 0, accepted: 0, identical: 0, tokenAgreement: 0, n: 0 }));
     return t;
   };
   // Warm every graph variant (logits last and all) so no decoder pays a build or session start.
@@ -223,7 +222,6 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
       t.decodeMs += run.decodeMs;
       t.drafts += run.result.draftsProposed;
       t.accepted += run.result.draftsAccepted;
-      t.decodePasses += run.result.decodePasses;
       const same = run.result.tokens.join() === reference.join();
       t.identical += same ? 1 : 0;
       t.tokenAgreement += agreement(reference, run.result.tokens);
@@ -242,7 +240,7 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
     // Tokens after the first one, per decoding millisecond, over sequential's.
     decodeSpeedup: round((seq.decodeMs / Math.max(1, seq.tokens - seq.n)) / (t.decodeMs / Math.max(1, t.tokens - t.n))),
     // How big the verified trees were and how many of their drafts landed: the cost side of tokensPerForward.
-    draftsPerPass: round(t.drafts / Math.max(1, t.decodePasses)),
+    draftsPerPass: round(t.drafts / Math.max(1, t.passes - t.n)), // passes count each answer's prefill pass too
     draftsAccepted: round(t.accepted / Math.max(1, t.drafts)),
     identical: round(t.identical / Math.max(1, t.n)),
     tokenAgreement: round(t.tokenAgreement / Math.max(1, t.n)),

@@ -139,8 +139,7 @@ export class ParallelDecoder implements Decoder {
       const predicted = (row: number): number => (argmaxOfRow[row] >= 0 ? argmaxOfRow[row] : (argmaxOfRow[row] = argmax(r.logits, row * vocab, vocab)));
       const decide = (row: number): number => {
         const allow = allowNext();
-        if (allow) return sampler.next(constrained(r.logits, row * vocab, vocab, allow), 0, vocab);
-        return sampling.kind === 'greedy' ? predicted(row) : sampler.next(r.logits, row * vocab, vocab);
+        return !allow && sampling.kind === 'greedy' ? predicted(row) : sampler.next(constrained(r.logits, row * vocab, vocab, allow), 0, vocab);
       };
       const path: number[] = [];
       committed = [];
