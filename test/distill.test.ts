@@ -10,7 +10,7 @@ import { Pot } from '../server/src/distill/pot';
 import { askPot, Distiller } from '../server/src/distill/distiller';
 import { refineForQuestion } from '../server/src/distill/refine';
 import { questionPrompt } from '../server/src/distill/prompt';
-import { catalystScores, infinipotPolicy } from '../server/src/distill/policies/infinipot';
+import { catalystScores, infinipotPolicy, rankScale } from '../server/src/distill/policies/infinipot';
 import { streamingPolicy } from '../server/src/distill/policies/streaming';
 import { topK } from '../server/src/distill/policies/policy';
 import { catalystText, makePolicy, makePolicyFromSpec, parsePolicySpec } from '../server/src/distill/policies/registry';
@@ -99,9 +99,9 @@ test('repack reencode: when positions run out the kept tokens are run again as o
   await engine.dispose();
 });
 
-test('InfiniPot pins every file header (line 0) through compression unless pin=none', async () => {
+test('InfiniPot pins every file header (line 0) through compression, within its pin share, unless pin=none', async () => {
   const engine = await tinyEngine();
-  const policy = makePolicyFromSpec('infinipot', engine);
+  const policy = makePolicyFromSpec('infinipot:pinshare=0.5', engine);
   const pot = new Pot(engine, { budget: 64, policy });
   const tokens = sampleTokens(400, 259, 5);
   // 8 files of 50 tokens, each starting with a 4-token header tagged line 0
@@ -112,6 +112,11 @@ test('InfiniPot pins every file header (line 0) through compression unless pin=n
   const unpinned = new Pot(engine, { budget: 64, policy: makePolicyFromSpec('infinipot:pin=none', engine) });
   for (let from = 0; from < 400; from += 25) await unpinned.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
   assert.ok(unpinned.cache.tags().filter((t) => t!.line === 0).length < 32, 'without pinning, scores alone drop some header slots');
+  const fifth = new Pot(engine, { budget: 64, policy: makePolicyFromSpec('infinipot:pinshare=0.2', engine) });
+  for (let from = 0; from < 400; from += 25) await fifth.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
+  const fifthHeaders = fifth.cache.tags().filter((t) => t!.line === 0);
+  assert.equal(fifthHeaders.length, 12, 'a fifth of 64 slots holds the 3 newest 4-token headers');
+  assert.deepEqual([...new Set(fifthHeaders.map((t) => t!.file))].sort(), ['f5.ts', 'f6.ts', 'f7.ts']);
   assert.throws(() => parsePolicySpec('infinipot:pin=files'), /pin=none\|headers\|outline/);
   await engine.dispose();
 });
@@ -136,11 +141,11 @@ test('InfiniPot pin=outline keeps headers, then outline lines up to their share,
     const kept = pot.cache.tags();
     return { headers: kept.filter((t) => t!.line === 0).length, outline: kept.filter((t) => t!.outline).length, length: kept.length };
   };
-  const all = await run('infinipot:pin=outline:outline=1');
+  const all = await run('infinipot:pin=outline:pinshare=0.5:outline=1');
   assert.equal(all.headers, 32, 'headers first');
   assert.equal(all.outline, outlineTotal, 'every outline line fits after the headers and is kept');
-  const half = await run('infinipot:pin=outline:outline=0.25');
-  const headersOnly = await run('infinipot:pin=headers');
+  const half = await run('infinipot:pin=outline:pinshare=0.5:outline=0.25');
+  const headersOnly = await run('infinipot:pin=headers:pinshare=0.5');
   assert.ok(half.outline >= Math.floor((96 - 32 - 25) * 0.25) - 1, `outline lines take their share (${half.outline})`);
   assert.ok(all.outline > headersOnly.outline, `pin=outline keeps more outline slots than pin=headers (${all.outline} vs ${headersOnly.outline})`);
   assert.deepEqual(parsePolicySpec('infinipot:pin=outline:outline=0.3').tuning.infinipot, { pin: 'outline', outlineShare: 0.3 });
@@ -160,8 +165,10 @@ test('InfiniPot headers=kept: a header travels with its file\'s kept lines, BOS 
     const withHeader = new Set(kept.filter((t) => t!.line === 0).map((t) => t!.file));
     return { kept, withLines, withHeader, first: pot.cache.positions()[0], headerSlots: kept.filter((t) => t!.line === 0).length };
   };
-  const kept = await run('infinipot:headers=kept');
-  const newest = await run('infinipot');
+  const kept = await run('infinipot:headers=kept:pinshare=0.5:outline=0.5');
+  const newest = await run('infinipot:pinshare=0.5:outline=0.5');
+  const allOutline = await run('infinipot:headers=kept:pinshare=0.5:outline=1');
+  assert.ok(allOutline.kept.length <= 96 && allOutline.headerSlots <= 48, `BOS plus a whole outline share stays within the target (${allOutline.kept.length} slots, ${allOutline.headerSlots} header slots)`);
   assert.equal(kept.first, 0, 'slot 0 (the first file\'s header start, where BOS streams) is never dropped');
   assert.ok(kept.headerSlots <= 48, `headers stay within pinShare (${kept.headerSlots} slots)`);
   const orphans = (r: typeof kept) => [...r.withHeader].filter((f) => !r.withLines.has(f)).length;
@@ -178,7 +185,7 @@ test('InfiniPot recent=<share>: the newest slots of that share stay whole, score
   const engine = await tinyEngine();
   const tokens = sampleTokens(400, 259, 5);
   const tags = outlinedFiles(8);
-  const pot = new Pot(engine, { budget: 64, policy: makePolicyFromSpec('infinipot:recent=0.5', engine) });
+  const pot = new Pot(engine, { budget: 64, policy: makePolicyFromSpec('infinipot:recent=0.5:pinshare=0.5', engine) });
   for (let from = 0; from < 400; from += 25) await pot.append(tokens.slice(from, from + 25), tags.slice(from, from + 25));
   const kept = pot.cache.tags();
   assert.equal(kept.length, 64, 'the pot fills its budget');
@@ -284,12 +291,14 @@ test('persistence: a restored pot answers exactly as before; an edited file is r
   assert.equal(a2.answer, a1.answer);
   assert.deepEqual(a2.sources, a1.sources);
 
+  // A pot that held only the edited file is empty once its slots go, and starts again with BOS.
+  const emptied = first.pot!.cache.tags().every((t) => t?.file === 'src/config.ts') ? 1 : 0;
   fs.writeFileSync(path.join(repo, 'src', 'config.ts'), 'export const PORT = 9090;\n');
   const third = new Distiller(engine);
   const s3 = await third.ingest(options);
   assert.equal(s3.source, 'refreshed');
   const configTokens = byteTokenizer.encode('// File: src/config.ts\nexport const PORT = 9090;\n').length;
-  assert.equal(s3.tokensSeen, s1.tokensSeen + configTokens, 'only the edited file streams again');
+  assert.equal(s3.tokensSeen, s1.tokensSeen + configTokens + emptied, 'only the edited file streams again');
   const configLines = third.pot!.cache.tags().filter((t) => t?.file === 'src/config.ts').map((t) => t!.line);
   assert.ok(configLines.every((l) => l <= 1), 'no slot of the old version survives');
   await engine.dispose();
@@ -367,6 +376,14 @@ test('policy specs: InfiniPot alternatives parse; bad specs are rejected with th
   assert.throws(() => parsePolicySpec('h2o:cap=0.5'), /takes no options/);
   assert.throws(() => parsePolicySpec('infinipot:unit=word'), /unit=token\|line/);
   assert.deepEqual(parsePolicySpec('infinipot:pin=headers:pinshare=0.25').tuning.infinipot, { pin: 'headers', pinShare: 0.25 });
+  assert.deepEqual(parsePolicySpec('infinipot:scale=rank').tuning.infinipot, { scale: 'rank' });
+  assert.throws(() => parsePolicySpec('infinipot:scale=log'), /scale=max\|rank/);
+});
+
+test('InfiniPot scale=rank: each score becomes its rank in [0, 1], ties share the mean rank, so a sink cannot flatten the rest', () => {
+  assert.deepEqual([...rankScale([5, 1000, 1, 5, 3])], [0.625, 1, 0, 0.625, 0.25]);
+  assert.deepEqual([...rankScale([7])], [0]);
+  assert.deepEqual([...rankScale([])], []);
 });
 
 test('the catalyst is asked in the model\'s own question format unless framed plain', async () => {

@@ -42,7 +42,7 @@ export interface InfiniPotOptions {
    * 'none': the paper's selection by scores alone.
    */
   pin?: InfiniPotPin;
-  /** Most of the target that pinned headers may take (the newest headers win when they do not all fit). */
+  /** Most of the target that pinned headers may take (the newest headers win when they do not all fit; DEFAULT_PIN_SHARE). */
   pinShare?: number;
   /**
    * Which headers the pin keeps: 'newest' (DEFAULT_HEADERS), every header newest first up to `pinShare`; 'kept', a
@@ -51,7 +51,7 @@ export interface InfiniPotOptions {
    * pot on paths of files none of whose lines were kept, which a question cannot use and which distract the answer.
    */
   headers?: InfiniPotHeaders;
-  /** With pin 'outline': most of the target left after the headers that outline lines may take first. */
+  /** With pin 'outline': most of the target left after the headers that outline lines may take first (DEFAULT_OUTLINE_SHARE). */
   outlineShare?: number;
   /**
    * Share of the target kept as the newest slots, whole, as StreamingLLM's window (default 0: the paper's
@@ -60,7 +60,17 @@ export interface InfiniPotOptions {
    * (docs/benchmarks.md, "The product's ask at repository sizes").
    */
   recentShare?: number;
+  /**
+   * How line ranking puts CaP and NuC on one scale before mixing them: 'max' divides each by its largest slot, 'rank'
+   * uses each slot's rank among the cache's slots (0 lowest, 1 highest). The attention sink (BOS) takes most of the
+   * catalyst's mass, so under 'max' every other slot's CaP is near 0 and the line ranking is NuC's alone.
+   */
+  scale?: InfiniPotScale;
 }
+
+export const INFINIPOT_SCALES = ['max', 'rank'] as const;
+export type InfiniPotScale = (typeof INFINIPOT_SCALES)[number];
+export const DEFAULT_SCALE: InfiniPotScale = 'max';
 
 export const INFINIPOT_PINS = ['none', 'headers', 'outline'] as const;
 export type InfiniPotPin = (typeof INFINIPOT_PINS)[number];
@@ -69,6 +79,15 @@ export type InfiniPotPin = (typeof INFINIPOT_PINS)[number];
  * against 1 with headers alone (docs/benchmarks.md, "Outline lines").
  */
 export const DEFAULT_PIN: InfiniPotPin = 'outline';
+
+/**
+ * Headers up to half the pot, outline lines up to half of the rest. Session 22 measured a fifth and all the rest
+ * (`pinshare=0.2:outline=1`): the pot alone then kept a planted constant in 24 of 24 trials instead of 9 and the
+ * evidence of 22 of 40 lookups instead of 12, but as the product asks (with the re-read) it answered 5 fewer of 152,
+ * on a model trained on pots of these shares (docs/benchmarks.md, "Session 22, the pot's shares").
+ */
+export const DEFAULT_PIN_SHARE = 0.5;
+export const DEFAULT_OUTLINE_SHARE = 0.5;
 
 export const INFINIPOT_HEADERS = ['newest', 'kept'] as const;
 export type InfiniPotHeaders = (typeof INFINIPOT_HEADERS)[number];
@@ -84,7 +103,7 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
   if (!(capShare >= 0 && capShare <= 1)) throw new RangeError(`infinipot: capShare must be in [0, 1] (got ${capShare})`);
   if (options.catalystTokens.length === 0) throw new RangeError('infinipot: the catalyst prompt tokenized to nothing');
   const pin = options.pin ?? DEFAULT_PIN;
-  const outlineShare = options.outlineShare ?? 0.5;
+  const outlineShare = options.outlineShare ?? DEFAULT_OUTLINE_SHARE;
   if (!(outlineShare >= 0 && outlineShare <= 1)) throw new RangeError(`infinipot: outlineShare must be in [0, 1] (got ${outlineShare})`);
   const recentShare = options.recentShare ?? 0;
   if (!(recentShare >= 0 && recentShare <= 1)) throw new RangeError(`infinipot: recentShare must be in [0, 1] (got ${recentShare})`);
@@ -107,11 +126,12 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
     },
   };
 
-  function select(context: CompressionContext, cap: Float64Array, nuc: number[]): number[] {
+  function select(context: CompressionContext, rawCap: Float64Array, rawNuc: readonly number[]): number[] {
+    const [cap, nuc] = (options.scale ?? DEFAULT_SCALE) === 'rank' ? [rankScale(rawCap), rankScale(rawNuc)] : [rawCap, rawNuc];
     if (pin !== 'none' && (options.headers ?? DEFAULT_HEADERS) === 'kept') {
-      return selectWithHeaders(context, cap, nuc, capShare, Math.floor(context.target * (options.pinShare ?? 0.5)), pin === 'outline' ? outlineShare : 0);
+      return selectWithHeaders(context, cap, nuc, capShare, Math.floor(context.target * (options.pinShare ?? DEFAULT_PIN_SHARE)), pin === 'outline' ? outlineShare : 0);
     }
-    const pinned = pin !== 'none' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? 0.5))) : [];
+    const pinned = pin !== 'none' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? DEFAULT_PIN_SHARE))) : [];
     if (pin === 'outline') {
       const outline = new Set(outlineSlots(context.cache.tags()));
       const budget = Math.floor((context.target - pinned.length) * outlineShare);
@@ -127,6 +147,20 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
     const rest = open.filter((s) => !chosen.has(s));
     return [...pinned, ...byCap, ...topK(nuc, target - byCap.length, rest)];
   }
+}
+
+/** Each value's rank among all of them, scaled to [0, 1] (ties share the mean rank). */
+export function rankScale(xs: ArrayLike<number>): Float64Array {
+  const order = Array.from({ length: xs.length }, (_, i) => i).sort((a, b) => xs[a] - xs[b]);
+  const out = new Float64Array(xs.length);
+  const top = Math.max(1, xs.length - 1);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && xs[order[j + 1]] === xs[order[i]]) j++;
+    for (let k = i; k <= j; k++) out[order[k]] = (i + j) / 2 / top;
+    i = j + 1;
+  }
+  return out;
 }
 
 /** Slots of whole file headers (line 0), newest files first, at most `limit` slots. */
@@ -156,13 +190,14 @@ function headersByFile(tags: readonly ({ file: string; line: number } | undefine
  * `outlineShare` of the target and the rest of the lines by score, each line bringing its file's header when the
  * headers stay within `headerLimit`; leftover room goes to the newest headers not yet kept.
  */
-function selectWithHeaders(context: CompressionContext, cap: Float64Array, nuc: number[], capShare: number, headerLimit: number, outlineShare: number): number[] {
+function selectWithHeaders(context: CompressionContext, cap: Float64Array, nuc: ArrayLike<number>, capShare: number, headerLimit: number, outlineShare: number): number[] {
   const tags = context.cache.tags();
   const byFile = headersByFile(tags);
   const headerSlot = new Set([...byFile.values()].flat());
   const takenFiles = new Set<string>();
-  let headerSlots = 0;
   const kept: number[] = context.target > 0 && context.cache.length > 0 ? [0] : [];
+  // slot 0 counts against the header limit when it is the first file's header
+  let headerSlots = kept.filter((s) => headerSlot.has(s)).length;
   const taken = new Set(kept);
   const companion = {
     need(slot: number): readonly number[] {
@@ -181,7 +216,8 @@ function selectWithHeaders(context: CompressionContext, cap: Float64Array, nuc: 
   const take = (slots: readonly number[]) => slots.forEach((s) => (taken.add(s), kept.push(s)));
   if (outlineShare > 0) {
     const outline = new Set(outlineSlots(tags));
-    take(selectLines({ ...context, target: Math.floor(context.target * outlineShare) }, cap, nuc, capShare, (s) => taken.has(s) || headerSlot.has(s) || !outline.has(s), companion));
+    const room = Math.min(Math.floor(context.target * outlineShare), context.target - kept.length);
+    take(selectLines({ ...context, target: room }, cap, nuc, capShare, (s) => taken.has(s) || headerSlot.has(s) || !outline.has(s), companion));
   }
   take(selectLines({ ...context, target: context.target - kept.length }, cap, nuc, capShare, (s) => taken.has(s) || headerSlot.has(s), companion));
   for (const [file, slots] of [...byFile].reverse()) {
@@ -208,7 +244,7 @@ function outlineSlots(tags: readonly ({ outline?: true } | undefined)[]): number
 function selectLines(
   context: CompressionContext,
   cap: Float64Array,
-  nuc: number[],
+  nuc: ArrayLike<number>,
   capShare: number,
   skip: (slot: number) => boolean,
   companion?: { need(slot: number): readonly number[]; take(slot: number, extra: readonly number[]): void },

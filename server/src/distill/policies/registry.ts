@@ -2,7 +2,7 @@
 import type { Engine } from '../../engine/engine';
 import type { CachePolicy, PolicyName } from './policy';
 import { POLICY_NAMES } from './policy';
-import { DEFAULT_CATALYST, INFINIPOT_HEADERS, INFINIPOT_PINS, infinipotPolicy, type CatalystFrame, type InfiniPotHeaders, type InfiniPotOptions, type InfiniPotPin } from './infinipot';
+import { DEFAULT_CATALYST, INFINIPOT_HEADERS, INFINIPOT_PINS, INFINIPOT_SCALES, infinipotPolicy, type CatalystFrame, type InfiniPotHeaders, type InfiniPotOptions, type InfiniPotPin, type InfiniPotScale } from './infinipot';
 import { questionPrompt } from '../prompt';
 import { streamingPolicy } from './streaming';
 import { h2oPolicy } from './h2o';
@@ -63,7 +63,8 @@ export function parsePolicySpec(spec: string): { name: PolicyName; tuning: Polic
     else if (key === 'pinshare' && Number(value) >= 0 && Number(value) <= 1) infinipot.pinShare = Number(value);
     else if (key === 'outline' && Number(value) >= 0 && Number(value) <= 1) infinipot.outlineShare = Number(value);
     else if (key === 'recent' && Number(value) >= 0 && Number(value) <= 1) infinipot.recentShare = Number(value);
-    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=${INFINIPOT_PINS.join('|')}, headers=${INFINIPOT_HEADERS.join('|')}, pinshare=<0..1>, outline=<0..1> or recent=<0..1>`);
+    else if (key === 'scale' && (INFINIPOT_SCALES as readonly string[]).includes(value)) infinipot.scale = value as InfiniPotScale;
+    else throw new RangeError(`"${option}" in "${spec}": expected cap=<0..1>, unit=token|line, frame=question|plain, pin=${INFINIPOT_PINS.join('|')}, headers=${INFINIPOT_HEADERS.join('|')}, pinshare=<0..1>, outline=<0..1>, recent=<0..1> or scale=${INFINIPOT_SCALES.join('|')}`);
   }
   return { name: name as PolicyName, tuning: { infinipot } };
 }
