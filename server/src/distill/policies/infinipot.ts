@@ -63,7 +63,8 @@ export interface InfiniPotOptions {
   /**
    * How line ranking puts CaP and NuC on one scale before mixing them: 'max' divides each by its largest slot, 'rank'
    * uses each slot's rank among the cache's slots (0 lowest, 1 highest). The attention sink (BOS) takes most of the
-   * catalyst's mass, so under 'max' every other slot's CaP is near 0 and the line ranking is NuC's alone.
+   * catalyst's mass, so under 'max' every other slot's CaP is near 0 and the line ranking is NuC's alone; 'rank' gives
+   * CaP a real say and lost on held-out lookups (docs/benchmarks.md, session 22).
    */
   scale?: InfiniPotScale;
 }
@@ -84,7 +85,7 @@ export const DEFAULT_PIN: InfiniPotPin = 'outline';
  * Headers up to half the pot, outline lines up to half of the rest. Session 22 measured a fifth and all the rest
  * (`pinshare=0.2:outline=1`): the pot alone then kept a planted constant in 24 of 24 trials instead of 9 and the
  * evidence of 22 of 40 lookups instead of 12, but as the product asks (with the re-read) it answered 5 fewer of 152,
- * on a model trained on pots of these shares (docs/benchmarks.md, "Session 22, the pot's shares").
+ * on a model trained on pots of the default shares (docs/benchmarks.md, "Session 22: … the pot's shares").
  */
 export const DEFAULT_PIN_SHARE = 0.5;
 export const DEFAULT_OUTLINE_SHARE = 0.5;
