@@ -104,6 +104,8 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
   if (!(capShare >= 0 && capShare <= 1)) throw new RangeError(`infinipot: capShare must be in [0, 1] (got ${capShare})`);
   if (options.catalystTokens.length === 0) throw new RangeError('infinipot: the catalyst prompt tokenized to nothing');
   const pin = options.pin ?? DEFAULT_PIN;
+  const pinShare = options.pinShare ?? DEFAULT_PIN_SHARE;
+  const scale = options.scale ?? DEFAULT_SCALE;
   const outlineShare = options.outlineShare ?? DEFAULT_OUTLINE_SHARE;
   if (!(outlineShare >= 0 && outlineShare <= 1)) throw new RangeError(`infinipot: outlineShare must be in [0, 1] (got ${outlineShare})`);
   const recentShare = options.recentShare ?? 0;
@@ -128,11 +130,12 @@ export function infinipotPolicy(options: InfiniPotOptions): CachePolicy {
   };
 
   function select(context: CompressionContext, rawCap: Float64Array, rawNuc: readonly number[]): number[] {
-    const [cap, nuc] = (options.scale ?? DEFAULT_SCALE) === 'rank' ? [rankScale(rawCap), rankScale(rawNuc)] : [rawCap, rawNuc];
+    const [cap, nuc] = scale === 'rank' ? [rankScale(rawCap), rankScale(rawNuc)] : [rawCap, rawNuc];
+    const headerLimit = Math.floor(context.target * pinShare);
     if (pin !== 'none' && (options.headers ?? DEFAULT_HEADERS) === 'kept') {
-      return selectWithHeaders(context, cap, nuc, capShare, Math.floor(context.target * (options.pinShare ?? DEFAULT_PIN_SHARE)), pin === 'outline' ? outlineShare : 0);
+      return selectWithHeaders(context, cap, nuc, capShare, headerLimit, pin === 'outline' ? outlineShare : 0);
     }
-    const pinned = pin !== 'none' ? headerSlots(context, Math.floor(context.target * (options.pinShare ?? DEFAULT_PIN_SHARE))) : [];
+    const pinned = pin !== 'none' ? headerSlots(context, headerLimit) : [];
     if (pin === 'outline') {
       const outline = new Set(outlineSlots(context.cache.tags()));
       const budget = Math.floor((context.target - pinned.length) * outlineShare);
