@@ -56,7 +56,7 @@ test('questions: free-form questions are not mistaken for lookups', () => {
 
 const sources: Record<string, string> = {
   'src/pot.ts': 'import { readFile } from "node:fs/promises";\nimport type { Policy } from "./policy";\n\nexport const MAX_SLOTS = 128;\nexport const LABEL = "pot";\n\nexport class Pot {\n  append(tokens: number[], tags?: string[]) {}\n}\n\nexport function makePot(budget: number, policy: Policy, ...extra: string[]) {\n  return new Pot();\n}\n',
-  'src/policy.ts': 'export interface Policy { name: string }\nexport const DEFAULT = MAX;\nconst MAX = 7;\n',
+  'src/policy.ts': 'export interface Policy { name: string }\nexport const DEFAULT = MAX;\nconst MAX = 7;\nexport const WINDOW = 1 << 16; // slots\n',
   'src/main.js': "const { makePot } = require('./pot');\nmodule.exports.run = function (argv, env) {};\nexports.VERSION = '1.2.0';\n",
   'pkg/util.py': 'import os\nfrom .base import Base as B\n\nTIMEOUT = 30\n\ndef walk(top, topdown=True, *args, **kw):\n    pass\n\nclass Walker:\n    def step(self, n):\n        pass\n',
   'pkg/base.py': 'class Base:\n    pass\n',
@@ -122,7 +122,7 @@ test('where: prose and data files define nothing, even where a usage example rea
   assert.equal((await checkAnswer('Where is `once` defined?', 'once.js', docs)).status, 'checked');
 });
 
-test('value: the literal occurs on a line assigning the constant (any quote style, whole tokens, one hop)', async () => {
+test('value: the answer is the whole value of an assignment (any quote style, one hop)', async () => {
   assert.deepEqual(await checkAnswer('What does constant `MAX_SLOTS` equal?', '128', repo), { status: 'checked', kind: 'value', file: 'src/pot.ts', line: 4, detail: 'src/pot.ts assigns `MAX_SLOTS` = 128' });
   assert.equal((await checkAnswer('What is the value of MAX_SLOTS?', '12', repo)).status, 'not-found');
   assert.equal((await checkAnswer('What is LABEL set to?', "'pot'", repo)).status, 'checked');
@@ -132,6 +132,12 @@ test('value: the literal occurs on a line assigning the constant (any quote styl
   assert.equal((await checkAnswer('What does constant `VERSION` equal?', "'1.2.0'", repo)).file, 'src/main.js');
   assert.equal((await checkAnswer('What is the value of KT_MAX?', '3', repo)).file, 'app/Main.kt');
   assert.equal((await checkAnswer('What is the value of NOPE?', '3', repo)).detail, 'no assignment of `NOPE` in the repository');
+  // an expression is its value only whole: its first token is not confirmed, and the detail shows the value
+  assert.equal((await checkAnswer('What does constant `WINDOW` equal?', '1 << 16', repo)).status, 'checked');
+  assert.equal((await checkAnswer('What does constant `WINDOW` equal?', '`1<<16`', repo)).status, 'checked');
+  const cut = await checkAnswer('What does constant `WINDOW` equal?', '1', repo);
+  assert.deepEqual([cut.status, cut.detail], ['not-found', 'no assignment of `WINDOW` has the value 1; src/policy.ts:4 assigns `WINDOW` = 1 << 16']);
+  assert.equal((await checkAnswer('What is LABEL set to?', "'pot' + suffix", repo)).status, 'not-found');
 });
 
 test('params: the list matches the function definition, names in order', async () => {
