@@ -54,13 +54,13 @@ test('pathSnap fromStart: the first token must begin a path, then the path is he
 
 test('answerSnap: a where-question holds its answer from the start among source files; other questions snap as before', () => {
   const paths = ['src/cart.ts', 'README.md', 'package.json'];
-  const where = answerSnap('Where is `Cart` defined?', paths, pieceTokenizer);
+  const where = answerSnap('Where is `Cart` defined?', paths, pieceTokenizer)!;
   assert.deepEqual(allowed(where('')), ['src', ' ', ' src'], 'README.md and package.json cannot define a symbol');
-  const value = answerSnap('What does constant `MAX` equal?', paths, pieceTokenizer);
+  const value = answerSnap('What does constant `MAX` equal?', paths, pieceTokenizer)!;
   assert.equal(value(''), undefined, 'a value question is not forced into a path');
   assert.equal(value(' src'), undefined);
   assert.deepEqual(allowed(value(' src/c')), ['art'], 'but a path it starts is still snapped');
-  const onlyDocs = answerSnap('Where is `Cart` defined?', ['README.md'], pieceTokenizer);
+  const onlyDocs = answerSnap('Where is `Cart` defined?', ['README.md'], pieceTokenizer)!;
   assert.equal(onlyDocs(''), undefined, 'no source file: the ordinary snap');
 });
 

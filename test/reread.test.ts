@@ -204,9 +204,11 @@ test('Distiller.files gives the ingested files as they read now, for a re-read f
   fs.rmSync(repo, { recursive: true, force: true });
 });
 
-test('bench policy specs: +reread=N puts N tokens back; anything but a positive integer is refused', () => {
-  assert.deepEqual(parseBenchPolicy('infinipot+reread=256'), { policy: 'infinipot', name: 'infinipot', refine: undefined, reread: 256, snap: false, fourier: false, positions: 'keep' });
-  assert.deepEqual(parseBenchPolicy('streaming+reread=256+snap'), { policy: 'streaming', name: 'streaming', refine: undefined, reread: 256, snap: true, fourier: false, positions: 'keep' });
+test('bench policy specs: +reread=N puts N tokens back (anything but a positive integer is refused); +snap and +values snap', () => {
+  assert.deepEqual(parseBenchPolicy('infinipot+reread=256'), { policy: 'infinipot', name: 'infinipot', refine: undefined, reread: 256, snap: false, snapValues: false, fourier: false, positions: 'keep' });
+  assert.deepEqual(parseBenchPolicy('streaming+reread=256+snap'), { policy: 'streaming', name: 'streaming', refine: undefined, reread: 256, snap: true, snapValues: false, fourier: false, positions: 'keep' });
+  const values = parseBenchPolicy('infinipot+reread=256+snap+values');
+  assert.deepEqual([values.policy, values.snap, values.snapValues], ['infinipot', true, true], '+values: value snapping, as the product answers');
   const both = parseBenchPolicy('streaming+refine=0.5+reread=128+repack');
   assert.deepEqual([both.policy, both.refine, both.reread, both.positions], ['streaming', 0.5, 128, 'repack']);
   assert.equal('reread' in parseBenchPolicy('infinipot+refine=0.5'), false, 'absent: off');

@@ -17,6 +17,7 @@ import {
   DEFAULT_ANSWER_TOKENS,
   DEFAULT_REREAD_TOKENS,
   DEFAULT_SNAP_PATHS,
+  DEFAULT_SNAP_VALUES,
   DEFAULT_BUDGET,
   DEFAULT_CHUNK_TOKENS,
   DEFAULT_DECODER,
@@ -69,6 +70,8 @@ test('package.json: every enum and default is the one in server/src/vocab.ts', (
   assert.equal(defaultSettings.rereadTokens, DEFAULT_REREAD_TOKENS);
   assert.equal(props['repopot.answer.snapPaths']!.default, DEFAULT_SNAP_PATHS);
   assert.equal(defaultSettings.snapPaths, DEFAULT_SNAP_PATHS);
+  assert.equal(props['repopot.answer.snapValues']!.default, DEFAULT_SNAP_VALUES);
+  assert.equal(defaultSettings.snapValues, DEFAULT_SNAP_VALUES);
   // The server's defaults are the same values (the extension sends what package.json declares).
   assert.deepEqual(defaultSettings.cache, { budget: DEFAULT_BUDGET, chunkSize: DEFAULT_CHUNK_TOKENS, policy: DEFAULT_POLICY });
   assert.equal(defaultSettings.device, DEFAULT_DEVICE);

@@ -83,6 +83,7 @@ export class Config {
       maxAnswerTokens: this.get<number>('answer.maxTokens', d.maxAnswerTokens),
       rereadTokens: this.get<number>('answer.reread', d.rereadTokens),
       snapPaths: this.get<boolean>('answer.snapPaths', d.snapPaths),
+      snapValues: this.get<boolean>('answer.snapValues', d.snapValues),
     };
   }
 

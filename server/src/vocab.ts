@@ -77,6 +77,13 @@ export const DEFAULT_REREAD_TOKENS = 256;
  * snapping"); holding where-answers from the start took 48 trial names from 36 to 41 right (session-17 model).
  */
 export const DEFAULT_SNAP_PATHS = true;
+/**
+ * Value snapping (`repopot.answer.snapValues`, `--snap-values on|off`; engine/valueSnap.ts): the answer to "what does
+ * X equal?" is held from its first token to the values assigned in the files that name X, and ends only on a whole
+ * one, so an answer cannot repeat an unclosed string or stop an expression after its first token. The model still
+ * picks the value. Measured in docs/benchmarks.md ("Value snapping").
+ */
+export const DEFAULT_SNAP_VALUES = true;
 /** Bytes in a MiB, the unit of `repopot.cache.memory`. */
 export const MIB = 1024 * 1024;
 /** The smallest budget and chunk a setting may ask for (package.json's minimums). */

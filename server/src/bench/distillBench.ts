@@ -114,13 +114,16 @@ function needle(seed: number): { name: string; value: string; file: StreamableFi
  * `<policy spec>` or `<policy spec>+refine=<share>`: the latter also applies query-aware refinement
  * (the question as catalyst, keeping that share of the pot) when asking. `+reread=<tokens>`: before asking, up to that
  * many tokens of the streamed files' lines naming what the question asks about go back after the pot (reread.ts).
+ * `+snap`: path snapping (engine/pathSnap.ts); `+values`: value snapping (engine/valueSnap.ts), as the product answers.
  * `+fourier` after the policy: the pot uses the Fourier tier and holds as many slots as fit the plain budget's bytes. `+repack`: CR-RoPE
  * re-packs positions at every compression (the paper) instead of only when they run out (the product);
  * `+reencode`: when they run out, the kept tokens are re-encoded instead of re-rotated (PotPositions).
  */
-export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; reread?: number; snap: boolean; fourier: boolean; positions: PotPositions } {
+export function parseBenchPolicy(spec: string): { policy: string; name: PolicyName; refine?: number; reread?: number; snap: boolean; snapValues: boolean; fourier: boolean; positions: PotPositions } {
   const snap = spec.includes('+snap');
   spec = spec.replace('+snap', '');
+  const snapValues = spec.includes('+values');
+  spec = spec.replace('+values', '');
   const rereadAt = /\+reread=([^+]*)/.exec(spec);
   const reread = rereadAt ? Number(rereadAt[1]) : undefined;
   if (rereadAt && !(/^\d+$/.test(rereadAt[1]) && reread! > 0)) throw new RangeError(`"${spec}": reread tokens must be a positive integer`);
@@ -132,11 +135,11 @@ export function parseBenchPolicy(spec: string): { policy: string; name: PolicyNa
   const policy = at < 0 ? spec : spec.slice(0, at);
   const refine = at < 0 ? undefined : Number(spec.slice(at + '+refine='.length));
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new RangeError(`"${spec}": refine share must be in (0, 1]`);
-  return { policy, name: parsePolicySpec(policy).name, refine, ...(reread !== undefined ? { reread } : {}), snap, fourier, positions };
+  return { policy, name: parsePolicySpec(policy).name, refine, ...(reread !== undefined ? { reread } : {}), snap, snapValues, fourier, positions };
 }
 
 async function distillAndAsk(engine: Engine, spec: string, budget: number, files: StreamableFile[], question: string, maxTokens: number, layout?: FourierLayout): Promise<{ answer: string; tokensSeen: number; kept: ReadonlyMap<string, string> }> {
-  const { policy, refine, reread, snap, fourier, positions } = parseBenchPolicy(spec);
+  const { policy, refine, reread, snap, snapValues, fourier, positions } = parseBenchPolicy(spec);
   const chunkTokens = Math.min(benchChunkTokens(engine.config.maxPositions), budget);
   let cache: KvCache<SlotSource> | undefined;
   if (fourier) {
@@ -148,7 +151,7 @@ async function distillAndAsk(engine: Engine, spec: string, budget: number, files
   const pot = chunkedPot(engine, budget, chunkTokens, makePolicyFromSpec(policy, engine), cache, positions);
   const tokensSeen = await streamIntoPot(pot, files, { chunkTokens });
   const kept = keptTextByFile(engine, pot);
-  const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine, ...(reread !== undefined ? { reread: { files, maxTokens: reread } } : {}), ...(snap ? { snapPaths: files.map((f) => f.path) } : {}) });
+  const r = await askPot(engine, pot, question, { maxTokens, maxSources: 0, refine, ...(reread !== undefined ? { reread: { files, maxTokens: reread } } : {}), ...(snap ? { snapPaths: files.map((f) => f.path) } : {}), ...(snapValues ? { snapValues: files } : {}) });
   return { answer: r.answer, tokensSeen, kept };
 }
 

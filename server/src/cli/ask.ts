@@ -1,6 +1,6 @@
 // `repopot ask "QUESTION" --repo DIR`: distill the repository (or reuse its saved pot) and answer with sources.
 import { makeDecoder } from '../decode/index';
-import { DECODERS, DEFAULT_CLI_ANSWER_TOKENS, DEFAULT_DECODER, DEFAULT_REREAD_TOKENS, DEFAULT_SNAP_PATHS, type DecoderSetting } from '../vocab';
+import { DECODERS, DEFAULT_CLI_ANSWER_TOKENS, DEFAULT_DECODER, DEFAULT_REREAD_TOKENS, DEFAULT_SNAP_PATHS, DEFAULT_SNAP_VALUES, type DecoderSetting } from '../vocab';
 import { choiceOption, CliError, cliLog, command, emitJson, intOption, interruptSignal, runCommand, type Values } from './args';
 import { distillFlags, summaryLine, withIngested } from './distillCommon';
 import { checkAnswer, diskRepo, formatVerdict } from '../check/index';
@@ -8,6 +8,7 @@ import { leadWithConfirmation } from '../distill/provenance';
 
 const ON_OFF = ['on', 'off'] as const;
 const DEFAULT_SNAP = DEFAULT_SNAP_PATHS ? 'on' : 'off';
+const DEFAULT_SNAP_VALUE = DEFAULT_SNAP_VALUES ? 'on' : 'off';
 
 const askFlags = {
   ...distillFlags,
@@ -16,6 +17,7 @@ const askFlags = {
   refine: { type: 'string', value: 'SHARE', help: 'query-aware refinement: keep this share (0-1] of the pot\'s slots, ranked by the attention the question puts on them', shows: 'off' },
   reread: { type: 'string', value: 'N', help: 'query-aware re-read: before asking, put back up to N tokens of the repository lines that name what the question asks about (its definition first), with their file headers; 0 = off', shows: DEFAULT_REREAD_TOKENS },
   'snap-paths': { type: 'string', value: 'on|off', help: 'path snapping: an answer that starts writing a path of the repository finishes it as that path (sequential decoding)', choices: ON_OFF, shows: DEFAULT_SNAP },
+  'snap-values': { type: 'string', value: 'on|off', help: 'value snapping: the answer to "what does X equal?" is one whole value assigned in a file that names X', choices: ON_OFF, shows: DEFAULT_SNAP_VALUE },
   json: { type: 'boolean', default: false, help: 'one JSON line on stdout (answer, sources, tokensKept ...), no progress' },
 } as const;
 
@@ -35,6 +37,7 @@ async function ask(values: Values<typeof askFlags>, positionals: string[]): Prom
   if (refine !== undefined && !(refine > 0 && refine <= 1)) throw new CliError(`--refine must be a share in (0, 1] (got "${values.refine}")`);
   const reread = intOption(values.reread, 'reread', DEFAULT_REREAD_TOKENS, 0);
   const snapPaths = choiceOption(values['snap-paths'], 'snap-paths', ON_OFF, DEFAULT_SNAP) === 'on';
+  const snapValues = choiceOption(values['snap-values'], 'snap-values', ON_OFF, DEFAULT_SNAP_VALUE) === 'on';
   const decoderSetting = choiceOption<DecoderSetting>(values.decoder, 'decoder', DECODERS, DEFAULT_DECODER);
   const maxTokens = intOption(values['max-tokens'], 'max-tokens', DEFAULT_CLI_ANSWER_TOKENS, 1);
   const signal = interruptSignal();
@@ -47,6 +50,7 @@ async function ask(values: Values<typeof askFlags>, positionals: string[]): Prom
       refine,
       reread: reread > 0 ? { files: await distiller.files(), maxTokens: reread } : undefined,
       snapPaths: snapPaths ? distiller.filePaths() : undefined,
+      snapValues: snapValues ? await distiller.files() : undefined,
       maxTokens,
       signal,
       onText: values.json ? undefined : (t) => process.stdout.write(t),

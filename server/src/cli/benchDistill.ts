@@ -25,7 +25,7 @@ function list(value: string | undefined, name: string): number[] | undefined {
 const benchDistillFlags = {
   suite: { type: 'string', value: 'S', help: 'which benchmark', choices: DISTILL_SUITES, shows: 'niah' },
   ...modelOptions(),
-  policies: { type: 'string', value: 'P,P', help: 'policy specs (name[:key=value][+refine=share][+reread=N][+repack|+reencode][+fourier])', shows: `every policy (infinipot,full for cost)` },
+  policies: { type: 'string', value: 'P,P', help: 'policy specs (name[:key=value][+refine=share][+reread=N][+snap][+values][+repack|+reencode][+fourier])', shows: `every policy (infinipot,full for cost)` },
   budgets: { type: 'string', value: 'N,N', help: 'pot budgets', shows: 'the suite\'s' },
   lengths: { type: 'string', value: 'N,N', help: 'niah haystack lengths', shows: 'the suite\'s' },
   depths: { type: 'string', value: 'X,X', help: 'niah needle depths (0-1)', shows: 'the suite\'s' },

@@ -5,6 +5,10 @@
 //   question ─► prompt after the pot ─► generate ─► attention of the answer on pot slots ─► sources
 
 import { pathSnap, type TokenConstraint } from '../engine/pathSnap';
+import { valueSnap } from '../engine/valueSnap';
+import { valueAsWritten } from '../check/checkValue';
+import { escapeRegExp } from '../check/answerText';
+import { outlineFile } from '../check/outline';
 import { parseQuestion } from '../check/question';
 import { grammarFor } from '../check/grammars';
 import type { Tokenizer } from '../model/tokenizer';
@@ -444,15 +448,52 @@ export async function streamIntoPot(
 }
 
 /**
- * Path snapping for an answer (engine/pathSnap.ts). A where-question's answer is one source file: its snap holds from
- * the first token, over the files a definition can live in (those with a grammar: no README, licence or manifest).
+ * Snapping for an answer. A where-question's answer is one source file: its path snap (engine/pathSnap.ts) holds from
+ * the first token, over the files a definition can live in (those with a grammar: no README, licence or manifest). A
+ * value question's answer is one of `values` (engine/valueSnap.ts), when there are any. Other answers that begin a
+ * workspace path finish it as written.
  */
-export function answerSnap(question: string, paths: readonly string[], tokenizer: Tokenizer): TokenConstraint {
+export function answerSnap(question: string, paths: readonly string[], tokenizer: Tokenizer, values: readonly string[] = []): TokenConstraint | undefined {
+  if (isPlainValueQuestion(question)) {
+    const snap = valueSnap(values, tokenizer);
+    if (snap) return snap;
+  }
+  if (paths.length === 0) return undefined;
   if (parseQuestion(question).kind === 'where') {
     const sources = paths.filter((p) => grammarFor(p) !== undefined);
     if (sources.length > 0) return pathSnap(sources, tokenizer, { fromStart: true });
   }
   return pathSnap(paths, tokenizer);
+}
+
+/** "What does X equal?", not the multi-hop "what value does X in F resolve to?" (whose answer may carry a trace). */
+function isPlainValueQuestion(question: string): boolean {
+  const q = parseQuestion(question);
+  return q.kind === 'value' && !q.via;
+}
+
+/** Longest value a value snap offers: longer initialisers (objects, functions) are not answers the model copies whole. */
+const MAX_SNAP_VALUE_CHARS = 80;
+
+/**
+ * Value snapping's vocabulary: the values assigned at the top level of the files that name any of `names` (whole
+ * word), as written. The asked name's own value is among them, and so are its neighbours': the model still chooses.
+ */
+export async function assignedValues(files: readonly StreamableFile[], names: readonly string[], signal?: AbortSignal): Promise<string[]> {
+  const patterns = names.filter((n) => n.length > 0).map((n) => new RegExp(`(?<![\\w$])${escapeRegExp(n)}(?![\\w$])`));
+  const values = new Set<string>();
+  if (patterns.length === 0) return [];
+  for (const file of files) {
+    signal?.throwIfAborted();
+    if (!patterns.some((p) => p.test(file.text))) continue;
+    const outline = await outlineFile(file.path, file.text);
+    for (const d of outline.definitions) {
+      if (d.value === undefined || d.member || d.kind === 'function' || d.kind === 'class') continue;
+      const v = valueAsWritten(d.value);
+      if (v.length > 0 && v.length <= MAX_SNAP_VALUE_CHARS && !v.includes('\n')) values.add(v);
+    }
+  }
+  return [...values];
 }
 
 /** Answers after the pot without changing it (the question and answer go into a clone). */
@@ -472,6 +513,8 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     const { dropped } = await rereadIntoCache(engine, cache, pieces, { reserve, questionTokens: promptTokens, signal: options.signal });
     slotTokens = slotTokens && dropped === 0 ? [...slotTokens, ...pieces.tokens] : undefined;
   }
+  // Only a plain value question snaps to values; others skip the files' scan.
+  const snapValues = options.snapValues && isPlainValueQuestion(question) ? await assignedValues(options.snapValues, questionNames(question), options.signal) : [];
   const potLength = cache.length;
   const potTags = cache.tags(); // before the question and answer are appended
   const generateOptions = {
@@ -482,7 +525,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     onText: options.onText ? displayStream(options.onText) : undefined,
     // Path snapping (engine/pathSnap.ts) constrains every decoder that decides token by token (sequential, steered, parallel
     // exact and confidence); block diffusion ignores it.
-    constrain: options.snapPaths && options.snapPaths.length > 0 ? answerSnap(question, options.snapPaths, engine.tokenizer) : undefined,
+    constrain: answerSnap(question, options.snapPaths ?? [], engine.tokenizer, snapValues),
   };
   // One-shot KV-cache steering: the same decode after a single edit of the slot before the last prompt token.
   const result = options.steer
@@ -532,6 +575,11 @@ export interface AskOptions {
    * finishes it as written. Sequential and steered decoding only.
    */
   snapPaths?: readonly string[];
+  /**
+   * Value snapping (engine/valueSnap.ts): the workspace's files; the answer to "what does X equal?" is written as one
+   * whole value assigned in a file that names X. Sequential and steered decoding, and the exact parallel decoders.
+   */
+  snapValues?: readonly StreamableFile[];
 }
 
 export interface Answer {

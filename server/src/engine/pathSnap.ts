@@ -18,6 +18,25 @@ export type TokenConstraint = (text: string) => ((token: number) => boolean) | u
 /** Each token's text, per tokenizer. */
 const tokenTexts = new WeakMap<Tokenizer, Map<number, string>>();
 
+/**
+ * A token's text, decoded once per tokenizer and shared by every snap (a large vocabulary is decoded once, not once
+ * per answer).
+ */
+export function tokenTextOf(tokenizer: Tokenizer): (token: number) => string {
+  const texts = tokenTexts.get(tokenizer) ?? new Map<number, string>();
+  tokenTexts.set(tokenizer, texts);
+  return (id: number): string => {
+    let t = texts.get(id);
+    if (t === undefined) texts.set(id, (t = tokenizer.decode([id], { skipSpecial: false })));
+    return t;
+  };
+}
+
+/** A control token (`<|end|>` and the like): it ends an answer. */
+export function isSpecialText(text: string): boolean {
+  return /^<\|[^|]*\|>$/.test(text) || text === '</s>' || text === '<s>';
+}
+
 /** Ends an item: whitespace, list and quote punctuation. */
 const SEPARATOR = /^[\s,;)\]`'"]/;
 
@@ -32,15 +51,7 @@ export interface PathSnapOptions {
  */
 export function pathSnap(paths: readonly string[], tokenizer: Tokenizer, options: PathSnapOptions = {}): TokenConstraint {
   const unique = [...new Set(paths.filter((p) => p.length > 0))];
-  // Shared by every ask with this tokenizer: a large vocabulary is decoded once, not once per answer.
-  const texts = tokenTexts.get(tokenizer) ?? new Map<number, string>();
-  tokenTexts.set(tokenizer, texts);
-  const textOf = (id: number): string => {
-    let t = texts.get(id);
-    if (t === undefined) texts.set(id, (t = tokenizer.decode([id], { skipSpecial: false })));
-    return t;
-  };
-  const isSpecial = (text: string): boolean => /^<\|[^|]*\|>$/.test(text) || text === '</s>' || text === '<s>';
+  const textOf = tokenTextOf(tokenizer);
   let sortedPaths: string[] | undefined;
   return (text: string) => {
     const item = /[^\s,;()[\]`'"]*$/.exec(text)![0];
@@ -53,7 +64,7 @@ export function pathSnap(paths: readonly string[], tokenizer: Tokenizer, options
       const sorted = (sortedPaths ??= [...unique].sort());
       return (token: number) => {
         const t = textOf(token);
-        if (t.length === 0 || isSpecial(t)) return false;
+        if (t.length === 0 || isSpecialText(t)) return false;
         const begun = t.trimStart();
         if (begun.length === 0) return text.length === 0;
         if (begun.length < t.length && text.length > 0) return false;
@@ -68,14 +79,14 @@ export function pathSnap(paths: readonly string[], tokenizer: Tokenizer, options
     return (token: number) => {
       const t = textOf(token);
       if (t.length === 0) return false;
-      if (isSpecial(t) || SEPARATOR.test(t)) return complete;
+      if (isSpecialText(t) || SEPARATOR.test(t)) return complete;
       return longer.some((r) => r.startsWith(t));
     };
   };
 }
 
 /** Whether some string of `sorted` (ascending) starts with `prefix`: the first one not below it is the only candidate. */
-function beginsSome(sorted: readonly string[], prefix: string): boolean {
+export function beginsSome(sorted: readonly string[], prefix: string): boolean {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

@@ -56,6 +56,8 @@ export interface AnswerRequest {
   rereadTokens: number;
   /** Path snapping (engine/pathSnap.ts): answers that start a workspace path finish it as written. */
   snapPaths: boolean;
+  /** Value snapping (engine/valueSnap.ts): a value question's answer is one whole value the workspace assigns. */
+  snapValues: boolean;
   signal?: AbortSignal;
   onToken?: (text: string) => void;
 }
@@ -174,6 +176,7 @@ export class DistilledPot {
       steer: vectors && cValue !== 0 ? { vectors, cValue } : undefined,
       reread: req.rereadTokens > 0 ? { files: await this.distiller.files(), maxTokens: req.rereadTokens } : undefined,
       snapPaths: req.snapPaths ? this.distiller.filePaths() : undefined,
+      snapValues: req.snapValues ? await this.distiller.files() : undefined,
       signal: req.signal,
       onText: req.onToken,
       maxSources: 5,

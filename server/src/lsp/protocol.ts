@@ -8,7 +8,7 @@ import type { AnswerCheck, QuestionForm, WorkspaceSymbol } from '../check/types'
 
 export type { AnswerCheck, CheckStatus, QuestionForm, QuestionKind, WorkspaceSymbol } from '../check/types';
 import type { DistillSettings } from '../distill/distiller';
-import { DEFAULT_ANSWER_TOKENS, DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_DECODER, DEFAULT_DEVICE, DEFAULT_KV_DTYPE, DEFAULT_POLICY, DEFAULT_REREAD_TOKENS, DEFAULT_SNAP_PATHS, ERROR_CODES, type DecoderSetting, type Device, type KvDtype } from '../vocab';
+import { DEFAULT_ANSWER_TOKENS, DEFAULT_BUDGET, DEFAULT_CHUNK_TOKENS, DEFAULT_DECODER, DEFAULT_DEVICE, DEFAULT_KV_DTYPE, DEFAULT_POLICY, DEFAULT_REREAD_TOKENS, DEFAULT_SNAP_PATHS, DEFAULT_SNAP_VALUES, ERROR_CODES, type DecoderSetting, type Device, type KvDtype } from '../vocab';
 
 /** A request `method` taking P and returning R. */
 export interface RequestSpec<P, R> {
@@ -79,6 +79,8 @@ export interface ServerSettings {
   rereadTokens: number;
   /** `repopot.answer.snapPaths`: an answer that starts writing a workspace path finishes it as that path. */
   snapPaths: boolean;
+  /** `repopot.answer.snapValues`: the answer to "what does X equal?" is one whole value the workspace assigns. */
+  snapValues: boolean;
   /** Where the server may persist its cache; empty = no persistence. */
   cacheDir: string;
 }
@@ -99,6 +101,7 @@ export const defaultSettings: ServerSettings = {
   maxAnswerTokens: DEFAULT_ANSWER_TOKENS,
   rereadTokens: DEFAULT_REREAD_TOKENS,
   snapPaths: DEFAULT_SNAP_PATHS,
+  snapValues: DEFAULT_SNAP_VALUES,
   cacheDir: '',
 };
 

@@ -53,7 +53,7 @@ export class Session {
 
   /** Settings that take effect without a restart (the client restarts the server for the rest). */
   updateLiveSettings(s: ServerSettings): void {
-    this.settings = { ...this.settings, hover: s.hover, steering: { ...s.steering, vectorsPath: this.settings.steering.vectorsPath }, temperature: s.temperature, maxAnswerTokens: s.maxAnswerTokens, rereadTokens: s.rereadTokens, snapPaths: s.snapPaths };
+    this.settings = { ...this.settings, hover: s.hover, steering: { ...s.steering, vectorsPath: this.settings.steering.vectorsPath }, temperature: s.temperature, maxAnswerTokens: s.maxAnswerTokens, rereadTokens: s.rereadTokens, snapPaths: s.snapPaths, snapValues: s.snapValues };
   }
 
   /** Loads the model and starts background ingestion (which restores the persisted pot). Never throws. */
@@ -222,7 +222,7 @@ export class Session {
   // ---------- answers ----------
 
   /** Answers with the engine at interactive priority; `signal` cancels waiting and generating. */
-  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature' | 'rereadTokens' | 'snapPaths'> & { maxTokens?: number; steer?: boolean }): Promise<ServerAnswer> {
+  async answer(req: Omit<AnswerRequest, 'steering' | 'maxTokens' | 'temperature' | 'rereadTokens' | 'snapPaths' | 'snapValues'> & { maxTokens?: number; steer?: boolean }): Promise<ServerAnswer> {
     if (this.failed) throw new SessionError(this.failed);
     const pot = this.pot;
     if (!pot) throw new SessionError('RepoPot is still loading its model');
@@ -237,6 +237,7 @@ export class Session {
         temperature: this.settings.temperature,
         rereadTokens: this.settings.rereadTokens,
         snapPaths: this.settings.snapPaths,
+        snapValues: this.settings.snapValues,
       });
       if (answer.tokensPerSecond > 0 && answer.tokens > 1) this.status.update({ tokensPerSecond: answer.tokensPerSecond });
       return answer;
