@@ -48,6 +48,8 @@ test('TypeScript/JavaScript renaming keeps every answer true and leaves nothing 
   const pool = NamePool.fromSources([...readTree(path.join(root, 'server', 'src', 'distill')), ...readTree(path.join(fixture, 'js')).filter((f) => f.path === 'lib/other-pool.js')]);
   const q0 = questionsFor(files, () => '');
   assert.ok(q0.length >= 10, `fixture too small: ${q0.length} questions`);
+  // an arithmetic value is asked as written, whole (not cut at its first token)
+  assert.equal(q0.find((q) => q.type === 'const' && q.name === 'MEGA')?.answer, 'KILO * (1 << 10)');
   const byType = (qs: Question[]): Record<string, number> => qs.reduce<Record<string, number>>((m, q) => ({ ...m, [q.type]: (m[q.type] ?? 0) + 1 }), {});
   for (let seed = 1; seed <= 5; seed++) {
     const { files: renamed, mapping } = new Renamer(pool, seeded(seed), 1).rename(files);

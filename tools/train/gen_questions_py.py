@@ -9,7 +9,7 @@ Same question types, templates, forms and output records as gen-questions.ts.
 import argparse, ast, json, os, posixpath, random, sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rename_py import Renamer, build_pool
+from rename_py import Renamer, build_pool, constant_arithmetic
 
 TEMPLATES = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'question_templates.json')))
 
@@ -21,6 +21,8 @@ def lit(node, src):
         t = ast.get_source_segment(src, node)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
             and isinstance(node.operand.value, (int, float)):
+        t = ast.get_source_segment(src, node)
+    elif isinstance(node, ast.BinOp) and constant_arithmetic(node):
         t = ast.get_source_segment(src, node)
     else:
         return None

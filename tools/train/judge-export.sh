@@ -22,6 +22,9 @@ for cell in $CELLS; do
   case $cell in eval|1k|4k|8k|32k) ;; *) echo "judge-export.sh: unknown cell '$cell' (eval, 1k, 4k, 8k, 32k)" >&2; exit 2 ;; esac
 done
 mkdir -p "$OUT"
+# The cells run the bundled CLI (dist/): build it from this checkout first, so what is judged is the code as it is now
+# (session 23 found cf24's cells had been run on a bundle built before the pot's shares were set back to their defaults).
+node tools/build.mjs > /dev/null
 POLICIES="infinipot+reread=256+snap,streaming+reread=256+snap"
 for cell in $CELLS; do
   case $cell in

@@ -43,7 +43,27 @@ function literalText(e: ts.Expression, sf: ts.SourceFile): string | undefined {
   }
   if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(e.operand)) return e.getText(sf);
   if (ts.isAsExpression(e) || ts.isParenthesizedExpression(e)) return literalText(e.expression, sf);
+  if (ts.isBinaryExpression(e) && isConstantArithmetic(e)) {
+    const t = e.getText(sf);
+    return t.length <= 40 && !t.includes('\n') ? t : undefined;
+  }
   return undefined;
+}
+
+const ARITHMETIC = new Set([ts.SyntaxKind.PlusToken, ts.SyntaxKind.MinusToken, ts.SyntaxKind.AsteriskToken, ts.SyntaxKind.SlashToken,
+  ts.SyntaxKind.PercentToken, ts.SyntaxKind.AsteriskAsteriskToken, ts.SyntaxKind.LessThanLessThanToken, ts.SyntaxKind.GreaterThanGreaterThanToken,
+  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken, ts.SyntaxKind.AmpersandToken, ts.SyntaxKind.BarToken, ts.SyntaxKind.CaretToken]);
+
+/**
+ * `1 << 16`, `24 * 60 * 60 * 1000`, `(RESOLUTION_MS >> 1) - 1`, `2 | USE_FAST_TIMER`: arithmetic over numbers and names.
+ * A const question's answer is then the whole expression as written, so the model learns to copy a value to its end,
+ * not only its first token (it answered `1` for `TWO_PWR_16_DBL = 1 << 16` when every trained value was one literal).
+ */
+export function isConstantArithmetic(e: ts.Expression): boolean {
+  if (ts.isNumericLiteral(e) || ts.isIdentifier(e)) return true;
+  if (ts.isParenthesizedExpression(e)) return isConstantArithmetic(e.expression);
+  if (ts.isPrefixUnaryExpression(e)) return (e.operator === ts.SyntaxKind.MinusToken || e.operator === ts.SyntaxKind.TildeToken) && isConstantArithmetic(e.operand);
+  return ts.isBinaryExpression(e) && ARITHMETIC.has(e.operatorToken.kind) && isConstantArithmetic(e.left) && isConstantArithmetic(e.right);
 }
 
 interface FileFacts { defs: Def[]; imps: Imp[] }

@@ -9,6 +9,7 @@
 // reads like real code. The question generator then runs on the renamed text, so every answer is
 // true of what the model sees. Knowledge comes from the TypeScript parser, not text replacement.
 import ts from 'typescript';
+import { isConstantArithmetic } from './questions-ts';
 
 export interface RepoFile { path: string; text: string }
 type Style = 'upper' | 'pascal' | 'camel' | 'snake';
@@ -203,9 +204,17 @@ export class Renamer {
         out.push(st.expression.right);
       }
     }
+    const isLiteral = (e: ts.Expression): boolean => ts.isNumericLiteral(e) || ts.isStringLiteral(e) ||
+      (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(e.operand));
+    // an arithmetic value (`1 << 16`) gets fresh numbers in place; its names are renamed with the others
+    const numbersIn = (e: ts.Expression): ts.Expression[] => {
+      if (ts.isNumericLiteral(e)) return [e];
+      if (ts.isParenthesizedExpression(e)) return numbersIn(e.expression);
+      if (ts.isPrefixUnaryExpression(e)) return numbersIn(e.operand);
+      return ts.isBinaryExpression(e) ? [...numbersIn(e.left), ...numbersIn(e.right)] : [];
+    };
     return out.map((e) => (ts.isAsExpression(e) || ts.isParenthesizedExpression(e) ? e.expression : e))
-      .filter((e) => ts.isNumericLiteral(e) || ts.isStringLiteral(e) ||
-        (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(e.operand)));
+      .flatMap((e) => (isLiteral(e) ? [e] : ts.isBinaryExpression(e) && isConstantArithmetic(e) ? numbersIn(e) : []));
   }
 
   private freshLiteral(e: ts.Expression, sf: ts.SourceFile, taken: Set<string>): string | undefined {

@@ -77,6 +77,23 @@ def defined_names(tree):
     return out
 
 
+ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.LShift, ast.RShift,
+              ast.BitAnd, ast.BitOr, ast.BitXor)
+
+
+def constant_arithmetic(node):
+    """`1 << 16`, `60 * 60 * 24`, `MAX_RADIUS * 4`: arithmetic over numbers and names. The answer is the whole
+    expression as written, so the model learns to copy a value to its end, not only its first token."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, (ast.USub, ast.Invert)) and constant_arithmetic(node.operand)
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ARITHMETIC) \
+        and constant_arithmetic(node.left) and constant_arithmetic(node.right)
+
+
 def fresh_literal(node, src, rnd):
     """A new number of the same shape, or None to keep this literal (strings are drawn from the name pool by the caller)."""
     text = ast.get_source_segment(src, node)
@@ -191,6 +208,14 @@ class Renamer:
                 if isinstance(v, ast.UnaryOp) and not (isinstance(v.op, ast.USub) and isinstance(v.operand, ast.Constant)):
                     continue
                 new = fresh_literal(v, src, self.rnd)
+            elif isinstance(v, ast.BinOp) and constant_arithmetic(v):
+                # an arithmetic value (`1 << 16`) gets fresh numbers in place; its names are renamed with the others
+                for n in ast.walk(v):
+                    if isinstance(n, ast.Constant):
+                        new = fresh_literal(n, src, self.rnd)
+                        if new is not None:
+                            edits.append((n.lineno, n.col_offset, n.end_lineno, n.end_col_offset, new))
+                continue
             else:
                 continue
             if new is not None:

@@ -30,6 +30,8 @@ def main():
     pool = build_pool(pool_src)
     q0 = questions('fixture', files)
     assert len(q0) >= 8, f'fixture too small: {len(q0)} questions'
+    # an arithmetic value is asked as written, whole
+    assert ('MAX_AREA', 'MAX_RADIUS * MAX_RADIUS * 4') in {(q['name'], q['answer']) for q in q0 if q['type'] == 'const'}
     for seed in range(5):
         new, mapping = Renamer(pool, random.Random(seed), const_share=1.0).rename(files)
         for f in new:
