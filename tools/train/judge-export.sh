@@ -3,7 +3,7 @@
 #   1. full context: `repopot eval lookup --limit 15` (data/eval, 363 distinct questions; 395 before session 20, which
 #      counted each multi-hop question twice per mode) and the held-out ask trial
 #      (48 random names of 12 held-out packages through `repopot ask`), side by side;
-#   2. the product's ask (pot, then the query-aware re-read, then path snapping), InfiniPot and StreamingLLM on the
+#   2. the product's ask (pot, then the query-aware re-read, then path and value snapping), InfiniPot and StreamingLLM on the
 #      same questions, one cell after another:
 #        1k   each 1k-token repository alone (--bare), budget 256 (1/4), 40 questions
 #        4k   each repository inside 4k tokens of other held-out packages, budget 512 (1/8), 40 questions
@@ -25,7 +25,7 @@ mkdir -p "$OUT"
 # The cells run the bundled CLI (dist/): build it from this checkout first, so what is judged is the code as it is now
 # (session 23 found cf24's cells had been run on a bundle built before the pot's shares were set back to their defaults).
 node tools/build.mjs > /dev/null
-POLICIES="infinipot+reread=256+snap,streaming+reread=256+snap"
+POLICIES="infinipot+reread=256+snap+values,streaming+reread=256+snap+values"
 for cell in $CELLS; do
   case $cell in
     eval)
