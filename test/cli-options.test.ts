@@ -28,6 +28,8 @@ test('every command and subcommand answers --help with exit 0 and its options', 
     [['ask', '--help'], /--decoder D .*block-diffusion/],
     [['ask', '--help'], /--reread N\s+query-aware re-read/],
     [['ask', '--help'], /--snap-paths on\|off\s+path snapping.*\(default on/],
+    [['ask', '--help'], /--snap-values on\|off\s+value snapping.*\(default on/],
+    [['bench', 'distill', '--help'], /--types T,T\s+lookup: question types.*\(default where,const/],
     [['ingest', '--help'], /--chunk N\s+tokens fed at a time \(default 256/],
     [['generate', '--help'], /--top-p P/],
     [['selftest', '--help'], /--json/],
@@ -62,6 +64,7 @@ test('bad options exit 2 with a message naming the option, before the repository
     [['--reread=-1'], /--reread must be an integer ≥ 0 \(got "-1"\)/],
     [['--reread', 'many'], /--reread must be an integer ≥ 0 \(got "many"\)/],
     [['--snap-paths', 'maybe'], /--snap-paths must be one of on, off/],
+    [['--snap-values', 'yes'], /--snap-values must be one of on, off/],
     [['--budget', '8'], /--budget must be an integer ≥ 16/],
     [['--chunk', 'x'], /--chunk must be an integer/],
     [['--chunk', '8'], /--chunk must be an integer ≥ 16 \(got "8"\)/],
@@ -77,6 +80,9 @@ test('bad options exit 2 with a message naming the option, before the repository
     assert.match(r.stderr, expected);
     assert.doesNotMatch(r.stderr, /built|graph|files ·/, 'no model loaded, nothing streamed');
   }
+  const badType = repopot(['bench', 'distill', '--suite', 'lookup', '--types', 'where,names', '--model', path.join(repo, 'no-model')]);
+  assert.equal(badType.code, 2, badType.stderr);
+  assert.match(badType.stderr, /--types: "names" is not a lookup type \(where, const, params, imports\)/);
   const noRepo = repopot(['ask', 'q', '--repo', path.join(repo, 'absent')]);
   assert.equal(noRepo.code, 2);
   assert.match(noRepo.stderr, /--repo: .*absent does not exist/);

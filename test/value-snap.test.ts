@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { valueSnap } from '../server/src/engine/valueSnap';
-import { answerSnap, assignedValues } from '../server/src/distill/distiller';
+import { answerSnap, snapChoices } from '../server/src/distill/distiller';
 import type { Tokenizer } from '../server/src/model/tokenizer';
 
 // Pieces in which an unclosed string can go on forever and a number can run into a word.
@@ -38,13 +38,24 @@ test('answerSnap: a plain value question snaps to values; where-questions and mu
   assert.equal(answerSnap('What does constant `CR` equal?', [], pieceTokenizer, []), undefined, 'no values, no paths: nothing');
 });
 
-test('assignedValues: the top-level values of the files that name the asked name, as written', async () => {
+test('snapChoices: the top-level values, or the parameter lists, of the files that name the asked name, as written', async () => {
   const files = [
-    { path: 'lib/codes.js', text: "export const CR = 13;\nexport const WINDOW = 1 << 16; // slots\nexport const LABEL = 'pot';\nexport function run(a) { const inner = 5; return a; }\n" },
-    { path: 'lib/other.py', text: 'CR_OTHER = 99\n' },
+    { path: 'lib/codes.js', text: "export const CR = 13;\nexport const WINDOW = 1 << 16; // slots\nexport const LABEL = 'pot';\nexport function run(a, ...rest) { const inner = 5; return a; }\nexport function stop() {}\n" },
+    { path: 'lib/other.py', text: 'CR_OTHER = 99\ndef far(x):\n    return x\n' },
     { path: 'lib/uses.ts', text: "import { CR } from './codes';\nconst LOCAL = CR + 1;\n" },
+    { path: 'pkg/shape.py', text: 'class Shape:\n    def area(self, scale):\n        return CR * scale\n' },
   ];
-  const got = (await assignedValues(files, ['CR'])).sort();
-  assert.deepEqual(got, ["'pot'", '1 << 16', '13', 'CR + 1'], 'codes.js and uses.ts name CR (whole word); other.py does not; no function bodies');
-  assert.deepEqual(await assignedValues(files, []), []);
+  const values = (await snapChoices('value', files, ['CR'])).sort();
+  assert.deepEqual(values, ["'pot'", '1 << 16', '13', 'CR + 1'], 'codes.js and uses.ts name CR (whole word); other.py does not; no function bodies');
+  const lists = (await snapChoices('params', files, ['CR'])).sort();
+  assert.deepEqual(lists, ['a, ...rest', 'none', 'scale', 'self, scale'], 'each function of those files; a method also without self');
+  assert.deepEqual(await snapChoices('value', files, []), []);
+});
+
+test('answerSnap: a parameter question snaps to the lists; the multi-hop form does not', () => {
+  const PARAMS = ['a', ',', ' b', ' c', '<|end|>', 'x'];
+  const tok: Tokenizer = { vocabSize: PARAMS.length, eosTokenIds: [], encode: () => [], decode: (ids) => ids.map((i) => PARAMS[i]).join(''), tokenToId: () => undefined };
+  const snap = answerSnap('What parameters does function `f` take?', [], tok, ['a, b', 'x'])!;
+  assert.deepEqual(PARAMS.filter((_, i) => snap('a, b')!(i)), ['<|end|>'], 'a whole list ends; no invented third parameter');
+  assert.equal(answerSnap('What parameters does `f`, as imported by src/a.ts, take?', [], tok, ['a, b']), undefined);
 });

@@ -44,6 +44,8 @@ export interface DistillBenchOptions {
   /** lookup: stream lengths in tokens; cost: stream lengths in tokens. */
   streamTokens?: number[];
   limit?: number;
+  /** lookup: which question types are asked, in turn (DEFAULT_LOOKUP_TYPES). */
+  types?: readonly LookupType[];
   /** lookup: each record's repository alone (the stream is the repository); default: inside other held-out code. */
   bare?: boolean;
   /** lookup: also emit one line per question (its answer, the expected one, right or not). */
@@ -268,19 +270,26 @@ export async function runNiah(engine: Engine, o: DistillBenchOptions, emit: Emit
   });
 }
 
+/** Question types the lookup suite can ask through the pot: each has one exact answer. */
+export const LOOKUP_TYPES = ['where', 'const', 'params', 'imports'] as const;
+export type LookupType = (typeof LOOKUP_TYPES)[number];
+/** where and const: what the distillation tables since session 2 report. */
+export const DEFAULT_LOOKUP_TYPES: readonly LookupType[] = ['where', 'const'];
+
 export async function runLookup(engine: Engine, o: DistillBenchOptions, emit: Emit): Promise<void> {
   const pool = heldOutFiles(o.evalDir);
   const sets = fs.readdirSync(o.evalDir).filter((n) => /^lookup-.*\.jsonl$/.test(n)).sort();
   const all = sets.flatMap((n) => loadEvalSet(path.join(o.evalDir, n)));
   const inSplit = o.split ? packagesInSplit(all, o.split) : undefined;
-  const records: EvalRecord[] = all.filter((r) => (r.type === 'where' || r.type === 'const') && (!inSplit || inSplit.has(r.pkg ?? '')));
+  const types = o.types ?? DEFAULT_LOOKUP_TYPES;
+  const records: EvalRecord[] = all.filter((r) => (types as readonly string[]).includes(r.type) && (!inSplit || inSplit.has(r.pkg ?? '')));
   const streams = o.streamTokens ?? [8192];
   const budgets = o.budgets ?? [256, 512];
   const summary: Record<string, number> = {};
   const evidence: Record<string, number> = {};
   for (const streamTokens of streams) {
-    // The same questions for every policy and budget: where and const in turn, repositories that fit the stream.
-    const sample = interleaveTypes(records.filter((r) => (r.tokens ?? 1000) + 64 <= streamTokens), ['where', 'const']).slice(0, o.limit ?? 20);
+    // The same questions for every policy and budget: the types in turn, repositories that fit the stream.
+    const sample = interleaveTypes(records.filter((r) => (r.tokens ?? 1000) + 64 <= streamTokens), [...types]).slice(0, o.limit ?? 20);
     // Bare, the stream is each record's repository alone: the full cache fits when the largest one does, and the
     // stream length reported is that largest repository's (the requested length only caps which repositories are
     // asked about: a bare run at "4096" over 1-2k repositories must not read as a 4k stream).

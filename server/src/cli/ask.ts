@@ -17,7 +17,7 @@ const askFlags = {
   refine: { type: 'string', value: 'SHARE', help: 'query-aware refinement: keep this share (0-1] of the pot\'s slots, ranked by the attention the question puts on them', shows: 'off' },
   reread: { type: 'string', value: 'N', help: 'query-aware re-read: before asking, put back up to N tokens of the repository lines that name what the question asks about (its definition first), with their file headers; 0 = off', shows: DEFAULT_REREAD_TOKENS },
   'snap-paths': { type: 'string', value: 'on|off', help: 'path snapping: an answer that starts writing a path of the repository finishes it as that path (sequential decoding)', choices: ON_OFF, shows: DEFAULT_SNAP },
-  'snap-values': { type: 'string', value: 'on|off', help: 'value snapping: the answer to "what does X equal?" is one whole value assigned in a file that names X', choices: ON_OFF, shows: DEFAULT_SNAP_VALUE },
+  'snap-values': { type: 'string', value: 'on|off', help: 'value snapping: the answer to "what does X equal?" ("what parameters does X take?") is one whole value (parameter list) of a file that names X', choices: ON_OFF, shows: DEFAULT_SNAP_VALUE },
   json: { type: 'boolean', default: false, help: 'one JSON line on stdout (answer, sources, tokensKept ...), no progress' },
 } as const;
 

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { costSummary, DEFAULT_COST_STREAMS, FULL_CACHE_COST_LIMIT, runDistillBench, parseBenchPolicy, type CostMeasurement, type DistillSuite } from '../bench/distillBench';
+import { costSummary, DEFAULT_COST_STREAMS, DEFAULT_LOOKUP_TYPES, FULL_CACHE_COST_LIMIT, LOOKUP_TYPES, runDistillBench, parseBenchPolicy, type CostMeasurement, type DistillSuite, type LookupType } from '../bench/distillBench';
 import { POLICY_NAMES } from '../distill/policies/policy';
 import { choiceOption, CliError, emitJson, interruptSignal, parseCommand, cliLog, type CommandSpec, type Parsed } from './args';
 import { kvDtypeChoice, loadEngine, modelChoice, modelOptions, numberList, projectRoot } from './common';
@@ -32,6 +32,7 @@ const benchDistillFlags = {
   trials: { type: 'string', value: 'N', help: 'niah trials per cell', shows: 'the suite\'s' },
   streams: { type: 'string', value: 'N,N', help: 'stream lengths in tokens (lookup, cost); lookup --bare: the largest repository asked about (lines report the largest one asked)', shows: 'the suite\'s' },
   limit: { type: 'string', value: 'N', help: 'lookup questions', shows: 'all' },
+  types: { type: 'string', value: 'T,T', help: `lookup: question types, asked in turn (${LOOKUP_TYPES.join(', ')})`, shows: DEFAULT_LOOKUP_TYPES.join(',') },
   split: { type: 'string', value: 'S', help: 'lookup: only questions from one half of the held-out packages (fourier calibrate --objective lookup uses calibration)', choices: PACKAGE_SPLITS, shows: 'both' },
   bare: { type: 'boolean', default: false, help: 'lookup: each record\'s repository alone, without other held-out code around it' },
   answers: { type: 'boolean', default: false, help: 'lookup: one JSON line per question with its answer' },
@@ -134,6 +135,13 @@ async function runCostIsolated(argv: string[], policies: string[], streams: numb
   return 0;
 }
 
+function lookupTypes(value: string | undefined): LookupType[] | undefined {
+  if (value === undefined) return undefined;
+  const types = value.split(',').map((t) => t.trim());
+  for (const t of types) if (!(LOOKUP_TYPES as readonly string[]).includes(t)) throw new CliError(`--types: "${t}" is not a lookup type (${LOOKUP_TYPES.join(', ')})`);
+  return types as LookupType[];
+}
+
 /** The options every suite reads (sizes, trials, the eval sets, cancellation), checked before the model loads. */
 function sharedOptions(values: Parsed<typeof benchDistillFlags>['values']) {
   return {
@@ -143,6 +151,7 @@ function sharedOptions(values: Parsed<typeof benchDistillFlags>['values']) {
     trials: list(values.trials, 'trials')?.[0],
     streamTokens: list(values.streams, 'streams'),
     limit: list(values.limit, 'limit')?.[0],
+    types: lookupTypes(values.types),
     bare: values.bare,
     answers: values.answers,
     split: values.split === undefined ? undefined : choiceOption(values.split, 'split', PACKAGE_SPLITS, 'evaluation'),

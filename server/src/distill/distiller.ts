@@ -450,12 +450,12 @@ export async function streamIntoPot(
 /**
  * Snapping for an answer. A where-question's answer is one source file: its path snap (engine/pathSnap.ts) holds from
  * the first token, over the files a definition can live in (those with a grammar: no README, licence or manifest). A
- * value question's answer is one of `values` (engine/valueSnap.ts), when there are any. Other answers that begin a
- * workspace path finish it as written.
+ * value or parameter question's answer is one of `choices` (engine/valueSnap.ts, from snapChoices), when there are
+ * any. Other answers that begin a workspace path finish it as written.
  */
-export function answerSnap(question: string, paths: readonly string[], tokenizer: Tokenizer, values: readonly string[] = []): TokenConstraint | undefined {
-  if (isPlainValueQuestion(question)) {
-    const snap = valueSnap(values, tokenizer);
+export function answerSnap(question: string, paths: readonly string[], tokenizer: Tokenizer, choices: readonly string[] = []): TokenConstraint | undefined {
+  if (snapKind(question) !== undefined) {
+    const snap = valueSnap(choices, tokenizer);
     if (snap) return snap;
   }
   if (paths.length === 0) return undefined;
@@ -466,34 +466,53 @@ export function answerSnap(question: string, paths: readonly string[], tokenizer
   return pathSnap(paths, tokenizer);
 }
 
-/** "What does X equal?", not the multi-hop "what value does X in F resolve to?" (whose answer may carry a trace). */
-function isPlainValueQuestion(question: string): boolean {
-  const q = parseQuestion(question);
-  return q.kind === 'value' && !q.via;
-}
-
-/** Longest value a value snap offers: longer initialisers (objects, functions) are not answers the model copies whole. */
-const MAX_SNAP_VALUE_CHARS = 80;
+/** What value snapping writes for a question, if anything. */
+export type SnapKind = 'value' | 'params';
 
 /**
- * Value snapping's vocabulary: the values assigned at the top level of the files that name any of `names` (whole
- * word), as written. The asked name's own value is among them, and so are its neighbours': the model still chooses.
+ * "What does X equal?" and "What parameters does X take?"; not the multi-hop forms ("what value does X in F resolve
+ * to?"), whose answer may carry a trace.
  */
-export async function assignedValues(files: readonly StreamableFile[], names: readonly string[], signal?: AbortSignal): Promise<string[]> {
+export function snapKind(question: string): SnapKind | undefined {
+  const q = parseQuestion(question);
+  if (q.via) return undefined;
+  return q.kind === 'value' ? 'value' : q.kind === 'params' ? 'params' : undefined;
+}
+
+/**
+ * Longest choice a value snap offers: longer initialisers (objects, functions) are not answers the model copies whole;
+ * a ten-parameter list (about 90 characters) is.
+ */
+const MAX_SNAP_CHOICE_CHARS = 160;
+
+/**
+ * Value snapping's choices, from the files that name any of `names` (whole word): for 'value' the values assigned at
+ * their top level, as written; for 'params' the parameter list of each function they define, as answers write it
+ * (`a, ...rest`, `none`; a method's list also without its `self`/`cls`). The asked name's own is among them, and so
+ * are its neighbours': the model still chooses.
+ */
+export async function snapChoices(kind: SnapKind, files: readonly StreamableFile[], names: readonly string[], signal?: AbortSignal): Promise<string[]> {
   const patterns = names.filter((n) => n.length > 0).map((n) => new RegExp(`(?<![\\w$])${escapeRegExp(n)}(?![\\w$])`));
-  const values = new Set<string>();
+  const choices = new Set<string>();
+  const add = (v: string): void => {
+    if (v.length > 0 && v.length <= MAX_SNAP_CHOICE_CHARS && !v.includes('\n')) choices.add(v);
+  };
   if (patterns.length === 0) return [];
   for (const file of files) {
     signal?.throwIfAborted();
     if (!patterns.some((p) => p.test(file.text))) continue;
     const outline = await outlineFile(file.path, file.text);
     for (const d of outline.definitions) {
-      if (d.value === undefined || d.member || d.kind === 'function' || d.kind === 'class') continue;
-      const v = valueAsWritten(d.value);
-      if (v.length > 0 && v.length <= MAX_SNAP_VALUE_CHARS && !v.includes('\n')) values.add(v);
+      if (kind === 'params') {
+        if (d.params === undefined) continue;
+        add(d.params.length > 0 ? d.params.join(', ') : 'none');
+        if (d.params[0] === 'self' || d.params[0] === 'cls') add(d.params.length > 1 ? d.params.slice(1).join(', ') : 'none');
+      } else if (d.value !== undefined && !d.member && d.kind !== 'function' && d.kind !== 'class') {
+        add(valueAsWritten(d.value));
+      }
     }
   }
-  return [...values];
+  return [...choices];
 }
 
 /** Answers after the pot without changing it (the question and answer go into a clone). */
@@ -513,8 +532,9 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     const { dropped } = await rereadIntoCache(engine, cache, pieces, { reserve, questionTokens: promptTokens, signal: options.signal });
     slotTokens = slotTokens && dropped === 0 ? [...slotTokens, ...pieces.tokens] : undefined;
   }
-  // Only a plain value question snaps to values; others skip the files' scan.
-  const snapValues = options.snapValues && isPlainValueQuestion(question) ? await assignedValues(options.snapValues, questionNames(question), options.signal) : [];
+  // Only a value or parameter question snaps to choices; others skip the files' scan.
+  const kind = options.snapValues ? snapKind(question) : undefined;
+  const snapValues = options.snapValues && kind ? await snapChoices(kind, options.snapValues, questionNames(question), options.signal) : [];
   const potLength = cache.length;
   const potTags = cache.tags(); // before the question and answer are appended
   const generateOptions = {
@@ -576,8 +596,9 @@ export interface AskOptions {
    */
   snapPaths?: readonly string[];
   /**
-   * Value snapping (engine/valueSnap.ts): the workspace's files; the answer to "what does X equal?" is written as one
-   * whole value assigned in a file that names X. Sequential and steered decoding, and the exact parallel decoders.
+   * Value snapping (engine/valueSnap.ts): the workspace's files; the answer to "what does X equal?" or "what
+   * parameters does X take?" is written as one whole value, or parameter list, of a file that names X (snapChoices).
+   * Sequential and steered decoding, and the exact parallel decoders.
    */
   snapValues?: readonly StreamableFile[];
 }

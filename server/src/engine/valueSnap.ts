@@ -1,14 +1,15 @@
-// Value snapping: the answer to "what does X equal?" is written as one whole value that the workspace assigns. A small
-// model copies a value's first tokens and then fails to stop: it repeats an unclosed string (`'Content-Length: '` to
-// the token limit), runs into the next word (`1mail` for `1`), or ends an expression after its first token. Under the
-// snap the answer, from its first token, stays a prefix of one of `values`, and it may end (a control token) only where
-// a value is complete. The model still chooses which value, by its own scores: the snap removes the drift, not the
-// choice. The values are those assigned in the files that name what the question asks about (distiller.ts).
+// Value snapping: the answer to "what does X equal?" is written as one whole value that the workspace assigns, and the
+// answer to "what parameters does X take?" as one whole parameter list it defines. A small model copies the first
+// tokens and then fails to stop: it repeats an unclosed string (`'Content-Length: '` to the token limit), runs into the
+// next word (`1mail` for `1`), ends an expression after its first token, or adds a parameter of its own. Under the snap
+// the answer, from its first token, stays a prefix of one of the choices, and it may end (a control token) only where
+// one is complete. The model still chooses which, by its own scores: the snap removes the drift, not the choice. The
+// choices come from the files that name what the question asks about (distiller.ts, snapChoices).
 
 import type { Tokenizer } from '../model/tokenizer';
 import { beginsSome, isSpecialText, tokenTextOf, type TokenConstraint } from './pathSnap';
 
-/** The snap over `values` (as written at their assignments, e.g. `'utf32le'`, `1 << 16`); undefined when there are none. */
+/** The snap over `values` (as written: `'utf32le'`, `1 << 16`, `reader, writer`); undefined when there are none. */
 export function valueSnap(values: readonly string[], tokenizer: Tokenizer): TokenConstraint | undefined {
   const sorted = [...new Set(values.map((v) => v.trim()).filter((v) => v.length > 0))].sort();
   if (sorted.length === 0) return undefined;

@@ -56,7 +56,7 @@ export interface AnswerRequest {
   rereadTokens: number;
   /** Path snapping (engine/pathSnap.ts): answers that start a workspace path finish it as written. */
   snapPaths: boolean;
-  /** Value snapping (engine/valueSnap.ts): a value question's answer is one whole value the workspace assigns. */
+  /** Value snapping (engine/valueSnap.ts): a value or parameter question is answered with one whole value or list the workspace has. */
   snapValues: boolean;
   signal?: AbortSignal;
   onToken?: (text: string) => void;

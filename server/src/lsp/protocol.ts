@@ -79,7 +79,7 @@ export interface ServerSettings {
   rereadTokens: number;
   /** `repopot.answer.snapPaths`: an answer that starts writing a workspace path finishes it as that path. */
   snapPaths: boolean;
-  /** `repopot.answer.snapValues`: the answer to "what does X equal?" is one whole value the workspace assigns. */
+  /** `repopot.answer.snapValues`: a value (parameter) question is answered with one whole value (list) the workspace has. */
   snapValues: boolean;
   /** Where the server may persist its cache; empty = no persistence. */
   cacheDir: string;
