@@ -5,6 +5,7 @@ import { choiceOption, CliError, cliLog, command, emitJson, intOption, interrupt
 import { distillFlags, summaryLine, withIngested } from './distillCommon';
 import { checkAnswer, diskRepo, formatVerdict } from '../check/index';
 import { leadWithConfirmation } from '../distill/provenance';
+import { snapKind } from '../distill/distiller';
 
 const ON_OFF = ['on', 'off'] as const;
 const DEFAULT_SNAP = DEFAULT_SNAP_PATHS ? 'on' : 'off';
@@ -45,12 +46,14 @@ async function ask(values: Values<typeof askFlags>, positionals: string[]): Prom
     if (!values.json) process.stderr.write(`\r${summaryLine(summary)}\n`);
     // Parallel decoders draft from the repository lines the pot holds.
     const decoder = decoderSetting === 'sequential' ? undefined : await makeDecoder(engine, decoderSetting, { history: distiller.history(), log: cliLog });
+    // The repository's files, read once for the re-read and the value snap.
+    const files = reread > 0 || (snapValues && snapKind(question) !== undefined) ? await distiller.files() : undefined;
     const answer = await distiller.ask(question, {
       decoder,
       refine,
-      reread: reread > 0 ? { files: await distiller.files(), maxTokens: reread } : undefined,
+      reread: files && reread > 0 ? { files, maxTokens: reread } : undefined,
       snapPaths: snapPaths ? distiller.filePaths() : undefined,
-      snapValues: snapValues ? await distiller.files() : undefined,
+      snapValues: snapValues ? files : undefined,
       maxTokens,
       signal,
       onText: values.json ? undefined : (t) => process.stdout.write(t),

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Engine } from '../engine/engine';
-import { Distiller, type DistillSettings } from '../distill/distiller';
+import { Distiller, snapKind, type DistillSettings } from '../distill/distiller';
 import { leadWithConfirmation } from '../distill/provenance';
 import type { SteeringVectors } from '../steer/vectors';
 import { TIER_NEEDS_FP32 } from '../fourier/tier';
@@ -169,14 +169,16 @@ export class DistilledPot {
     const cValue = req.steering.strength ?? vectors?.defaultCValue ?? 1;
     const decoder = await this.tokenDecoder();
     const started = performance.now();
+    // The workspace's files, read once for the re-read and the value snap.
+    const files = req.rereadTokens > 0 || (req.snapValues && snapKind(question) !== undefined) ? await this.distiller.files() : undefined;
     const a = await this.distiller.ask(question, {
       decoder,
       maxTokens: req.maxTokens,
       sampling: req.temperature > 0 ? { kind: 'sample', temperature: req.temperature, topP: 0.9 } : { kind: 'greedy' },
       steer: vectors && cValue !== 0 ? { vectors, cValue } : undefined,
-      reread: req.rereadTokens > 0 ? { files: await this.distiller.files(), maxTokens: req.rereadTokens } : undefined,
+      reread: files && req.rereadTokens > 0 ? { files, maxTokens: req.rereadTokens } : undefined,
       snapPaths: req.snapPaths ? this.distiller.filePaths() : undefined,
-      snapValues: req.snapValues ? await this.distiller.files() : undefined,
+      snapValues: req.snapValues ? files : undefined,
       signal: req.signal,
       onText: req.onToken,
       maxSources: 5,
