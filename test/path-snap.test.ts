@@ -6,19 +6,13 @@ import assert from 'node:assert/strict';
 import { pathSnap } from '../server/src/engine/pathSnap';
 import { answerSnap } from '../server/src/distill/distiller';
 import { Engine } from '../server/src/engine/engine';
-import type { Tokenizer } from '../server/src/model/tokenizer';
+import { pieceTokenizer as makePieceTokenizer } from './pieceTokenizer';
 import { randomModel, scratchCacheDir } from '../server/src/selftest/checks';
 import { byteTokenizer } from './byteTokenizer';
 
 // A word-piece vocabulary in which `src/c` + `ookie` and `src/c` + `art` are both two-token continuations.
 const PIECES = ['src', '/', 'c', 'art', 'ookie', '.ts', '.py', ' ', ',', '<|end|>', 'index', '.js', 'on', 'x', 'name', ' src'];
-const pieceTokenizer: Tokenizer = {
-  vocabSize: PIECES.length,
-  eosTokenIds: [],
-  encode: () => [],
-  decode: (ids) => ids.map((i) => PIECES[i]).join(''),
-  tokenToId: (t) => (PIECES.includes(t) ? PIECES.indexOf(t) : undefined),
-};
+const pieceTokenizer = makePieceTokenizer(PIECES);
 const id = (piece: string): number => PIECES.indexOf(piece);
 const allowed = (allow: ((token: number) => boolean) | undefined): string[] => (allow ? PIECES.filter((_, i) => allow(i)) : []);
 

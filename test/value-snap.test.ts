@@ -4,17 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { valueSnap } from '../server/src/engine/valueSnap';
 import { answerSnap, snapChoices } from '../server/src/distill/distiller';
-import type { Tokenizer } from '../server/src/model/tokenizer';
+import { pieceTokenizer as makePieceTokenizer } from './pieceTokenizer';
 
 // Pieces in which an unclosed string can go on forever and a number can run into a word.
 const PIECES = ["'", 'Content', '-Length', ': ', "'Content", '1', ' <<', ' 16', 'mail', '<|end|>', ' ', '"', 'yes', 'no', 'cancel', 'src', '/a.ts', '13'];
-const pieceTokenizer: Tokenizer = {
-  vocabSize: PIECES.length,
-  eosTokenIds: [],
-  encode: () => [],
-  decode: (ids) => ids.map((i) => PIECES[i]).join(''),
-  tokenToId: (t) => (PIECES.includes(t) ? PIECES.indexOf(t) : undefined),
-};
+const pieceTokenizer = makePieceTokenizer(PIECES);
 const allowed = (allow: ((token: number) => boolean) | undefined): string[] => (allow ? PIECES.filter((_, i) => allow(i)) : []);
 
 test('valueSnap: a value is begun among the values, written to its end, and ended only there', () => {
@@ -54,7 +48,7 @@ test('snapChoices: the top-level values, or the parameter lists, of the files th
 
 test('answerSnap: a parameter question snaps to the lists; the multi-hop form does not', () => {
   const PARAMS = ['a', ',', ' b', ' c', '<|end|>', 'x'];
-  const tok: Tokenizer = { vocabSize: PARAMS.length, eosTokenIds: [], encode: () => [], decode: (ids) => ids.map((i) => PARAMS[i]).join(''), tokenToId: () => undefined };
+  const tok = makePieceTokenizer(PARAMS);
   const snap = answerSnap('What parameters does function `f` take?', [], tok, ['a, b', 'x'])!;
   assert.deepEqual(PARAMS.filter((_, i) => snap('a, b')!(i)), ['<|end|>'], 'a whole list ends; no invented third parameter');
   assert.equal(answerSnap('What parameters does `f`, as imported by src/a.ts, take?', [], tok, ['a, b']), undefined);

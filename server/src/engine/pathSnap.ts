@@ -87,12 +87,18 @@ export function pathSnap(paths: readonly string[], tokenizer: Tokenizer, options
 
 /** Whether some string of `sorted` (ascending) starts with `prefix`: the first one not below it is the only candidate. */
 export function beginsSome(sorted: readonly string[], prefix: string): boolean {
+  const lo = firstNotBelow(sorted, prefix);
+  return lo < sorted.length && sorted[lo].startsWith(prefix);
+}
+
+/** The index of the first string of `sorted` (ascending) that is not below `key` (binary search). */
+export function firstNotBelow(sorted: readonly string[], key: string): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (sorted[mid] < prefix) lo = mid + 1;
+    if (sorted[mid] < key) lo = mid + 1;
     else hi = mid;
   }
-  return lo < sorted.length && sorted[lo].startsWith(prefix);
+  return lo;
 }

@@ -7,7 +7,7 @@
 // choices come from the files that name what the question asks about (distiller.ts, snapChoices).
 
 import type { Tokenizer } from '../model/tokenizer';
-import { beginsSome, isSpecialText, tokenTextOf, type TokenConstraint } from './pathSnap';
+import { beginsSome, firstNotBelow, isSpecialText, tokenTextOf, type TokenConstraint } from './pathSnap';
 
 /** The snap over `values` (as written: `'utf32le'`, `1 << 16`, `reader, writer`); undefined when there are none. */
 export function valueSnap(values: readonly string[], tokenizer: Tokenizer): TokenConstraint | undefined {
@@ -41,14 +41,7 @@ export function valueSnap(values: readonly string[], tokenizer: Tokenizer): Toke
 
 /** The strings of `sorted` (ascending) that start with `prefix`: one contiguous run. */
 function prefixed(sorted: readonly string[], prefix: string): string[] {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < prefix) lo = mid + 1;
-    else hi = mid;
-  }
   const out: string[] = [];
-  for (let i = lo; i < sorted.length && sorted[i].startsWith(prefix); i++) out.push(sorted[i]);
+  for (let i = firstNotBelow(sorted, prefix); i < sorted.length && sorted[i].startsWith(prefix); i++) out.push(sorted[i]);
   return out;
 }
