@@ -534,7 +534,7 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
   }
   // Only a value or parameter question snaps to choices; others skip the files' scan.
   const kind = options.snapValues ? snapKind(question) : undefined;
-  const snapValues = options.snapValues && kind ? await snapChoices(kind, options.snapValues, questionNames(question), options.signal) : [];
+  const choices = options.snapValues && kind ? await snapChoices(kind, options.snapValues, questionNames(question), options.signal) : [];
   const potLength = cache.length;
   const potTags = cache.tags(); // before the question and answer are appended
   const generateOptions = {
@@ -543,9 +543,9 @@ export async function askPot(engine: Engine, pot: Pot, question: string, options
     stop: [...prompt.stop, ...(options.stop ?? [])],
     signal: options.signal,
     onText: options.onText ? displayStream(options.onText) : undefined,
-    // Path snapping (engine/pathSnap.ts) constrains every decoder that decides token by token (sequential, steered, parallel
-    // exact and confidence); block diffusion ignores it.
-    constrain: answerSnap(question, options.snapPaths ?? [], engine.tokenizer, snapValues),
+    // Path and value snapping (engine/pathSnap.ts, engine/valueSnap.ts) constrain every decoder that decides token by
+    // token (sequential, steered, parallel exact and confidence); block diffusion ignores them.
+    constrain: answerSnap(question, options.snapPaths ?? [], engine.tokenizer, choices),
   };
   // One-shot KV-cache steering: the same decode after a single edit of the slot before the last prompt token.
   const result = options.steer
@@ -598,7 +598,7 @@ export interface AskOptions {
   /**
    * Value snapping (engine/valueSnap.ts): the workspace's files; the answer to "what does X equal?" or "what
    * parameters does X take?" is written as one whole value, or parameter list, of a file that names X (snapChoices).
-   * Sequential and steered decoding, and the exact parallel decoders.
+   * Every decoder but block diffusion.
    */
   snapValues?: readonly StreamableFile[];
 }
