@@ -7,7 +7,6 @@
 import { pathSnap, type TokenConstraint } from '../engine/pathSnap';
 import { valueSnap } from '../engine/valueSnap';
 import { valueAsWritten } from '../check/checkValue';
-import { escapeRegExp } from '../check/answerText';
 import { outlineFile } from '../check/outline';
 import { parseQuestion } from '../check/question';
 import { grammarFor } from '../check/grammars';
@@ -33,7 +32,7 @@ import { generateSteered, type SteerSettings } from '../steer/apply';
 import type { Decoder } from '../engine/decoder';
 import { displayText, questionPrompt, splitTrace } from './prompt';
 import { refineForQuestion } from './refine';
-import { questionNames, rereadIntoCache, rereadLines } from './reread';
+import { questionNames, rereadIntoCache, rereadLines, wholeWord } from './reread';
 import { FOURIER_FILE, findLayout, type FourierLayout } from '../fourier/layout';
 import { newTierCache, plainSlotBytes, tierSlotsForBytes } from '../fourier/budget';
 import { FourierKvCache, TIER_NEEDS_FP32, TIER_NEEDS_TOKEN_LAYOUT } from '../fourier/tier';
@@ -492,7 +491,7 @@ const MAX_SNAP_CHOICE_CHARS = 160;
  * are its neighbours': the model still chooses.
  */
 export async function snapChoices(kind: SnapKind, files: readonly StreamableFile[], names: readonly string[], signal?: AbortSignal): Promise<string[]> {
-  const patterns = names.filter((n) => n.length > 0).map((n) => new RegExp(`(?<![\\w$])${escapeRegExp(n)}(?![\\w$])`));
+  const patterns = names.filter((n) => n.length > 0).map(wholeWord);
   const choices = new Set<string>();
   const add = (v: string): void => {
     if (v.length > 0 && v.length <= MAX_SNAP_CHOICE_CHARS && !v.includes('\n')) choices.add(v);

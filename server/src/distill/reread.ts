@@ -56,7 +56,7 @@ export function questionNames(question: string): string[] {
 }
 
 /** Matches `name` as a whole word (no identifier character on either side). */
-function wholeWord(name: string): RegExp {
+export function wholeWord(name: string): RegExp {
   return new RegExp(`(?<![\\w$])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`);
 }
 
