@@ -38,11 +38,12 @@ test('snapChoices: the top-level values, or the parameter lists, of the files th
     { path: 'lib/other.py', text: 'CR_OTHER = 99\ndef far(x):\n    return x\n' },
     { path: 'lib/uses.ts', text: "import { CR } from './codes';\nconst LOCAL = CR + 1;\n" },
     { path: 'pkg/shape.py', text: 'class Shape:\n    def area(self, scale):\n        return CR * scale\n' },
+    { path: 'lib/list.js', text: 'function insert (self, node, value) { return CR }\n' },
   ];
   const values = (await snapChoices('value', files, ['CR'])).sort();
   assert.deepEqual(values, ["'pot'", '1 << 16', '13', 'CR + 1'], 'codes.js and uses.ts name CR (whole word); other.py does not; no function bodies');
   const lists = (await snapChoices('params', files, ['CR'])).sort();
-  assert.deepEqual(lists, ['a, ...rest', 'none', 'scale', 'self, scale'], 'each function of those files; a method also without self');
+  assert.deepEqual(lists, ['a, ...rest', 'none', 'scale', 'self, node, value', 'self, scale'], 'each function of those files; a method also without self, a function never');
   assert.deepEqual(await snapChoices('value', files, []), []);
 });
 

@@ -505,7 +505,8 @@ export async function snapChoices(kind: SnapKind, files: readonly StreamableFile
       if (kind === 'params') {
         if (d.params === undefined) continue;
         add(d.params.length > 0 ? d.params.join(', ') : 'none');
-        if (d.params[0] === 'self' || d.params[0] === 'cls') add(d.params.length > 1 ? d.params.slice(1).join(', ') : 'none');
+        // A method's list also without its receiver (the answers may leave it out); a function's `self` is a parameter.
+        if (d.member && (d.params[0] === 'self' || d.params[0] === 'cls')) add(d.params.length > 1 ? d.params.slice(1).join(', ') : 'none');
       } else if (d.value !== undefined && !d.member && d.kind !== 'function' && d.kind !== 'class') {
         add(valueAsWritten(d.value));
       }
