@@ -17,7 +17,7 @@ import { confidenceDecoder } from '../server/src/decode/confidence';
 import { SequentialDecoder } from '../server/src/decode/sequential';
 import { BlockDiffusionDecoder, blockCausalMask } from '../server/src/decode/blockDiffusion';
 import { chooseDecoder, CHOICE_FILE } from '../server/src/decode/autoSelect';
-import { Drafter } from '../server/src/decode/drafts';
+import { Drafter, draftCandidatesFor } from '../server/src/decode/drafts';
 import type { DecodeOptions, DecodeResult } from '../server/src/engine/decoder';
 
 const cacheDir = scratchCacheDir();
@@ -276,6 +276,13 @@ test('token tree: mask shows each draft its ancestors only; the drafter proposes
   drafter.guess(3, 42);
   drafter.guess(4, 43);
   assert.deepEqual(drafter.candidates(2).at(-1), [42, 43]);
+
+  // One candidate: the longest, most recent copy alone, so a small block's tree is one deep chain.
+  const single = new Drafter([1, 2, 3, 4, 9, 9, 1, 2, 3, 5], { maxCandidates: 1 });
+  for (const t of [1, 2, 3]) single.accept(t);
+  single.guess(3, 42);
+  assert.deepEqual(single.candidates(3), [[5, 1, 2]]);
+  assert.ok(draftCandidatesFor(4) === 1 && draftCandidatesFor(8) === 1 && draftCandidatesFor(16) === 2);
 });
 
 test('pointer drafts: anchored on the output\'s first token near the pointed slot, followed while the output agrees', () => {

@@ -25,6 +25,7 @@ import { hfConfigToModelConfig } from '../model/hfConfig';
 import { randomWeights } from '../model/randomWeights';
 import { sampleTokens } from '../util/random';
 import { confidenceDecoder } from '../decode/confidence';
+import { draftCandidatesFor } from '../decode/drafts';
 import { ParallelDecoder } from '../decode/parallelExact';
 import { SequentialDecoder } from '../decode/sequential';
 import type { Decoder, DecodeResult } from '../engine/decoder';
@@ -43,6 +44,8 @@ export interface DecodeBenchOptions {
   threshold?: number;
   /** Skip confidence mode. */
   exactOnly?: boolean;
+  /** Draft candidates per proposal for every parallel decoder (default: the decoder's own, draftCandidatesFor). */
+  draftCandidates?: number;
   signal?: AbortSignal;
   log?: (message: string) => void;
 }
@@ -173,13 +176,14 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
   const prompts = o.workload === 'eval' ? evalPrompts(engine, o.evalDir, limit, o.maxTokens) : await storyPrompts(engine, limit, o.maxTokens);
   const sequential = new SequentialDecoder(engine);
   const decoders: { mode: string; block: number; decoder: Decoder }[] = [];
+  const drafter = o.draftCandidates === undefined ? undefined : { maxCandidates: o.draftCandidates };
   for (const block of o.blocks) {
-    decoders.push({ mode: 'exact', block, decoder: new ParallelDecoder(engine, { block }) });
+    decoders.push({ mode: 'exact', block, decoder: new ParallelDecoder(engine, { block, drafter }) });
     // Without drafts from its earlier answers: what the answer memory adds (prompts come in a fixed order).
-    decoders.push({ mode: 'exact-no-memory', block, decoder: new ParallelDecoder(engine, { block, answerMemory: 0 }) });
+    decoders.push({ mode: 'exact-no-memory', block, decoder: new ParallelDecoder(engine, { block, drafter, answerMemory: 0 }) });
     // The exact decoder with pointer drafts from the last layer's attention: what the pointer adds.
-    if (o.workload === 'eval') decoders.push({ mode: 'exact-pointer', block, decoder: new ParallelDecoder(engine, { block, pointerLayer: engine.config.numLayers - 1 }) });
-    if (!o.exactOnly) decoders.push({ mode: 'confidence', block, decoder: confidenceDecoder(engine, { block, threshold: o.threshold }) });
+    if (o.workload === 'eval') decoders.push({ mode: 'exact-pointer', block, decoder: new ParallelDecoder(engine, { block, drafter, pointerLayer: engine.config.numLayers - 1 }) });
+    if (!o.exactOnly) decoders.push({ mode: 'confidence', block, decoder: confidenceDecoder(engine, { block, threshold: o.threshold, drafter }) });
   }
   const tallies = new Map<string, Tally>();
   const tally = (mode: string, block: number): Tally => {
@@ -235,6 +239,7 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
     workload: o.workload,
     mode: t.mode,
     block: t.block,
+    draftCandidates: t.mode === 'sequential' ? null : (o.draftCandidates ?? draftCandidatesFor(t.block)),
     tokensPerForward: round(t.tokens / Math.max(1, t.passes)),
     speedup: round((seq.ms / Math.max(1, seq.tokens)) / (t.ms / Math.max(1, t.tokens))),
     // Tokens after the first one, per decoding millisecond, over sequential's.

@@ -1,5 +1,5 @@
 // `repopot bench decode [--model DIR] [--workload eval|stories] [--blocks 4,8,16] [--max-tokens N] [--limit N]
-//                       [--threshold T] [--exact-only] [--cost [--config FILE] [--quant int4|fp32]] [--json]`
+//                       [--threshold T] [--exact-only] [--draft-candidates N] [--cost [--config FILE] [--quant int4|fp32]] [--json]`
 import path from 'node:path';
 import { runDecodeBench, runDecodeCost, type DecodeWorkload } from '../bench/decodeBench';
 import { choiceOption, cliLog, command, emitJson, floatOption, intOption, interruptSignal, optionalInt, runCommand, type Values } from './args';
@@ -17,6 +17,7 @@ const benchDecodeFlags = {
   limit: { type: 'string', value: 'N', help: 'prompts', shows: 'all' },
   threshold: { type: 'string', value: 'T', help: 'confidence decoder threshold', shows: 'the decoder\'s' },
   'exact-only': { type: 'boolean', default: false, help: 'only the exact decoders' },
+  'draft-candidates': { type: 'string', value: 'N', help: 'draft candidates per proposal', shows: '1 below block 16, 2 from 16' },
   'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
   cost: { type: 'boolean', default: false, help: 'verification cost of one block at a real model\'s shape (random weights)' },
   config: { type: 'string', value: 'FILE', help: 'model config for --cost', shows: '../shared/configs/qwen2.5-coder-0.5b.json' },
@@ -63,6 +64,7 @@ async function benchDecode(values: Values<typeof benchDecodeFlags>): Promise<num
       maxTokens,
       threshold,
       exactOnly: values['exact-only'],
+      draftCandidates: optionalInt(values['draft-candidates'], 'draft-candidates', 1),
       signal: interruptSignal(),
       log,
     }, emitJson);

@@ -16,8 +16,19 @@ export interface DrafterOptions {
   maxNgram?: number;
   /** Shortest suffix matched (default 1). */
   minNgram?: number;
-  /** Candidate continuations per proposal (default 4, Jacobi included). */
+  /** Candidate continuations per proposal, Jacobi included (default DEFAULT_DRAFT_CANDIDATES; see draftCandidatesFor). */
   maxCandidates?: number;
+}
+
+export const DEFAULT_DRAFT_CANDIDATES = 4;
+
+/**
+ * Candidates worth verifying in a block of `block` tokens. A tree splits its nodes among its candidates, so more of
+ * them make each shorter: on the held-out answers (session 24, cf25, `bench decode --draft-candidates`) one candidate
+ * gave the most tokens per pass up to block 8 and two from block 16; four (the earlier default) fewer at every block.
+ */
+export function draftCandidatesFor(block: number): number {
+  return block >= 16 ? 2 : 1;
 }
 
 /** Occurrences remembered per n-gram (most recent last). */
@@ -48,7 +59,7 @@ export class Drafter {
   constructor(source: readonly number[], options: DrafterOptions = {}) {
     this.maxNgram = Math.max(1, options.maxNgram ?? 4);
     this.minNgram = Math.min(this.maxNgram, Math.max(1, options.minNgram ?? 1));
-    this.maxCandidates = Math.max(1, options.maxCandidates ?? 4);
+    this.maxCandidates = Math.max(1, options.maxCandidates ?? DEFAULT_DRAFT_CANDIDATES);
     this.ends = Array.from({ length: this.maxNgram + 1 }, () => new Map<string, number[]>());
     for (const t of source) this.push(t);
     this.outputStart = this.sequence.length;

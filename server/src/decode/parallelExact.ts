@@ -18,7 +18,7 @@ import { throwIfAborted } from '../util/abort';
 import type { KvCache } from '../engine/kvCache';
 import { argmax, constrained, GREEDY, Sampler, type Sampling } from '../engine/sampling';
 import { MASK_NEG } from '../graph/contract';
-import { Drafter, type DrafterOptions } from './drafts';
+import { Drafter, draftCandidatesFor, type DrafterOptions } from './drafts';
 import { OutputCollector, prefillPasses, type DecodeOptions, type DecodeResult, type Decoder, type DecoderName } from '../engine/decoder';
 
 export const DEFAULT_BLOCK = 8;
@@ -97,7 +97,10 @@ export class ParallelDecoder implements Decoder {
     const promptLogits = cache.lastLogits;
     const out = new OutputCollector(engine, options);
     // Earlier answers first: the drafter prefers the most recent occurrence, i.e. the repository and the prompt.
-    const drafter = new Drafter([...this.recentOutputs, ...(this.options.history ?? []), ...(options.history ?? []), ...prompt], this.options.drafter);
+    const drafter = new Drafter([...this.recentOutputs, ...(this.options.history ?? []), ...(options.history ?? []), ...prompt], {
+      ...this.options.drafter,
+      maxCandidates: this.options.drafter?.maxCandidates ?? draftCandidatesFor(this.block),
+    });
     if (pointed !== undefined) drafter.pointAt(slotTokens!, pointed);
     let decodePasses = 0;
     let draftsProposed = 0;
