@@ -308,19 +308,22 @@ data() {
     # constants and parameters of one file per sample) and the look-alike rows up, the multi-hop rows back to 0.08
     cf24) fresh cf24 121 122 123 124 125 126 cf24 127 128
           session_rows cf24 129 132 136 20000
-          workspace_slices cf24 cf24-js 140 ;;
+          workspace_slices cf24 cf24-js 140
+          data cf14c ;;
     # (session 22, defined at its end, not run) from the committed model: cf24's recipe on new seeds, the two extra
     # workspace slices streamed through the shares session 22 measured (headers 1/5, outline lines the rest), so the
     # model reads pots of both shapes and the shares can be re-judged through the product
     cf25) fresh cf25 141 142 143 144 145 146 cf25 147 148
           session_rows cf25 149 152 156 20000
-          POT_POLICY=infinipot:pin=outline:pinshare=0.2:outline=1 workspace_slices cf25 cf25-js 160 ;;
+          POT_POLICY=infinipot:pin=outline:pinshare=0.2:outline=1 workspace_slices cf25 cf25-js 160
+          data cf14c ;;
     # (session 23, defined, not run) from the committed model: cf25's recipe on new seeds; the question generators now
     # also ask for constants whose value is arithmetic (`1 << 16`, `MAX_RADIUS * 4`), which a new user's `long` question
     # showed the model stops after one token of (about 3% of the constants asked)
     cf26) fresh cf26 161 162 163 164 165 166 cf26 167 168
           session_rows cf26 169 172 176 20000
-          POT_POLICY=infinipot:pin=outline:pinshare=0.2:outline=1 workspace_slices cf26 cf26-js 180 ;;
+          POT_POLICY=infinipot:pin=outline:pinshare=0.2:outline=1 workspace_slices cf26 cf26-js 180
+          data cf14c ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
 }
