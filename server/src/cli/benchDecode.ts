@@ -17,7 +17,7 @@ const benchDecodeFlags = {
   limit: { type: 'string', value: 'N', help: 'prompts', shows: 'all' },
   threshold: { type: 'string', value: 'T', help: 'confidence decoder threshold', shows: 'the decoder\'s' },
   'exact-only': { type: 'boolean', default: false, help: 'only the exact decoders' },
-  'draft-candidates': { type: 'string', value: 'N', help: 'draft candidates per proposal', shows: '1 below block 16, 2 from 16' },
+  'draft-candidates': { type: 'string', value: 'N', help: 'draft candidates per proposal', shows: 'by block size (draftCandidatesFor)' },
   'eval-dir': { type: 'string', value: 'DIR', help: 'held-out sets', shows: 'data/eval' },
   cost: { type: 'boolean', default: false, help: 'verification cost of one block at a real model\'s shape (random weights)' },
   config: { type: 'string', value: 'FILE', help: 'model config for --cost', shows: '../shared/configs/qwen2.5-coder-0.5b.json' },
