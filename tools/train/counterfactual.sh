@@ -317,12 +317,17 @@ data() {
           session_rows cf25 149 152 156 20000
           POT_POLICY=infinipot:pin=outline:pinshare=0.2:outline=1 workspace_slices cf25 cf25-js 160
           data cf14c ;;
-    # (session 23, defined, not run) from the committed model: cf25's recipe on new seeds; the question generators now
-    # also ask for constants whose value is arithmetic (`1 << 16`, `MAX_RADIUS * 4`), which a new user's `long` question
-    # showed the model stops after one token of (about 3% of the constants asked)
+    # (session 23, defined; run and committed in session 24, 60 minutes) from the committed model: cf25's recipe on new
+    # seeds; the question generators now also ask for constants whose value is arithmetic (`1 << 16`, `MAX_RADIUS * 4`),
+    # which a new user's `long` question showed the model stops after one token of (about 3% of the constants asked)
     cf26) fresh cf26 161 162 163 164 165 166 cf26 167 168
           session_rows cf26 169 172 176 20000
           POT_POLICY=infinipot:pin=outline:pinshare=0.2:outline=1 workspace_slices cf26 cf26-js 180
+          data cf14c ;;
+    # (session 24, defined, not run) from the committed cf26: its recipe on new seeds
+    cf27) fresh cf27 181 182 183 184 185 186 cf27 187 188
+          session_rows cf27 189 192 196 20000
+          POT_POLICY=infinipot:pin=outline:pinshare=0.2:outline=1 workspace_slices cf27 cf27-js 200
           data cf14c ;;
     cf14c) copy cf14c-copy --rows 3000 --seq 1280 --max-span 240 --max-filler 400 --near-filler 0.5 --min-ambiguous 0.4 --seed 25 ;;
   esac
@@ -339,6 +344,7 @@ MIX_CF23="$T/data/cf23-recall.npy:0.12,$T/data/cf23-qa.npy:0.17,$T/data/cf23-rar
 MIX_CF24="$T/data/cf24-recall.npy:0.10,$T/data/cf24-qa.npy:0.16,$T/data/cf24-rare-qa.npy:0.04,$T/data/cf24-conf.npy:0.09,$T/data/cf24-hop.npy:0.08,$T/data/cf24-dense.npy:0.11,$T/data/cf24-pot.npy:0.08,$T/data/cf24-pot-b.npy:0.07,$T/data/cf24-pot-c.npy:0.07,$T/data/cf24-rare-pot.npy:0.06,$T/data/cf24-short.npy:0.04,$T/data/cf24-pyparams.npy:0.03,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
 MIX_CF25="$T/data/cf25-recall.npy:0.10,$T/data/cf25-qa.npy:0.16,$T/data/cf25-rare-qa.npy:0.04,$T/data/cf25-conf.npy:0.09,$T/data/cf25-hop.npy:0.08,$T/data/cf25-dense.npy:0.11,$T/data/cf25-pot.npy:0.08,$T/data/cf25-pot-b.npy:0.07,$T/data/cf25-pot-c.npy:0.07,$T/data/cf25-rare-pot.npy:0.06,$T/data/cf25-short.npy:0.04,$T/data/cf25-pyparams.npy:0.03,$T/data/cf6-copy.npy:0.05,$T/data/cf14c-copy.npy:0.02"
 MIX_CF26="${MIX_CF25//cf25/cf26}"
+MIX_CF27="${MIX_CF25//cf25/cf27}"
 # name seq batch steps lr    warmup init  sources                                      aw  copyw codew  extra (train.py flags, - for none)
 STAGES=(
   "cf1  512  8    1200  1e-3  30     -     $T/data/cf1-qa.npy:0.4,$T/data/cf1-rare.npy:0.25,$T/data/cf1-copy.npy:0.35  4  3  0.3  -"
@@ -374,6 +380,7 @@ STAGES=(
   "cf24 1280 4    3000  1.5e-4 20    -            $MIX_CF24  4  3  0.3  --max-positions=2048,--seed=24"
   "cf25 1280 4    3000  1.5e-4 20    -            $MIX_CF25  4  3  0.3  --max-positions=2048,--seed=25"
   "cf26 1280 4    3000  1.5e-4 20    -            $MIX_CF26  4  3  0.3  --max-positions=2048,--seed=26"
+  "cf27 1280 4    3000  1.5e-4 20    -            $MIX_CF27  4  3  0.3  --max-positions=2048,--seed=27"
   "cf7  1280 4    330   3e-4  20     -     $T/data/cf7-pot.npy:0.2,$T/data/cf7-pot-b.npy:0.2,$T/data/cf7-short-a.npy:0.1,$T/data/cf7-short-b.npy:0.1,$T/data/cf6-pot.npy:0.1,$T/data/cf6-qa.npy:0.15,$T/data/cf6-copy.npy:0.15  4  3  0.3  --max-positions=2048"
 )
 want=(${STAGES_WANTED:-cf1 cf2})
