@@ -25,7 +25,6 @@ import { hfConfigToModelConfig } from '../model/hfConfig';
 import { randomWeights } from '../model/randomWeights';
 import { sampleTokens } from '../util/random';
 import { confidenceDecoder } from '../decode/confidence';
-import { draftCandidatesFor } from '../decode/drafts';
 import { ParallelDecoder } from '../decode/parallelExact';
 import { SequentialDecoder } from '../decode/sequential';
 import type { Decoder, DecodeResult } from '../engine/decoder';
@@ -159,6 +158,8 @@ async function timed(decoder: Decoder, base: KvCache, p: BenchPrompt, maxTokens:
 interface Tally {
   mode: string;
   block: number;
+  /** Draft candidates per pass (parallel decoders; null for sequential). */
+  draftCandidates: number | null;
   tokens: number;
   passes: number;
   ms: number;
@@ -175,7 +176,7 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
   const limit = o.limit ?? (o.workload === 'eval' ? 24 : 12);
   const prompts = o.workload === 'eval' ? evalPrompts(engine, o.evalDir, limit, o.maxTokens) : await storyPrompts(engine, limit, o.maxTokens);
   const sequential = new SequentialDecoder(engine);
-  const decoders: { mode: string; block: number; decoder: Decoder }[] = [];
+  const decoders: { mode: string; block: number; decoder: ParallelDecoder }[] = [];
   const drafter = o.draftCandidates === undefined ? undefined : { maxCandidates: o.draftCandidates };
   for (const block of o.blocks) {
     decoders.push({ mode: 'exact', block, decoder: new ParallelDecoder(engine, { block, drafter }) });
@@ -186,10 +187,10 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
     if (!o.exactOnly) decoders.push({ mode: 'confidence', block, decoder: confidenceDecoder(engine, { block, threshold: o.threshold, drafter }) });
   }
   const tallies = new Map<string, Tally>();
-  const tally = (mode: string, block: number): Tally => {
+  const tally = (mode: string, block: number, draftCandidates: number | null = null): Tally => {
     const key = `${mode}/${block}`;
     let t = tallies.get(key);
-    if (!t) tallies.set(key, (t = { mode, block, tokens: 0, passes: 0, ms: 0, decodeMs: 0, drafts: 0, accepted: 0, identical: 0, tokenAgreement: 0, n: 0 }));
+    if (!t) tallies.set(key, (t = { mode, block, draftCandidates, tokens: 0, passes: 0, ms: 0, decodeMs: 0, drafts: 0, accepted: 0, identical: 0, tokenAgreement: 0, n: 0 }));
     return t;
   };
   // Warm every graph variant (logits last and all) so no decoder pays a build or session start.
@@ -205,8 +206,8 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
     await engine.prefill(base, p.context);
     // Sequential twice around the parallel runs (its time is their mean) so drift in machine load hits both alike.
     const first = await timed(sequential, base, p, o.maxTokens);
-    const runs: { mode: string; block: number; run: Run }[] = [];
-    for (const d of decoders) runs.push({ mode: d.mode, block: d.block, run: await timed(d.decoder, base, p, o.maxTokens) });
+    const runs: { mode: string; block: number; candidates: number; run: Run }[] = [];
+    for (const d of decoders) runs.push({ mode: d.mode, block: d.block, candidates: d.decoder.draftCandidates, run: await timed(d.decoder, base, p, o.maxTokens) });
     const second = await timed(sequential, base, p, o.maxTokens);
     const reference = first.result.tokens;
     const s = tally('sequential', 1);
@@ -217,8 +218,8 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
     s.identical += reference.join() === second.result.tokens.join() ? 1 : 0;
     s.tokenAgreement += 1;
     s.n++;
-    for (const { mode, block, run } of runs) {
-      const t = tally(mode, block);
+    for (const { mode, block, candidates, run } of runs) {
+      const t = tally(mode, block, candidates);
       t.tokens += run.result.tokens.length;
       // +1: the prefill's last pass decided the first token, as it does for sequential decoding.
       t.passes += run.result.decodePasses + 1;
@@ -239,7 +240,7 @@ export async function runDecodeBench(engine: Engine, o: DecodeBenchOptions, emit
     workload: o.workload,
     mode: t.mode,
     block: t.block,
-    draftCandidates: t.mode === 'sequential' ? null : (o.draftCandidates ?? draftCandidatesFor(t.block)),
+    draftCandidates: t.draftCandidates,
     tokensPerForward: round(t.tokens / Math.max(1, t.passes)),
     speedup: round((seq.ms / Math.max(1, seq.tokens)) / (t.ms / Math.max(1, t.tokens))),
     // Tokens after the first one, per decoding millisecond, over sequential's.

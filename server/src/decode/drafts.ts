@@ -20,7 +20,7 @@ export interface DrafterOptions {
   maxCandidates?: number;
 }
 
-export const DEFAULT_DRAFT_CANDIDATES = 4;
+const DEFAULT_DRAFT_CANDIDATES = 4;
 
 /**
  * Candidates worth verifying in a block of `block` tokens. A tree splits its nodes among its candidates, so more of

@@ -59,6 +59,8 @@ export class ParallelDecoder implements Decoder {
   readonly block: number;
   /** The latest outputs, oldest first, at most `answerMemory` tokens (drafted from before the repository's text). */
   private readonly recentOutputs: number[] = [];
+  /** The drafter's options for every call: the caller's, with the candidate count for this block filled in. */
+  private readonly drafterOptions: DrafterOptions;
 
   constructor(
     readonly engine: Engine,
@@ -68,6 +70,12 @@ export class ParallelDecoder implements Decoder {
     this.block = options.block ?? DEFAULT_BLOCK;
     if (!Number.isInteger(this.block) || this.block < 1) throw new RangeError(`parallel decoder: block must be a positive integer (got ${this.block})`);
     this.name = lossy ? 'confidence' : 'parallel';
+    this.drafterOptions = { ...options.drafter, maxCandidates: options.drafter?.maxCandidates ?? draftCandidatesFor(this.block) };
+  }
+
+  /** Draft candidates verified per pass. */
+  get draftCandidates(): number {
+    return this.drafterOptions.maxCandidates!;
   }
 
   async generate<Tag>(cache: KvCache<Tag>, prompt: readonly number[], options: DecodeOptions): Promise<DecodeResult> {
@@ -97,10 +105,7 @@ export class ParallelDecoder implements Decoder {
     const promptLogits = cache.lastLogits;
     const out = new OutputCollector(engine, options);
     // Earlier answers first: the drafter prefers the most recent occurrence, i.e. the repository and the prompt.
-    const drafter = new Drafter([...this.recentOutputs, ...(this.options.history ?? []), ...(options.history ?? []), ...prompt], {
-      ...this.options.drafter,
-      maxCandidates: this.options.drafter?.maxCandidates ?? draftCandidatesFor(this.block),
-    });
+    const drafter = new Drafter([...this.recentOutputs, ...(this.options.history ?? []), ...(options.history ?? []), ...prompt], this.drafterOptions);
     if (pointed !== undefined) drafter.pointAt(slotTokens!, pointed);
     let decodePasses = 0;
     let draftsProposed = 0;
